@@ -1,0 +1,170 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Money is an exact amount: an ISO 4217 currency and a decimal value in major
+// units. It is never a floating-point number.
+//
+// The value may not carry more decimal places than the currency has (JPY 0,
+// HKD 2, KWD 3, ...); trailing zeros beyond that are accepted ("10.500" HKD is
+// 10.50). The per-currency rule below mirrors the exponent table in
+// internal/money, which a unit test keeps in step.
+//
+// +kubebuilder:validation:XValidation:rule="self.value.matches('^[0-9]+(\\\\.[0-9]+)?$')",message="value must be a plain positive decimal number in major units, such as \"10.50\": no sign, exponent, spaces, or leading/trailing dot"
+// +kubebuilder:validation:XValidation:rule="!self.value.matches('^[0-9]+(\\\\.[0-9]+)?$') || !self.value.matches('^0*(\\\\.0*)?$')",message="value must be greater than zero"
+// +kubebuilder:validation:XValidation:rule="!self.value.matches('^[0-9]+(\\\\.[0-9]+)?$') || (self.currency in ['BIF','CLP','DJF','GNF','ISK','JPY','KMF','KRW','PYG','RWF','UGX','UYI','VND','VUV','XAF','XOF','XPF'] ? self.value.matches('^[0-9]+(\\\\.0*)?$') : self.currency in ['BHD','IQD','JOD','KWD','LYD','OMR','TND'] ? self.value.matches('^[0-9]+(\\\\.[0-9]{0,3}0*)?$') : self.currency in ['CLF','UYW'] ? self.value.matches('^[0-9]+(\\\\.[0-9]{0,4}0*)?$') : self.value.matches('^[0-9]+(\\\\.[0-9]{0,2}0*)?$'))",messageExpression="'value ' + self.value + ' has more decimal places than ' + self.currency + ' allows (' + (self.currency in ['BIF','CLP','DJF','GNF','ISK','JPY','KMF','KRW','PYG','RWF','UGX','UYI','VND','VUV','XAF','XOF','XPF'] ? '0' : self.currency in ['BHD','IQD','JOD','KWD','LYD','OMR','TND'] ? '3' : self.currency in ['CLF','UYW'] ? '4' : '2') + ')'"
+type Money struct {
+	// Currency is the ISO 4217 alphabetic code, upper case, e.g. "HKD".
+	// +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
+	// +kubebuilder:validation:MaxLength=3
+	// +required
+	Currency string `json:"currency"`
+
+	// Value is the amount in major units as a decimal string, e.g. "10.50"
+	// (ten dollars fifty). At most 16 digits in minor units.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
+	// +required
+	Value string `json:"value"`
+}
+
+// String renders the amount as "10.50 HKD".
+func (m Money) String() string { return m.Value + " " + m.Currency }
+
+// LocalObjectReference names an object in the same namespace.
+type LocalObjectReference struct {
+	// Name of the object.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+}
+
+// GatewayReference names the GatewayConfig (cluster-scoped) that holds the
+// merchant connection to use.
+type GatewayReference struct {
+	// Name of the GatewayConfig.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+}
+
+// SecretReference names a Secret in the same namespace as the referring object.
+type SecretReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+}
+
+// NamespacedSecretReference names a Secret in a given namespace.
+type NamespacedSecretReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// Namespace of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	Namespace string `json:"namespace"`
+}
+
+// GatewayResult is the last result the gateway returned for this object.
+type GatewayResult struct {
+	// Code is the gateway's result code, e.g. SUCCESS, PAYMENT_IN_PROCESS, REFUND_AMOUNT_EXCEED.
+	// +optional
+	Code string `json:"code,omitempty"`
+
+	// Status is S (succeeded), F (failed) or U (unknown / in process).
+	// +optional
+	Status string `json:"status,omitempty"`
+
+	// Message is the gateway's message for the code.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// API is the gateway API that returned the result, e.g. pay or inquiryPayment.
+	// +optional
+	API string `json:"api,omitempty"`
+
+	// Time is when the result was received.
+	// +optional
+	Time *metav1.Time `json:"time,omitempty"`
+}
+
+// ManagementPolicy says what the operator may do at the gateway.
+// +kubebuilder:validation:Enum=Full;Observe
+type ManagementPolicy string
+
+const (
+	// ManagementFull lets the operator create the gateway object and act on it.
+	ManagementFull ManagementPolicy = "Full"
+	// ManagementObserve only inquires: it imports an existing gateway object
+	// and never moves money.
+	ManagementObserve ManagementPolicy = "Observe"
+)
+
+// DeletionPolicy says what deleting the Kubernetes object does at the gateway.
+// +kubebuilder:validation:Enum=Orphan;Cancel
+type DeletionPolicy string
+
+const (
+	// DeletionOrphan (the default) leaves the gateway untouched: deleting never moves money.
+	DeletionOrphan DeletionPolicy = "Orphan"
+	// DeletionCancel cancels a payment that is not yet final before the object goes away.
+	DeletionCancel DeletionPolicy = "Cancel"
+)
+
+// Condition types used by every kind. Ready and Synced follow Crossplane;
+// Reconciling and Stalled follow kstatus, so `kubectl wait --for=condition=Ready`,
+// Flux and Argo CD health checks work unmodified.
+const (
+	// ConditionReady is True when the object reached its expected final state
+	// at the gateway (a payment succeeded or is authorized, a refund succeeded, ...).
+	ConditionReady = "Ready"
+	// ConditionSynced is True when the last reconcile talked to the gateway
+	// (or had no need to) without error.
+	ConditionSynced = "Synced"
+	// ConditionReconciling (kstatus) is True while the object is still moving
+	// towards a final state.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled (kstatus) is True when the object cannot progress
+	// without a change from a person: a terminal gateway failure or bad input.
+	ConditionStalled = "Stalled"
+	// ConditionBlocked is True while an operation waits on something outside
+	// it, e.g. a refund held while a chargeback is unjudged.
+	ConditionBlocked = "Blocked"
+)
+
+// Condition reasons.
+const (
+	ReasonCreating         = "Creating"
+	ReasonAwaitingUser     = "AwaitingUser"
+	ReasonProcessing       = "Processing"
+	ReasonOutcomeUnknown   = "OutcomeUnknown"
+	ReasonSucceeded        = "Succeeded"
+	ReasonAuthorized       = "Authorized"
+	ReasonFailed           = "Failed"
+	ReasonCancelled        = "Cancelled"
+	ReasonExpired          = "Expired"
+	ReasonReconcileSuccess = "ReconcileSuccess"
+	ReasonReconcileError   = "ReconcileError"
+	ReasonGatewayError     = "GatewayError"
+	ReasonInvalidSpec      = "InvalidSpec"
+	ReasonInvalidAmount    = "InvalidAmount"
+	ReasonLimitExceeded    = "LimitExceeded"
+	ReasonMethodNotOffered = "PaymentMethodNotOffered"
+	ReasonGatewayNotReady  = "GatewayNotReady"
+	ReasonPaymentNotReady  = "PaymentNotReady"
+	ReasonDisputeOpen      = "DisputeOpen"
+	ReasonObserving        = "Observing"
+	ReasonSecretInvalid    = "SecretInvalid"
+	ReasonAvailable        = "Available"
+)

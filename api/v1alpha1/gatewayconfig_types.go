@@ -1,0 +1,251 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Keys read from the credentials Secret of a GatewayConfig.
+const (
+	// SecretKeyClientID holds the merchant's Client-Id, e.g. SANDBOX_5YBX2V2ZAE0A06188.
+	SecretKeyClientID = "clientId"
+	// SecretKeyMerchantPrivateKey holds the merchant's RSA private key: base64
+	// PKCS#8 DER as the gateway's dashboard issues it, or PEM.
+	SecretKeyMerchantPrivateKey = "merchantPrivateKey"
+	// SecretKeyGatewayPublicKey holds the gateway's RSA public key: base64
+	// X.509 SubjectPublicKeyInfo DER as the dashboard shows it, or PEM.
+	SecretKeyGatewayPublicKey = "gatewayPublicKey"
+	// SecretKeyKeyVersion optionally holds the key version sent in the
+	// Signature header (default "1").
+	SecretKeyKeyVersion = "keyVersion"
+)
+
+// GatewayConfigSpec is one merchant's connection to the gateway.
+type GatewayConfigSpec struct {
+	// Endpoint is the gateway's base URL without path, e.g.
+	// https://open-sea-global.alipay.com, or http://127.0.0.1:8080 for alipay-sim.
+	// +kubebuilder:validation:Pattern=`^https?://[^/?#\s]+$`
+	// +kubebuilder:validation:MaxLength=256
+	// +required
+	Endpoint string `json:"endpoint"`
+
+	// PathPrefix is put before every API path: /ams/api (production, the
+	// default), /ams/sandbox/api (Antom sandbox) or /aps/api (Alipay+).
+	// +kubebuilder:validation:Enum=/ams/api;/ams/sandbox/api;/aps/api
+	// +kubebuilder:default=/ams/api
+	// +optional
+	PathPrefix string `json:"pathPrefix,omitempty"`
+
+	// CredentialsSecretRef names the Secret that holds clientId,
+	// merchantPrivateKey, gatewayPublicKey and optionally keyVersion.
+	// +required
+	CredentialsSecretRef NamespacedSecretReference `json:"credentialsSecretRef"`
+
+	// Timeouts bound each gateway call.
+	// +optional
+	Timeouts *GatewayTimeouts `json:"timeouts,omitempty"`
+
+	// RateLimit bounds the calls this operator makes for this merchant, shared
+	// by all kinds. The gateway answers REQUEST_TRAFFIC_EXCEED_LIMIT above its
+	// own limit; the operator then slows down further by itself.
+	// +optional
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+
+	// NotificationBaseURL is where the gateway can reach the
+	// notification-receiver, e.g. https://pay-notify.example.com. The operator
+	// puts <base>/notify/<kind>/<namespace>/<name> into each pay and refund
+	// request. Empty means no notify URL is sent and the operator relies on
+	// polling and the dashboard-configured URL.
+	// +kubebuilder:validation:Pattern=`^https?://[^?#\s]+$`
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	NotificationBaseURL string `json:"notificationBaseURL,omitempty"`
+
+	// ConsultProfiles are the checkout situations for which the operator
+	// periodically asks the gateway which payment methods are offered (the
+	// consult API). Results appear in status.paymentMethods; a Payment whose
+	// method is not offered for a matching profile fails fast.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	ConsultProfiles []ConsultProfile `json:"consultProfiles,omitempty"`
+
+	// ConsultInterval is how often the consult profiles are refreshed.
+	// Default 1h.
+	// +optional
+	ConsultInterval *metav1.Duration `json:"consultInterval,omitempty"`
+}
+
+// GatewayTimeouts bound gateway calls. Defaults follow the gateway's guidance:
+// 8s for calls that move money, 5s for inquiries.
+type GatewayTimeouts struct {
+	// Payment bounds pay, capture, cancel and refund calls. Default 8s.
+	// +optional
+	Payment *metav1.Duration `json:"payment,omitempty"`
+
+	// Inquiry bounds inquiry, consult and customs calls. Default 5s.
+	// +optional
+	Inquiry *metav1.Duration `json:"inquiry,omitempty"`
+}
+
+// RateLimit is a token bucket.
+type RateLimit struct {
+	// QPS is the sustained number of calls per second.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	// +required
+	QPS int32 `json:"qps"`
+
+	// Burst is how many calls may be made at once above the sustained rate.
+	// Default: equal to qps.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	// +optional
+	Burst int32 `json:"burst,omitempty"`
+}
+
+// ConsultProfile is one checkout situation to consult payment methods for.
+// +kubebuilder:validation:XValidation:rule="self.terminalType == 'WEB' || has(self.osType)",message="osType (IOS or ANDROID) is required when terminalType is WAP, APP or MINI_APP"
+type ConsultProfile struct {
+	// Name identifies the profile, e.g. "hk-web".
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	Name string `json:"name"`
+
+	// Amount is a representative payment amount (methods have limits).
+	// +required
+	Amount Money `json:"amount"`
+
+	// TerminalType is where the user pays: WEB, WAP, APP or MINI_APP.
+	// +kubebuilder:validation:Enum=WEB;WAP;APP;MINI_APP
+	// +required
+	TerminalType string `json:"terminalType"`
+
+	// OSType is IOS or ANDROID; required unless terminalType is WEB.
+	// +kubebuilder:validation:Enum=IOS;ANDROID
+	// +optional
+	OSType string `json:"osType,omitempty"`
+
+	// UserRegion (ISO 3166 alpha-2) sorts methods popular in that region first.
+	// +kubebuilder:validation:Pattern=`^[A-Z]{2}$`
+	// +kubebuilder:validation:MaxLength=2
+	// +optional
+	UserRegion string `json:"userRegion,omitempty"`
+
+	// SettlementCurrency is the ISO 4217 currency the merchant settles in.
+	// +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
+	// +kubebuilder:validation:MaxLength=3
+	// +optional
+	SettlementCurrency string `json:"settlementCurrency,omitempty"`
+}
+
+// GatewayConfigStatus is what the operator found out about the connection.
+type GatewayConfigStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// ClientID is the merchant Client-Id read from the Secret.
+	// +optional
+	ClientID string `json:"clientId,omitempty"`
+
+	// KeyVersion is the key version in use.
+	// +optional
+	KeyVersion string `json:"keyVersion,omitempty"`
+
+	// PaymentMethods are the methods each consult profile is offered.
+	// +listType=map
+	// +listMapKey=profile
+	// +optional
+	PaymentMethods []ProfilePaymentMethods `json:"paymentMethods,omitempty"`
+
+	// Conditions: Ready (the Secret parses and the endpoint is valid) and Synced.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ProfilePaymentMethods is the consult result for one profile.
+type ProfilePaymentMethods struct {
+	// Profile is the consult profile name.
+	Profile string `json:"profile"`
+
+	// Methods are the offered payment methods, in the gateway's order.
+	// +listType=atomic
+	// +optional
+	Methods []OfferedPaymentMethod `json:"methods,omitempty"`
+
+	// ConsultTime is when the gateway was asked.
+	// +optional
+	ConsultTime *metav1.Time `json:"consultTime,omitempty"`
+
+	// Error is the gateway's answer when the consult failed.
+	// +optional
+	Error string `json:"error,omitempty"`
+}
+
+// OfferedPaymentMethod is one method consult offered.
+type OfferedPaymentMethod struct {
+	// Type is the paymentMethodType, e.g. ALIPAY_HK or CARD.
+	Type string `json:"type"`
+
+	// Category is the gateway's category, e.g. WALLET or CARD.
+	// +optional
+	Category string `json:"category,omitempty"`
+
+	// Enabled is false when the gateway lists the method but it cannot be used now.
+	Enabled bool `json:"enabled"`
+
+	// DisableReason says why a method is not enabled.
+	// +optional
+	DisableReason string `json:"disableReason,omitempty"`
+
+	// Currencies the method accepts.
+	// +listType=atomic
+	// +optional
+	Currencies []string `json:"currencies,omitempty"`
+
+	// CardBrands for CARD, e.g. VISA, MASTERCARD.
+	// +listType=atomic
+	// +optional
+	CardBrands []string `json:"cardBrands,omitempty"`
+}
+
+// GatewayConfig holds one merchant's connection to the Alipay / Antom gateway:
+// endpoint, client id and keys (in a Secret), timeouts and rate limit.
+// Payments in any namespace name it in spec.gatewayRef.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=gwc,categories=cashier
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Client-Id",type=string,JSONPath=`.status.clientId`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type GatewayConfig struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired connection.
+	// +required
+	Spec GatewayConfigSpec `json:"spec"`
+
+	// Status is what the operator found.
+	// +optional
+	Status GatewayConfigStatus `json:"status,omitempty"`
+}
+
+// GatewayConfigList is a list of GatewayConfigs.
+// +kubebuilder:object:root=true
+type GatewayConfigList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []GatewayConfig `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&GatewayConfig{}, &GatewayConfigList{})
+}
