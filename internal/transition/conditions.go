@@ -1,0 +1,129 @@
+package transition
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+)
+
+// Conditions are derived from the phase, here and nowhere else, so the
+// controllers and the receiver always agree on them.
+
+// condSet sets Ready, Reconciling and Stalled together.
+func condSet(conds *[]metav1.Condition, gen int64, ready bool, reconciling bool, stalled bool, reason, msg string) {
+	b := func(v bool) metav1.ConditionStatus {
+		if v {
+			return metav1.ConditionTrue
+		}
+		return metav1.ConditionFalse
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionReady, Status: b(ready), Reason: reason, Message: msg, ObservedGeneration: gen})
+	meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionReconciling, Status: b(reconciling), Reason: reason, Message: msg, ObservedGeneration: gen})
+	meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionStalled, Status: b(stalled), Reason: reason, Message: msg, ObservedGeneration: gen})
+}
+
+func resultMsg(r *v1.GatewayResult, fallback string) string {
+	if r == nil || r.Code == "" || r.Status == "S" {
+		return fallback
+	}
+	msg := fallback + ": gateway " + r.API + " answered " + r.Code
+	if r.Message != "" {
+		msg += " (" + r.Message + ")"
+	}
+	return msg
+}
+
+// SetPaymentConditions derives Ready / Reconciling / Stalled from the phase.
+// Ready is True when the payment reached what its spec asks for: Succeeded;
+// Authorized with manual capture; Cancelled when spec.cancel asked for it.
+func SetPaymentConditions(p *v1.Payment) {
+	st := &p.Status
+	gen := p.Generation
+	c := &st.Conditions
+	switch st.Phase {
+	case "", v1.PaymentPending:
+		condSet(c, gen, false, true, false, v1.ReasonCreating, "the payment is being created at the gateway")
+	case v1.PaymentProcessing:
+		if st.UserAction != nil {
+			condSet(c, gen, false, true, false, v1.ReasonAwaitingUser, "waiting for the user to pay: status.userAction says where")
+		} else {
+			condSet(c, gen, false, true, false, v1.ReasonProcessing, "the gateway is processing the payment")
+		}
+	case v1.PaymentAuthorized:
+		if p.Spec.CaptureMode == v1.CaptureManual {
+			condSet(c, gen, true, false, false, v1.ReasonAuthorized, "authorized: create Capture objects before status.authExpiryTime")
+		} else {
+			condSet(c, gen, false, true, false, v1.ReasonAuthorized, "authorized; capturing the full amount")
+		}
+	case v1.PaymentSucceeded:
+		condSet(c, gen, true, false, false, v1.ReasonSucceeded, "the payment succeeded")
+	case v1.PaymentCancelled:
+		if p.Spec.Cancel {
+			condSet(c, gen, true, false, false, v1.ReasonCancelled, "the payment was cancelled as spec.cancel asked")
+		} else {
+			condSet(c, gen, false, false, true, v1.ReasonCancelled, resultMsg(st.LastResult, "the payment was cancelled at the gateway"))
+		}
+	case v1.PaymentFailed:
+		condSet(c, gen, false, false, true, v1.ReasonFailed, resultMsg(st.LastResult, "the payment failed"))
+	case v1.PaymentExpired:
+		condSet(c, gen, false, false, true, v1.ReasonExpired, resultMsg(st.LastResult, "the payment expired before it was paid or captured"))
+	}
+}
+
+// SetOperationConditions derives Ready / Reconciling / Stalled for a Capture,
+// Refund or CustomsDeclaration from its phase.
+func SetOperationConditions(st *v1.OperationStatus, gen int64, what string) {
+	c := &st.Conditions
+	switch st.Phase {
+	case "", v1.OperationPending:
+		if b := meta.FindStatusCondition(*c, v1.ConditionBlocked); b != nil && b.Status == metav1.ConditionTrue {
+			condSet(c, gen, false, true, false, b.Reason, b.Message)
+			return
+		}
+		condSet(c, gen, false, true, false, v1.ReasonCreating, "the "+what+" is being sent to the gateway")
+	case v1.OperationProcessing:
+		condSet(c, gen, false, true, false, v1.ReasonProcessing, "the gateway is processing the "+what)
+	case v1.OperationSucceeded:
+		condSet(c, gen, true, false, false, v1.ReasonSucceeded, "the "+what+" succeeded")
+	case v1.OperationFailed:
+		reason := v1.ReasonFailed
+		if r := st.LastResult; r != nil && r.API == string(SourceController) {
+			reason = r.Code
+		}
+		condSet(c, gen, false, false, true, reason, resultMsg(st.LastResult, "the "+what+" failed"))
+	}
+	if st.Phase != "" && st.Phase != v1.OperationPending {
+		meta.RemoveStatusCondition(c, v1.ConditionBlocked)
+	}
+}
+
+// SetBlocked marks an operation as waiting on something outside it.
+func SetBlocked(st *v1.OperationStatus, gen int64, reason, msg string) {
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionBlocked, Status: metav1.ConditionTrue,
+		Reason: reason, Message: msg, ObservedGeneration: gen})
+}
+
+// ClearBlocked removes the Blocked condition.
+func ClearBlocked(st *v1.OperationStatus) { meta.RemoveStatusCondition(&st.Conditions, v1.ConditionBlocked) }
+
+// SetSynced records whether the last reconcile talked to the gateway without error.
+func SetSynced(conds *[]metav1.Condition, gen int64, err error, reason string) {
+	if err == nil {
+		meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionSynced, Status: metav1.ConditionTrue,
+			Reason: v1.ReasonReconcileSuccess, Message: "", ObservedGeneration: gen})
+		return
+	}
+	if reason == "" {
+		reason = v1.ReasonReconcileError
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionSynced, Status: metav1.ConditionFalse,
+		Reason: reason, Message: truncate(err.Error(), 1024), ObservedGeneration: gen})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
