@@ -1,0 +1,41 @@
+// Package gatewaysim is alipay-sim, a local, deterministic simulator of the
+// Antom / Alipay AMS Cashier Payment gateway. Every test of the operator and
+// the demo use it instead of the real gateway.
+//
+// It serves the nine APIs (consult, pay, capture, inquiryPayment, cancel,
+// refund, inquiryRefund, declare, inquiryDeclarationRequests) under
+// /ams/api, /ams/sandbox/api and /aps/api, verifying each request's
+// RSA-SHA256 signature against the merchant's registered key and signing
+// every response (errors included) with the gateway key, using the shared
+// wire types and signing code of package gateway. It keeps payments,
+// captures, refunds, declarations and disputes with the gateway's
+// idempotency rules, sends signed notifications (notifyPayment,
+// notifyCapture, notifyRefund, notifyDispute) with the documented retry
+// schedule, and serves a checkout page at normalUrl where a person or a test
+// pays, declines or passes a 3-D Secure challenge.
+//
+// Everything time-dependent runs on a simulated Clock: a ManualClock (the
+// default) that tests move with Simulator.Advance, or a ScaledClock for
+// real-time runs. Simulator.Quiesce waits until every due notification has
+// been attempted, so tests never sleep to synchronise. Faults (latency,
+// UNKNOWN_EXCEPTION, HTTP 5xx, lost responses, rate limiting, dropped /
+// duplicated / reordered / delayed notifications) are injected from a
+// seeded generator via a FaultProfile. The Ledger proves that money moved
+// exactly once per idempotency id.
+//
+// A typical test:
+//
+//	sim, _ := gatewaysim.New(gatewaysim.Options{})
+//	defer sim.Close()
+//	sim.AddMerchant("SANDBOX_TEST", &merchantKey.PublicKey, "1", receiver.URL)
+//	srv := httptest.NewServer(sim.Handler())
+//	// ... call pay through the client, then:
+//	sim.Complete(paymentRequestID)
+//	sim.Quiesce(ctx)
+//	sim.Advance(15 * time.Minute)
+//
+// Every behaviour, with whether it is confirmed by a source (product docs,
+// SDK, seed documents) or inferred, is listed in one table in
+// docs/simulator.md, together with the control API (/_sim/...), the magic
+// card numbers, amounts and 3-D Secure code, and the fault profiles.
+package gatewaysim
