@@ -1,0 +1,216 @@
+// Package connection turns a GatewayConfig and its credentials Secret into a
+// ready gateway client, and caches one client (with its rate limiter) per
+// GatewayConfig. The manager's controllers and the notification receiver
+// share it: the controllers to call the gateway, the receiver to find the
+// gateway public key for a notification's Client-Id.
+package connection
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
+)
+
+// ErrNotReady means the GatewayConfig or its Secret cannot be used yet; the
+// message says what to fix.
+var ErrNotReady = errors.New("gateway connection not ready")
+
+// Connection is a usable merchant connection.
+type Connection struct {
+	// Config is the GatewayConfig the connection was built from.
+	Config *v1.GatewayConfig
+	// Client calls the gateway, signed with the merchant key.
+	Client *gateway.Client
+	// ClientID is the merchant Client-Id.
+	ClientID string
+	// KeyVersion is the signing key version.
+	KeyVersion string
+	// GatewayPublicKey verifies responses and notifications.
+	GatewayPublicKey *rsa.PublicKey
+	// SecretVersion is the credentials Secret's resourceVersion.
+	SecretVersion string
+}
+
+// Credentials are the parsed contents of a credentials Secret.
+type Credentials struct {
+	ClientID         string
+	KeyVersion       string
+	PrivateKey       *rsa.PrivateKey
+	GatewayPublicKey *rsa.PublicKey
+}
+
+// ParseSecret reads and checks a credentials Secret; every problem is named.
+func ParseSecret(s *corev1.Secret) (Credentials, error) {
+	var errs []error
+	var c Credentials
+	c.ClientID = string(s.Data[v1.SecretKeyClientID])
+	if c.ClientID == "" {
+		errs = append(errs, fmt.Errorf("key %q is missing or empty", v1.SecretKeyClientID))
+	}
+	c.KeyVersion = string(s.Data[v1.SecretKeyKeyVersion])
+	if c.KeyVersion == "" {
+		c.KeyVersion = "1"
+	}
+	if raw := s.Data[v1.SecretKeyMerchantPrivateKey]; len(raw) == 0 {
+		errs = append(errs, fmt.Errorf("key %q is missing or empty", v1.SecretKeyMerchantPrivateKey))
+	} else if k, err := gateway.ParsePrivateKey(string(raw)); err != nil {
+		errs = append(errs, fmt.Errorf("key %q: %v", v1.SecretKeyMerchantPrivateKey, err))
+	} else {
+		c.PrivateKey = k
+	}
+	if raw := s.Data[v1.SecretKeyGatewayPublicKey]; len(raw) == 0 {
+		errs = append(errs, fmt.Errorf("key %q is missing or empty", v1.SecretKeyGatewayPublicKey))
+	} else if k, err := gateway.ParsePublicKey(string(raw)); err != nil {
+		errs = append(errs, fmt.Errorf("key %q: %v", v1.SecretKeyGatewayPublicKey, err))
+	} else {
+		c.GatewayPublicKey = k
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// Options tune the clients the registry builds.
+type Options struct {
+	// Logger for the gateway clients.
+	Logger logr.Logger
+	// Observer records per-attempt metrics.
+	Observer gateway.Observer
+	// Retry overrides the client retry policy (tests use a fast one).
+	Retry gateway.RetryPolicy
+}
+
+// Registry caches one Connection per GatewayConfig name. It is safe for
+// concurrent use.
+type Registry struct {
+	reader client.Reader // uncached: Secrets are read only when needed, never watched cluster-wide
+	opts   Options
+
+	mu    sync.Mutex
+	conns map[string]*Connection
+}
+
+// NewRegistry makes a registry reading GatewayConfigs and Secrets with reader.
+func NewRegistry(reader client.Reader, opts Options) *Registry {
+	return &Registry{reader: reader, opts: opts, conns: map[string]*Connection{}}
+}
+
+// Get returns the connection for the named GatewayConfig, building it on
+// first use or after the GatewayConfig changed. A GatewayConfig or Secret
+// that cannot be used gives an error wrapping ErrNotReady.
+func (r *Registry) Get(ctx context.Context, name string) (*Connection, error) {
+	var gwc v1.GatewayConfig
+	if err := r.reader.Get(ctx, types.NamespacedName{Name: name}, &gwc); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: GatewayConfig %q not found", ErrNotReady, name)
+		}
+		return nil, fmt.Errorf("get GatewayConfig %q: %w", name, err)
+	}
+	r.mu.Lock()
+	c := r.conns[name]
+	r.mu.Unlock()
+	if c != nil && c.Config.Generation == gwc.Generation && c.Config.UID == gwc.UID {
+		return c, nil
+	}
+	return r.Refresh(ctx, &gwc)
+}
+
+// Refresh (re)builds the connection for gwc, re-reading its Secret. The
+// GatewayConfig controller calls it on every reconcile so that a rotated
+// Secret takes effect; the rate limiter is kept when nothing changed.
+func (r *Registry) Refresh(ctx context.Context, gwc *v1.GatewayConfig) (*Connection, error) {
+	ref := gwc.Spec.CredentialsSecretRef
+	var s corev1.Secret
+	if err := r.reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: secret %s/%s not found", ErrNotReady, ref.Namespace, ref.Name)
+		}
+		return nil, fmt.Errorf("get secret %s/%s: %w", ref.Namespace, ref.Name, err)
+	}
+	r.mu.Lock()
+	cur := r.conns[gwc.Name]
+	r.mu.Unlock()
+	if cur != nil && cur.Config.Generation == gwc.Generation && cur.Config.UID == gwc.UID && cur.SecretVersion == s.ResourceVersion {
+		return cur, nil
+	}
+	creds, err := ParseSecret(&s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotReady, err)
+	}
+	cfg := gateway.Config{
+		Endpoint:         gwc.Spec.Endpoint,
+		PathPrefix:       gwc.Spec.PathPrefix,
+		ClientID:         creds.ClientID,
+		KeyVersion:       creds.KeyVersion,
+		PrivateKey:       creds.PrivateKey,
+		GatewayPublicKey: creds.GatewayPublicKey,
+		Logger:           r.opts.Logger.WithValues("gatewayConfig", gwc.Name),
+		Observer:         r.opts.Observer,
+		Retry:            r.opts.Retry,
+	}
+	if rl := gwc.Spec.RateLimit; rl != nil {
+		burst := int(rl.Burst)
+		if burst == 0 {
+			burst = int(rl.QPS)
+		}
+		cfg.RateLimit = gateway.RateLimit{QPS: float64(rl.QPS), Burst: burst}
+	}
+	if t := gwc.Spec.Timeouts; t != nil {
+		cfg.Timeouts = map[gateway.API]time.Duration{}
+		for _, api := range gateway.AllAPIs {
+			// The client's defaults already split the APIs in two classes:
+			// calls that move money (8s) and inquiries (5s).
+			d := t.Inquiry
+			if gateway.DefaultTimeout(api) > gateway.DefaultTimeout(gateway.APIInquiryPayment) {
+				d = t.Payment
+			}
+			if d != nil && d.Duration > 0 {
+				cfg.Timeouts[api] = d.Duration
+			}
+		}
+	}
+	gc, err := gateway.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotReady, err)
+	}
+	c := &Connection{Config: gwc.DeepCopy(), Client: gc, ClientID: creds.ClientID, KeyVersion: creds.KeyVersion,
+		GatewayPublicKey: creds.GatewayPublicKey, SecretVersion: s.ResourceVersion}
+	r.mu.Lock()
+	r.conns[gwc.Name] = c
+	r.mu.Unlock()
+	return c, nil
+}
+
+// Forget drops the cached connection of a deleted GatewayConfig.
+func (r *Registry) Forget(name string) {
+	r.mu.Lock()
+	delete(r.conns, name)
+	r.mu.Unlock()
+}
+
+// ByClientID returns the cached connections whose merchant is clientID (the
+// receiver uses it to find the key a notification must be signed with).
+func (r *Registry) ByClientID(clientID string) []*Connection {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*Connection
+	for _, c := range r.conns {
+		if c.ClientID == clientID {
+			out = append(out, c)
+		}
+	}
+	return out
+}

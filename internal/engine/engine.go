@@ -1,0 +1,313 @@
+// Package engine is the one generic reconciler behind every kind. A kind
+// plugs in as a thin adapter (Kind) that knows how to reach the gateway for
+// one object (Connect) and, once connected, how to observe it (inquiry),
+// create it (pay, capture, refund, declare) and, where allowed, cancel it.
+// The model is Crossplane's managed reconciler and its ExternalClient
+// (Observe / Create / Update / Delete), changed where money demands it:
+//
+//   - Every create carries an idempotency id derived from the object's UID
+//     and the gateway answers a repeated id with the first outcome, so a crash
+//     between the gateway call and the status write can never move money twice:
+//     the next reconcile sends the same id again or inquires.
+//   - An Unknown outcome (U result, timeout, transport error, unverifiable
+//     response) is never a failure: the engine backs off with jitter and tries
+//     again with the same id.
+//   - Status moves only through package transition, never backwards, and is
+//     written only when it changed, so a polling cycle that learns nothing
+//     costs no apiserver write.
+//   - Deleting never moves money unless the object asks for it (a Payment's
+//     deletionPolicy Cancel); only then is a finalizer added.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
+)
+
+// Finalizer is added only to objects whose deletion must do something at
+// the gateway (a Payment with deletionPolicy Cancel).
+const Finalizer = "payments.cashier-operator.io/gateway"
+
+// Result is what one gateway step concluded.
+type Result struct {
+	// Change is the transition the step applied (for events).
+	Change transition.Change
+	// RequeueAfter says when to look again; 0 means never (final, or waiting
+	// for a watch event).
+	RequeueAfter time.Duration
+}
+
+// External acts on one object at the gateway. Implementations apply what
+// they learn to the object's status through package transition.
+type External[T client.Object] interface {
+	// Observe asks the gateway where the object stands (inquiry).
+	Observe(ctx context.Context, obj T) (Result, error)
+	// Create sends the create call (pay, capture, refund, declare) with the
+	// object's idempotency id.
+	Create(ctx context.Context, obj T) (Result, error)
+	// Cancel cancels the object at the gateway, where the kind allows it.
+	Cancel(ctx context.Context, obj T) (Result, error)
+}
+
+// Kind is the per-kind adapter.
+type Kind[T client.Object] interface {
+	// Name is the kind's name, for logs and events.
+	Name() string
+	// New returns an empty object.
+	New() T
+	// Connect resolves what the object needs (gateway connection, parent
+	// payment, limits). Errors of type *WaitError and *TerminalError have
+	// special meaning; others are retried with backoff.
+	Connect(ctx context.Context, obj T) (External[T], error)
+	// Submitted reports whether the create call has been answered before.
+	Submitted(obj T) bool
+	// Final reports whether nothing further will happen at the gateway.
+	Final(obj T) bool
+	// WantsCancel reports whether the spec asks for a cancel that has not happened.
+	WantsCancel(obj T) bool
+	// NeedsFinalizer reports whether deleting the object must act at the gateway.
+	NeedsFinalizer(obj T) bool
+	// Fail marks the object failed without a gateway call (bad input,
+	// impossible operation); reason and message say why.
+	Fail(obj T, reason, message string)
+	// Wait records that the object waits (e.g. Blocked DisputeOpen).
+	Wait(obj T, w *WaitError)
+	// SetConditions derives Ready/Reconciling/Stalled and Synced from status
+	// and the step's error.
+	SetConditions(obj T, err error)
+	// Status returns a pointer to the object's status (for change detection).
+	Status(obj T) any
+}
+
+// WaitError says the object must wait for something outside it (its
+// payment to be authorized, a dispute to be judged, the GatewayConfig to be
+// ready). The engine records it and looks again after RequeueAfter.
+type WaitError struct {
+	Reason       string
+	Message      string
+	RequeueAfter time.Duration
+	// Blocked marks the wait as Blocked (operations) rather than a sync error.
+	Blocked bool
+}
+
+func (e *WaitError) Error() string { return e.Reason + ": " + e.Message }
+
+// TerminalError says the object can never succeed as specified (bad amount,
+// a limit the operation exceeds). The engine marks it failed; no gateway call
+// is made.
+type TerminalError struct {
+	Reason  string
+	Message string
+}
+
+func (e *TerminalError) Error() string { return e.Reason + ": " + e.Message }
+
+// Options tune the engine.
+type Options struct {
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// MinBackoff and MaxBackoff bound the retry delay after an Unknown
+	// outcome or an apiserver error (defaults 1s and 5m); the delay doubles
+	// per consecutive failure with full jitter.
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// Reconciler is the generic reconciler for one kind.
+type Reconciler[T client.Object] struct {
+	client   client.Client
+	kind     Kind[T]
+	recorder recorder.EventRecorder
+	opts     Options
+	failures *failureCounter
+}
+
+// New makes a reconciler for kind.
+func New[T client.Object](c client.Client, kind Kind[T], rec recorder.EventRecorder, opts Options) *Reconciler[T] {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MinBackoff == 0 {
+		opts.MinBackoff = time.Second
+	}
+	if opts.MaxBackoff == 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	return &Reconciler[T]{client: c, kind: kind, recorder: rec, opts: opts, failures: newFailureCounter()}
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
+	log := logr.FromContextOrDiscard(ctx)
+	obj := r.kind.New()
+	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.failures.forget(req.NamespacedName.String())
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("get %s: %w", r.kind.Name(), err)
+	}
+	key := req.NamespacedName.String()
+
+	if !obj.GetDeletionTimestamp().IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	if r.kind.NeedsFinalizer(obj) && !controllerutil.ContainsFinalizer(obj, Finalizer) {
+		controllerutil.AddFinalizer(obj, Finalizer)
+		if err := r.client.Update(ctx, obj); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
+	}
+
+	before := obj.DeepCopyObject().(T)
+	res, stepErr := r.step(ctx, obj)
+	r.kind.SetConditions(obj, stepErr)
+	if !equality.Semantic.DeepEqual(r.kind.Status(before), r.kind.Status(obj)) {
+		if err := r.client.Status().Update(ctx, obj); err != nil {
+			if apierrors.IsConflict(err) {
+				// Someone (the receiver, another step) wrote first: look again
+				// at once with the fresh object; nothing is lost, the gateway
+				// call was idempotent.
+				return ctrl.Result{Requeue: true}, nil
+			}
+			return ctrl.Result{}, fmt.Errorf("write %s status: %w", r.kind.Name(), err)
+		}
+	}
+	r.emit(obj, res.Change)
+
+	var wait *WaitError
+	switch {
+	case stepErr == nil:
+		r.failures.forget(key)
+		return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
+	case errors.As(stepErr, &wait):
+		r.failures.forget(key)
+		return ctrl.Result{RequeueAfter: wait.RequeueAfter}, nil
+	default:
+		d := r.failures.next(key, r.opts.MinBackoff, r.opts.MaxBackoff)
+		log.Info("gateway step did not complete; retrying with the same request id",
+			"kind", r.kind.Name(), "retryIn", d.Round(time.Millisecond).String(), "error", stepErr.Error())
+		r.event(obj, corev1.EventTypeWarning, "GatewayError", "Sync", stepErr.Error())
+		return ctrl.Result{RequeueAfter: d}, nil
+	}
+}
+
+// step makes at most one gateway step for obj.
+func (r *Reconciler[T]) step(ctx context.Context, obj T) (Result, error) {
+	if r.kind.Final(obj) && !r.kind.WantsCancel(obj) {
+		return Result{}, nil
+	}
+	ext, err := r.kind.Connect(ctx, obj)
+	if err != nil {
+		var term *TerminalError
+		var wait *WaitError
+		switch {
+		case errors.As(err, &term):
+			r.kind.Fail(obj, term.Reason, term.Message)
+			return Result{Change: transition.Change{From: "", To: "Failed"}}, nil
+		case errors.As(err, &wait):
+			r.kind.Wait(obj, wait)
+			return Result{}, err
+		}
+		return Result{}, err
+	}
+	switch {
+	case r.kind.WantsCancel(obj):
+		return ext.Cancel(ctx, obj)
+	case !r.kind.Submitted(obj):
+		return ext.Create(ctx, obj)
+	default:
+		return ext.Observe(ctx, obj)
+	}
+}
+
+// finalize runs the deletion policy and releases the finalizer.
+func (r *Reconciler[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if r.kind.NeedsFinalizer(obj) && !r.kind.Final(obj) {
+		ext, err := r.kind.Connect(ctx, obj)
+		if err == nil {
+			var res Result
+			if r.kind.Submitted(obj) {
+				res, err = ext.Cancel(ctx, obj)
+			}
+			r.emit(obj, res.Change)
+		}
+		var term *TerminalError
+		if err != nil && !errors.As(err, &term) {
+			r.event(obj, corev1.EventTypeWarning, "CancelOnDeleteFailed", "Delete", err.Error())
+			d := r.failures.next(client.ObjectKeyFromObject(obj).String(), r.opts.MinBackoff, r.opts.MaxBackoff)
+			return ctrl.Result{RequeueAfter: d}, nil
+		}
+	}
+	controllerutil.RemoveFinalizer(obj, Finalizer)
+	if err := r.client.Update(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler[T]) emit(obj T, ch transition.Change) {
+	if !ch.Transitioned() {
+		return
+	}
+	typ := corev1.EventTypeNormal
+	if ch.To == "Failed" || ch.To == "Expired" {
+		typ = corev1.EventTypeWarning
+	}
+	from := ch.From
+	if from == "" {
+		from = "new"
+	}
+	r.event(obj, typ, ch.To, "Transition", fmt.Sprintf("%s %s → %s", r.kind.Name(), from, ch.To))
+}
+
+func (r *Reconciler[T]) event(obj T, typ, reason, action, note string) {
+	if r.recorder == nil {
+		return
+	}
+	r.recorder.Eventf(obj, nil, typ, reason, action, "%s", note)
+}
+
+// IsRetryable reports whether a gateway error leaves the outcome unknown
+// (retry with the same id) rather than final.
+func IsRetryable(err error) bool { return gateway.IsUnknown(err) }
+
+// jitter draws from [d/2, d].
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+// Jittered spreads a poll interval by ±10% so that many objects created
+// together do not poll together.
+func Jittered(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	spread := d / 10
+	if spread <= 0 {
+		return d
+	}
+	return d - spread + time.Duration(rand.Int64N(int64(2*spread)+1))
+}
