@@ -285,9 +285,14 @@ func (nt *notifier) send(n *notif) Attempt {
 		a.Error = err.Error()
 		return a
 	}
+	// The signed path is the notify URL's path (plus its query, if any),
+	// domain excluded, as gateway.NotificationRequestFromHTTP expects.
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
+	}
+	if u.RawQuery != "" {
+		path += "?" + u.RawQuery
 	}
 	rt := gateway.FormatTime(now)
 	sig, err := gateway.Sign(s.gwKey, s.gwKeyVersion, http.MethodPost, path, n.ClientID, rt, n.Body)
