@@ -96,16 +96,19 @@ type Options struct {
 // Registry caches one Connection per GatewayConfig name. It is safe for
 // concurrent use.
 type Registry struct {
-	reader client.Reader // uncached: Secrets are read only when needed, never watched cluster-wide
-	opts   Options
+	configs client.Reader // GatewayConfigs: few, cluster-scoped; a cached reader is fine
+	secrets client.Reader // uncached: Secrets are read only when needed, never watched cluster-wide
+	opts    Options
 
 	mu    sync.Mutex
 	conns map[string]*Connection
 }
 
-// NewRegistry makes a registry reading GatewayConfigs and Secrets with reader.
-func NewRegistry(reader client.Reader, opts Options) *Registry {
-	return &Registry{reader: reader, opts: opts, conns: map[string]*Connection{}}
+// NewRegistry makes a registry reading GatewayConfigs with configs (a
+// cached client is fine) and Secrets with secrets (use an uncached reader so
+// that no Secret informer watches the whole cluster).
+func NewRegistry(configs, secrets client.Reader, opts Options) *Registry {
+	return &Registry{configs: configs, secrets: secrets, opts: opts, conns: map[string]*Connection{}}
 }
 
 // Get returns the connection for the named GatewayConfig, building it on
@@ -113,7 +116,7 @@ func NewRegistry(reader client.Reader, opts Options) *Registry {
 // that cannot be used gives an error wrapping ErrNotReady.
 func (r *Registry) Get(ctx context.Context, name string) (*Connection, error) {
 	var gwc v1.GatewayConfig
-	if err := r.reader.Get(ctx, types.NamespacedName{Name: name}, &gwc); err != nil {
+	if err := r.configs.Get(ctx, types.NamespacedName{Name: name}, &gwc); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("%w: GatewayConfig %q not found", ErrNotReady, name)
 		}
@@ -134,7 +137,7 @@ func (r *Registry) Get(ctx context.Context, name string) (*Connection, error) {
 func (r *Registry) Refresh(ctx context.Context, gwc *v1.GatewayConfig) (*Connection, error) {
 	ref := gwc.Spec.CredentialsSecretRef
 	var s corev1.Secret
-	if err := r.reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, &s); err != nil {
+	if err := r.secrets.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, &s); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("%w: secret %s/%s not found", ErrNotReady, ref.Namespace, ref.Name)
 		}
