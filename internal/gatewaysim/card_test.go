@@ -38,8 +38,8 @@ func TestCard2DAuthAndCaptures(t *testing.T) {
 		id, value, code string
 	}{
 		{"cap-1", "6000", gateway.CodeSuccess},
-		{"cap-1", "6000", gateway.CodeSuccess},                // replay
-		{"cap-1", "5000", gateway.CodeRepeatReqInconsistent},  // same id, other amount
+		{"cap-1", "6000", gateway.CodeSuccess},                 // replay
+		{"cap-1", "5000", gateway.CodeRepeatReqInconsistent},   // same id, other amount
 		{"cap-2", "4001", gateway.CodeCaptureAmountExceedAuth}, // 6000+4001 > 10000
 		{"cap-3", "4000", gateway.CodeSuccess},
 		{"cap-4", "1", gateway.CodeCaptureAmountExceedAuth},
