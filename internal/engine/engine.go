@@ -28,13 +28,13 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/transition"
@@ -93,6 +93,14 @@ type Kind[T client.Object] interface {
 	SetConditions(obj T, err error)
 	// Status returns a pointer to the object's status (for change detection).
 	Status(obj T) any
+}
+
+// Deriver is implemented by kinds whose status also follows other
+// Kubernetes objects (a Payment's refunded total follows its Refunds). Derive
+// runs on every reconcile, before the gateway step, final or not, and makes
+// no gateway call.
+type Deriver[T client.Object] interface {
+	Derive(ctx context.Context, obj T) error
 }
 
 // WaitError says the object must wait for something outside it (its
@@ -175,6 +183,11 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 	}
 
 	before := obj.DeepCopyObject().(T)
+	if d, ok := r.kind.(Deriver[T]); ok {
+		if err := d.Derive(ctx, obj); err != nil {
+			return ctrl.Result{}, fmt.Errorf("derive %s status: %w", r.kind.Name(), err)
+		}
+	}
 	res, stepErr := r.step(ctx, obj)
 	r.kind.SetConditions(obj, stepErr)
 	if !equality.Semantic.DeepEqual(r.kind.Status(before), r.kind.Status(obj)) {
@@ -212,18 +225,23 @@ func (r *Reconciler[T]) step(ctx context.Context, obj T) (Result, error) {
 	if r.kind.Final(obj) && !r.kind.WantsCancel(obj) {
 		return Result{}, nil
 	}
+	res, err := r.act(ctx, obj)
+	var term *TerminalError
+	var wait *WaitError
+	switch {
+	case errors.As(err, &term):
+		from := r.phase(obj)
+		r.kind.Fail(obj, term.Reason, term.Message)
+		return Result{Change: transition.Change{From: from, To: r.phase(obj)}}, nil
+	case errors.As(err, &wait):
+		r.kind.Wait(obj, wait)
+	}
+	return res, err
+}
+
+func (r *Reconciler[T]) act(ctx context.Context, obj T) (Result, error) {
 	ext, err := r.kind.Connect(ctx, obj)
 	if err != nil {
-		var term *TerminalError
-		var wait *WaitError
-		switch {
-		case errors.As(err, &term):
-			r.kind.Fail(obj, term.Reason, term.Message)
-			return Result{Change: transition.Change{From: "", To: "Failed"}}, nil
-		case errors.As(err, &wait):
-			r.kind.Wait(obj, wait)
-			return Result{}, err
-		}
 		return Result{}, err
 	}
 	switch {
@@ -234,6 +252,14 @@ func (r *Reconciler[T]) step(ctx context.Context, obj T) (Result, error) {
 	default:
 		return ext.Observe(ctx, obj)
 	}
+}
+
+// phase reads the object's phase for events.
+func (r *Reconciler[T]) phase(obj T) string {
+	if p, ok := any(obj).(interface{ GetPhase() string }); ok {
+		return p.GetPhase()
+	}
+	return ""
 }
 
 // finalize runs the deletion policy and releases the finalizer.

@@ -105,7 +105,9 @@ func SetBlocked(st *v1.OperationStatus, gen int64, reason, msg string) {
 }
 
 // ClearBlocked removes the Blocked condition.
-func ClearBlocked(st *v1.OperationStatus) { meta.RemoveStatusCondition(&st.Conditions, v1.ConditionBlocked) }
+func ClearBlocked(st *v1.OperationStatus) {
+	meta.RemoveStatusCondition(&st.Conditions, v1.ConditionBlocked)
+}
 
 // SetSynced records whether the last reconcile talked to the gateway without error.
 func SetSynced(conds *[]metav1.Condition, gen int64, err error, reason string) {

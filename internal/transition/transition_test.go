@@ -24,7 +24,7 @@ func payment(phase v1.PaymentPhase, auth bool) *v1.Payment {
 }
 
 func res(code string) *gateway.Result { r := gateway.NewResult(code); return &r }
-func amt(v string) *gateway.Amount   { return &gateway.Amount{Currency: "HKD", Value: v} }
+func amt(v string) *gateway.Amount    { return &gateway.Amount{Currency: "HKD", Value: v} }
 
 func TestApplyPaymentPhases(t *testing.T) {
 	cases := []struct {

@@ -1,0 +1,532 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/connection"
+	"github.com/cashier-operator/cashier-operator/internal/engine"
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
+	"github.com/cashier-operator/cashier-operator/internal/ids"
+	"github.com/cashier-operator/cashier-operator/internal/money"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
+)
+
+// paymentKind is the Payment adapter for the engine.
+type paymentKind struct {
+	deps *Deps
+}
+
+var _ engine.Kind[*v1.Payment] = paymentKind{}
+var _ engine.Deriver[*v1.Payment] = paymentKind{}
+
+func (paymentKind) Name() string                        { return "Payment" }
+func (paymentKind) New() *v1.Payment                    { return &v1.Payment{} }
+func (paymentKind) Status(p *v1.Payment) any            { return &p.Status }
+func (paymentKind) Final(p *v1.Payment) bool            { return p.Status.Phase.IsFinal() }
+func (paymentKind) Wait(*v1.Payment, *engine.WaitError) {}
+
+func observeOnly(p *v1.Payment) bool { return p.Spec.ManagementPolicy == v1.ManagementObserve }
+
+// Submitted: the gateway has answered a pay call (or, for Observe, there is
+// nothing to create).
+func (paymentKind) Submitted(p *v1.Payment) bool {
+	return observeOnly(p) || p.Status.PaymentID != "" ||
+		(p.Status.Phase != "" && p.Status.Phase != v1.PaymentPending)
+}
+
+// WantsCancel: spec.cancel is set, the payment can still be cancelled, and
+// the gateway has not already refused this cancel.
+func (paymentKind) WantsCancel(p *v1.Payment) bool {
+	if !p.Spec.Cancel || observeOnly(p) {
+		return false
+	}
+	switch p.Status.Phase {
+	case v1.PaymentCancelled, v1.PaymentFailed, v1.PaymentExpired:
+		return false
+	}
+	return !cancelRefused(p)
+}
+
+func cancelRefused(p *v1.Payment) bool {
+	r := p.Status.LastResult
+	return r != nil && r.API == string(transition.SourceCancel) && r.Status == gateway.StatusFail
+}
+
+func (paymentKind) NeedsFinalizer(p *v1.Payment) bool {
+	return p.Spec.DeletionPolicy == v1.DeletionCancel && !observeOnly(p)
+}
+
+func (k paymentKind) Fail(p *v1.Payment, reason, message string) {
+	res := gateway.Result{ResultCode: reason, ResultStatus: gateway.StatusFail, ResultMessage: message}
+	_, _ = transition.ApplyPayment(p, transition.PaymentFacts{Source: transition.SourceController,
+		GatewayStatus: gateway.PaymentStatusFail, Result: &res}, k.deps.now())
+}
+
+func (paymentKind) SetConditions(p *v1.Payment, err error) {
+	p.Status.ObservedGeneration = p.Generation
+	transition.SetPaymentConditions(p)
+	reason := reasonOf(err)
+	if err == nil && cancelRefused(p) && p.Spec.Cancel {
+		r := p.Status.LastResult
+		err, reason = fmt.Errorf("the gateway refused the cancel: %s %s", r.Code, r.Message), "CancelRefused"
+	}
+	transition.SetSynced(&p.Status.Conditions, p.Generation, err, reason)
+}
+
+// Derive raises the payment's totals to what its Capture, Refund and
+// CustomsDeclaration objects report as succeeded. No gateway call.
+func (k paymentKind) Derive(ctx context.Context, p *v1.Payment) error {
+	if p.Status.PaymentID == "" {
+		return nil
+	}
+	f := transition.PaymentFacts{Source: transition.SourceController}
+	var caps v1.CaptureList
+	if err := k.deps.Client.List(ctx, &caps, client.InNamespace(p.Namespace), client.MatchingFields{IndexPaymentRef: p.Name}); err != nil {
+		return fmt.Errorf("list captures: %w", err)
+	}
+	var refs v1.RefundList
+	if err := k.deps.Client.List(ctx, &refs, client.InNamespace(p.Namespace), client.MatchingFields{IndexPaymentRef: p.Name}); err != nil {
+		return fmt.Errorf("list refunds: %w", err)
+	}
+	var decls v1.CustomsDeclarationList
+	if err := k.deps.Client.List(ctx, &decls, client.InNamespace(p.Namespace), client.MatchingFields{IndexPaymentRef: p.Name}); err != nil {
+		return fmt.Errorf("list declarations: %w", err)
+	}
+	var capAmts, refAmts, declAmts []v1.Money
+	for _, c := range caps.Items {
+		if c.Status.Phase == v1.OperationSucceeded && c.Status.PaymentID == p.Status.PaymentID {
+			capAmts = append(capAmts, c.Spec.Amount)
+		}
+	}
+	for _, r := range refs.Items {
+		if r.Status.Phase == v1.OperationSucceeded && r.Status.PaymentID == p.Status.PaymentID {
+			refAmts = append(refAmts, r.Spec.Amount)
+		}
+	}
+	for _, d := range decls.Items {
+		if d.Status.Phase == v1.OperationSucceeded && d.Status.PaymentID == p.Status.PaymentID {
+			declAmts = append(declAmts, d.Spec.Amount)
+		}
+	}
+	var err error
+	if f.Captured, err = wireSum(capAmts); err != nil {
+		return err
+	}
+	if f.Refunded, err = wireSum(refAmts); err != nil {
+		return err
+	}
+	if f.Declared, err = wireSum(declAmts); err != nil {
+		return err
+	}
+	if f.Captured == nil && f.Refunded == nil && f.Declared == nil {
+		return nil
+	}
+	if p.Status.Phase == v1.PaymentAuthorized && f.Captured != nil {
+		// Captures only succeed on a live authorization; let the transition
+		// decide whether the authorization is now fully captured.
+		f.GatewayStatus = gateway.PaymentStatusSuccess
+	}
+	if _, err := transition.ApplyPayment(p, f, k.deps.now()); err != nil {
+		return fmt.Errorf("apply totals: %w", err)
+	}
+	return nil
+}
+
+// wireSum totals amounts into a wire amount; nil for none.
+func wireSum(ms []v1.Money) (*gateway.Amount, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	total, err := money.Zero(ms[0].Currency)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		a, err := money.ParseMajor(m.Currency, m.Value)
+		if err != nil {
+			return nil, err
+		}
+		if total, err = total.Add(a); err != nil {
+			return nil, err
+		}
+	}
+	return &gateway.Amount{Currency: total.Currency(), Value: total.MinorString()}, nil
+}
+
+// Connect resolves the merchant connection and checks the spec against what
+// only the operator can check (currency precision, per-method minimums,
+// methods the GatewayConfig's consult profiles offer).
+func (k paymentKind) Connect(ctx context.Context, p *v1.Payment) (engine.External[*v1.Payment], error) {
+	conn, err := k.deps.Registry.Get(ctx, p.Spec.GatewayRef.Name)
+	if err != nil {
+		if errors.Is(err, connection.ErrNotReady) {
+			return nil, &engine.WaitError{Reason: v1.ReasonGatewayNotReady, Message: err.Error(), RequeueAfter: 15 * time.Second}
+		}
+		return nil, err
+	}
+	amount, err := money.ParseMajor(p.Spec.Amount.Currency, p.Spec.Amount.Value)
+	if err != nil {
+		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error()}
+	}
+	if !k.Submitted(p) {
+		if err := money.CheckMethodRules(p.Spec.PaymentMethod.Type, amount); err != nil {
+			return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error()}
+		}
+		var gwc v1.GatewayConfig
+		if err := k.deps.Client.Get(ctx, types.NamespacedName{Name: p.Spec.GatewayRef.Name}, &gwc); err == nil {
+			if msg := notOffered(&gwc, p); msg != "" {
+				return nil, &engine.TerminalError{Reason: v1.ReasonMethodNotOffered, Message: msg}
+			}
+		}
+	}
+	return &paymentExternal{deps: k.deps, conn: conn, amount: amount}, nil
+}
+
+// notOffered checks the payment method against the consult results of every
+// profile that matches the payment (terminal type and currency); "" when offered
+// or when no profile matches.
+func notOffered(gwc *v1.GatewayConfig, p *v1.Payment) string {
+	for _, prof := range gwc.Spec.ConsultProfiles {
+		if prof.TerminalType != p.Spec.Env.TerminalType || prof.Amount.Currency != p.Spec.Amount.Currency {
+			continue
+		}
+		for _, res := range gwc.Status.PaymentMethods {
+			if res.Profile != prof.Name || res.Error != "" || res.ConsultTime == nil {
+				continue
+			}
+			var offered []string
+			for _, m := range res.Methods {
+				if m.Enabled {
+					offered = append(offered, m.Type)
+				}
+				if m.Type == p.Spec.PaymentMethod.Type && m.Enabled {
+					return ""
+				}
+			}
+			return fmt.Sprintf("payment method %s is not offered to this merchant for %s %s payments (consult profile %q offers: %s)",
+				p.Spec.PaymentMethod.Type, prof.TerminalType, prof.Amount.Currency, prof.Name, strings.Join(offered, ", "))
+		}
+	}
+	return ""
+}
+
+// paymentExternal acts on one payment at the gateway.
+type paymentExternal struct {
+	deps   *Deps
+	conn   *connection.Connection
+	amount money.Amount
+}
+
+func (e *paymentExternal) requestID(p *v1.Payment) (string, error) {
+	if p.Status.PaymentRequestID != "" {
+		return p.Status.PaymentRequestID, nil
+	}
+	return ids.PaymentRequestID(p.Spec.PaymentRequestID, p.UID)
+}
+
+// Create sends pay with the payment's idempotency id.
+func (e *paymentExternal) Create(ctx context.Context, p *v1.Payment) (engine.Result, error) {
+	req, expiry, err := e.payRequest(ctx, p)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	resp, err := e.conn.Client.Pay(ctx, req)
+	var rerr *gateway.ResultError
+	switch {
+	case err == nil || gateway.IsInProcess(err):
+		f := transition.FromPayResponse(resp)
+		f.ExpiryTime = expiry
+		if f.PaymentRequestID == "" {
+			f.PaymentRequestID = req.PaymentRequestID
+		}
+		return e.apply(p, f)
+	case errors.As(err, &rerr) && rerr.Status == gateway.StatusFail:
+		switch rerr.Code {
+		case gateway.CodeProcessFail, gateway.CodeRepeatReqInconsistent:
+			// The same id was used before: the payment may already have
+			// ended (FAIL or CANCELLED answer PROCESS_FAIL). Ask the gateway
+			// what it knows before concluding anything.
+			p.Status.PaymentRequestID = req.PaymentRequestID
+			if res, ierr := e.inquire(ctx, p); ierr == nil && p.Status.Phase.IsFinal() {
+				return res, nil
+			}
+		}
+		f := transition.PaymentFacts{Source: transition.SourcePay, GatewayStatus: gateway.PaymentStatusFail,
+			PaymentRequestID: req.PaymentRequestID, Result: &gateway.Result{ResultCode: rerr.Code, ResultStatus: rerr.Status, ResultMessage: rerr.Message}}
+		if resp != nil {
+			f.PaymentID = resp.PaymentID
+		}
+		return e.apply(p, f)
+	case errors.Is(err, gateway.ErrInvalidRequest):
+		return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
+	default:
+		// Unknown: the engine retries with the same paymentRequestId.
+		return engine.Result{}, err
+	}
+}
+
+// Observe inquires, and captures an authorization in captureMode Automatic.
+func (e *paymentExternal) Observe(ctx context.Context, p *v1.Payment) (engine.Result, error) {
+	if p.Status.Phase == v1.PaymentAuthorized && p.Spec.CaptureMode != v1.CaptureManual && !observeOnly(p) && !autoCaptureRefused(p) {
+		return e.autoCapture(ctx, p)
+	}
+	return e.inquire(ctx, p)
+}
+
+func (e *paymentExternal) inquire(ctx context.Context, p *v1.Payment) (engine.Result, error) {
+	req := &gateway.InquiryPaymentRequest{PaymentID: p.Status.PaymentID}
+	if req.PaymentID == "" {
+		if observeOnly(p) {
+			req.PaymentID = p.Spec.PaymentID
+		} else {
+			id, err := e.requestID(p)
+			if err != nil {
+				return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
+			}
+			req.PaymentRequestID = id
+		}
+	}
+	resp, err := e.conn.Client.InquiryPayment(ctx, req)
+	if err != nil {
+		if gateway.Code(err) == gateway.CodeOrderNotExist {
+			if observeOnly(p) {
+				return engine.Result{}, &engine.TerminalError{Reason: "PaymentNotFound",
+					Message: fmt.Sprintf("the gateway has no payment %s to observe", req.PaymentID)}
+			}
+			// Never created (the pay call was lost before the gateway
+			// committed it): send pay again with the same id.
+			return e.Create(ctx, p)
+		}
+		return engine.Result{}, err
+	}
+	p.Status.LastCheckTime = nowTime(e.deps.now())
+	return e.apply(p, transition.FromInquiryPayment(resp))
+}
+
+func autoCaptureRefused(p *v1.Payment) bool {
+	r := p.Status.LastResult
+	return r != nil && r.API == string(transition.SourceCapture) && r.Status == gateway.StatusFail
+}
+
+// autoCapture captures the full authorized amount (captureMode Automatic).
+func (e *paymentExternal) autoCapture(ctx context.Context, p *v1.Payment) (engine.Result, error) {
+	id, err := ids.AutoCaptureRequestID(p.UID)
+	if err != nil {
+		return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
+	}
+	wire := gateway.Amount{Currency: e.amount.Currency(), Value: e.amount.MinorString()}
+	resp, err := e.conn.Client.Capture(ctx, &gateway.CaptureRequest{CaptureRequestID: id, PaymentID: p.Status.PaymentID,
+		CaptureAmount: wire, IsLastCapture: gateway.BoolPtr(true)})
+	var rerr *gateway.ResultError
+	switch {
+	case err == nil:
+		return e.apply(p, transition.PaymentFacts{Source: transition.SourceCapture, GatewayStatus: gateway.PaymentStatusSuccess,
+			Captured: &wire, Result: &resp.Result})
+	case gateway.IsInProcess(err):
+		return engine.Result{RequeueAfter: engine.Jittered(10 * time.Second)}, nil
+	case errors.As(err, &rerr) && rerr.Status == gateway.StatusFail:
+		// Recorded; the next reconcile inquires (an expired or voided
+		// authorization shows there) instead of capturing again.
+		res := gateway.Result{ResultCode: rerr.Code, ResultStatus: rerr.Status, ResultMessage: rerr.Message}
+		_, _ = transition.ApplyPayment(p, transition.PaymentFacts{Source: transition.SourceCapture, Result: &res}, e.deps.now())
+		return engine.Result{RequeueAfter: time.Second}, nil
+	default:
+		return engine.Result{}, err
+	}
+}
+
+// Cancel cancels the payment (spec.cancel, or deletion with deletionPolicy Cancel).
+func (e *paymentExternal) Cancel(ctx context.Context, p *v1.Payment) (engine.Result, error) {
+	now := e.deps.now()
+	if p.Status.PaymentID == "" && (p.Status.Phase == "" || p.Status.Phase == v1.PaymentPending) {
+		// Nothing was paid; make sure nothing will be: inquire by request
+		// id first in case a pay call we lost did reach the gateway.
+		id, err := e.requestID(p)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		if _, err := e.conn.Client.InquiryPayment(ctx, &gateway.InquiryPaymentRequest{PaymentRequestID: id}); gateway.Code(err) == gateway.CodeOrderNotExist {
+			f := transition.PaymentFacts{Source: transition.SourceCancel, GatewayStatus: gateway.PaymentStatusCancelled, PaymentRequestID: id}
+			return e.apply(p, f)
+		} else if err != nil {
+			return engine.Result{}, err
+		}
+	}
+	req := &gateway.CancelRequest{PaymentID: p.Status.PaymentID}
+	if req.PaymentID == "" {
+		req.PaymentRequestID, _ = e.requestID(p)
+	}
+	resp, err := e.conn.Client.Cancel(ctx, req)
+	var rerr *gateway.ResultError
+	switch {
+	case err == nil:
+		return e.apply(p, transition.PaymentFacts{Source: transition.SourceCancel, GatewayStatus: gateway.PaymentStatusCancelled,
+			PaymentID: resp.PaymentID, CancelTime: resp.CancelTime, Result: &resp.Result})
+	case errors.As(err, &rerr) && rerr.Status == gateway.StatusFail:
+		res := gateway.Result{ResultCode: rerr.Code, ResultStatus: rerr.Status, ResultMessage: rerr.Message}
+		ch, aerr := transition.ApplyPayment(p, transition.PaymentFacts{Source: transition.SourceCancel, Result: &res}, now)
+		if aerr != nil {
+			return engine.Result{}, aerr
+		}
+		// Recorded in status.lastResult; SetConditions turns it into
+		// Synced=False CancelRefused, and WantsCancel stops asking.
+		return engine.Result{Change: ch, RequeueAfter: time.Second}, nil
+	default:
+		return engine.Result{}, err
+	}
+}
+
+func (e *paymentExternal) apply(p *v1.Payment, f transition.PaymentFacts) (engine.Result, error) {
+	ch, err := transition.ApplyPayment(p, f, e.deps.now())
+	if err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{Change: ch, RequeueAfter: e.deps.Cadence.Payment(p, e.conn.Config.Spec.NotificationBaseURL != "", e.deps.now())}, nil
+}
+
+// payRequest builds the pay request. The expiry time is derived from the
+// object's creation time, so a re-sent pay is byte-for-byte the same request.
+func (e *paymentExternal) payRequest(ctx context.Context, p *v1.Payment) (*gateway.PayRequest, *time.Time, error) {
+	id, err := e.requestID(p)
+	if err != nil {
+		return nil, nil, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
+	}
+	s := p.Spec
+	req := &gateway.PayRequest{
+		ProductCode:        gateway.ProductCodeCashierPayment,
+		PaymentRequestID:   id,
+		PaymentAmount:      gateway.Amount{Currency: e.amount.Currency(), Value: e.amount.MinorString()},
+		PaymentMethod:      gateway.PaymentMethod{PaymentMethodType: s.PaymentMethod.Type},
+		PaymentRedirectURL: s.RedirectURL,
+		PaymentNotifyURL:   ids.NotifyURL(e.conn.Config.Spec.NotificationBaseURL, ids.KindPayment, p.Namespace, p.Name),
+		Env: &gateway.Env{TerminalType: s.Env.TerminalType, OsType: s.Env.OSType, ClientIP: s.Env.ClientIP,
+			UserAgent: s.Env.UserAgent},
+		UserRegion:     s.UserRegion,
+		MerchantRegion: s.MerchantRegion,
+	}
+	var expiry *time.Time
+	if s.ExpiresAfter != nil && s.ExpiresAfter.Duration > 0 {
+		t := p.CreationTimestamp.Add(s.ExpiresAfter.Duration)
+		expiry = &t
+		req.PaymentExpiryTime = gateway.FormatTime(t)
+	}
+	if s.SettlementCurrency != "" {
+		req.SettlementStrategy = &gateway.SettlementStrategy{SettlementCurrency: s.SettlementCurrency}
+	}
+	if s.Authorization {
+		// The operator captures itself in captureMode Automatic (with its
+		// own idempotency id), so the gateway is always told MANUAL.
+		req.PaymentFactor = &gateway.PaymentFactor{IsAuthorization: gateway.BoolPtr(true), CaptureMode: "MANUAL"}
+	}
+	if c := s.CreditPayPlan; c != nil {
+		req.CreditPayPlan = &gateway.CreditPayPlan{InstallmentNum: gateway.Int(c.Installments)}
+		if c.FeePercentage != nil {
+			fee := gateway.Int(*c.FeePercentage)
+			req.CreditPayPlan.CreditPayFeeType = "PERCENTAGE"
+			req.CreditPayPlan.FeePercentage = &fee
+		}
+	}
+	if o := s.Order; o != nil {
+		req.Order = orderToWire(o)
+	}
+	if ref := s.PaymentMethod.CardSecretRef; ref != nil {
+		meta, token, err := e.cardData(ctx, p.Namespace, ref.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		req.PaymentMethod.PaymentMethodMetaData = meta
+		req.PaymentMethod.PaymentMethodID = token
+	}
+	if s.PaymentMethod.ThreeDS != nil {
+		if req.PaymentMethod.PaymentMethodMetaData == nil {
+			req.PaymentMethod.PaymentMethodMetaData = map[string]any{}
+		}
+		req.PaymentMethod.PaymentMethodMetaData[gateway.CardMetaIs3DS] = *s.PaymentMethod.ThreeDS
+	}
+	return req, expiry, nil
+}
+
+// cardData reads the card Secret. Its contents go only into the signed pay
+// body, never into logs, events or status.
+func (e *paymentExternal) cardData(ctx context.Context, ns, name string) (map[string]any, string, error) {
+	var s corev1.Secret
+	if err := e.deps.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, "", &engine.WaitError{Reason: "CardSecretMissing", Message: fmt.Sprintf("card secret %s/%s not found", ns, name), RequeueAfter: 15 * time.Second}
+		}
+		return nil, "", fmt.Errorf("get card secret: %w", err)
+	}
+	if tok := string(s.Data[v1.CardSecretKeyToken]); tok != "" {
+		return nil, tok, nil
+	}
+	meta := map[string]any{}
+	var missing []string
+	for key, wire := range map[string]string{v1.CardSecretKeyNumber: gateway.CardMetaNumber, v1.CardSecretKeyCVV: gateway.CardMetaCVV,
+		v1.CardSecretKeyExpiryMonth: gateway.CardMetaExpiryMonth, v1.CardSecretKeyExpiryYear: gateway.CardMetaExpiryYear} {
+		v := strings.TrimSpace(string(s.Data[key]))
+		if v == "" {
+			missing = append(missing, key)
+			continue
+		}
+		meta[wire] = v
+	}
+	if len(missing) > 0 {
+		return nil, "", &engine.TerminalError{Reason: "CardSecretInvalid",
+			Message: fmt.Sprintf("card secret %s/%s lacks %s (or a %s)", ns, name, strings.Join(missing, ", "), v1.CardSecretKeyToken)}
+	}
+	if h := string(s.Data[v1.CardSecretKeyHolderName]); h != "" {
+		meta[gateway.CardMetaHolderName] = map[string]string{"fullName": h}
+	}
+	return meta, "", nil
+}
+
+func orderToWire(o *v1.Order) *gateway.Order {
+	w := &gateway.Order{ReferenceOrderID: o.ReferenceOrderID, OrderDescription: o.Description}
+	if o.Amount != nil {
+		if a, err := transition.WireFromMoney(*o.Amount); err == nil {
+			w.OrderAmount = &a
+		}
+	}
+	for _, g := range o.Goods {
+		wg := gateway.Goods{ReferenceGoodsID: g.ID, GoodsName: g.Name, GoodsCategory: g.Category, GoodsBrand: g.Brand, GoodsURL: g.URL}
+		if g.Quantity > 0 {
+			wg.GoodsQuantity = fmt.Sprint(g.Quantity)
+		}
+		if g.UnitAmount != nil {
+			if a, err := transition.WireFromMoney(*g.UnitAmount); err == nil {
+				wg.GoodsUnitAmount = &a
+			}
+		}
+		w.Goods = append(w.Goods, wg)
+	}
+	if b := o.Buyer; b != nil {
+		w.Buyer = &gateway.Buyer{ReferenceBuyerID: b.ID, BuyerEmail: b.Email, BuyerPhoneNo: b.Phone}
+		if b.Name != "" {
+			w.Buyer.BuyerName = &gateway.UserName{FullName: b.Name}
+		}
+	}
+	if m := o.Merchant; m != nil {
+		w.Merchant = &gateway.Merchant{ReferenceMerchantID: m.ID, MerchantName: m.Name, MerchantMCC: m.MCC}
+		if m.Region != "" {
+			w.Merchant.MerchantAddress = &gateway.Address{Region: m.Region}
+		}
+	}
+	if sh := o.Shipping; sh != nil {
+		w.Shipping = &gateway.Shipping{ShippingCarrier: sh.Carrier,
+			ShippingAddress: &gateway.Address{Region: sh.Region, City: sh.City, Address1: sh.Address, ZipCode: sh.ZipCode}}
+		if sh.Name != "" {
+			w.Shipping.ShippingName = &gateway.UserName{FullName: sh.Name}
+		}
+	}
+	return w
+}

@@ -1,0 +1,152 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/engine"
+)
+
+// Field indexes in the manager's cache.
+const (
+	// IndexPaymentRef indexes Captures, Refunds and CustomsDeclarations by spec.paymentRef.name.
+	IndexPaymentRef = "spec.paymentRef.name"
+	// IndexPaymentID indexes Payments by status.paymentId (the receiver
+	// resolves dashboard-routed notifications with it).
+	IndexPaymentID = "status.paymentId"
+)
+
+// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments;captures;refunds;customsdeclarations;gatewayconfigs,verbs=get;list;watch;update
+// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments/status;captures/status;refunds/status;customsdeclarations/status;gatewayconfigs/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// Options configure the controllers.
+type Options struct {
+	// MaxConcurrentReconciles per kind (default 4).
+	MaxConcurrentReconciles map[string]int
+	// Cadence is the polling policy (default DefaultCadence).
+	Cadence *Cadence
+	// GatewayConfigResync is how often GatewayConfig Secrets are re-read (default 5m).
+	GatewayConfigResync time.Duration
+	// Engine tunes retries.
+	Engine engine.Options
+}
+
+// RegisterIndexes adds the field indexes the controllers and the receiver use.
+func RegisterIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	ref := func(o client.Object) []string {
+		switch t := o.(type) {
+		case *v1.Capture:
+			return []string{t.Spec.PaymentRef.Name}
+		case *v1.Refund:
+			return []string{t.Spec.PaymentRef.Name}
+		case *v1.CustomsDeclaration:
+			return []string{t.Spec.PaymentRef.Name}
+		}
+		return nil
+	}
+	for _, obj := range []client.Object{&v1.Capture{}, &v1.Refund{}, &v1.CustomsDeclaration{}} {
+		if err := idx.IndexField(ctx, obj, IndexPaymentRef, ref); err != nil {
+			return fmt.Errorf("index %T by payment: %w", obj, err)
+		}
+	}
+	return idx.IndexField(ctx, &v1.Payment{}, IndexPaymentID, func(o client.Object) []string {
+		if id := o.(*v1.Payment).Status.PaymentID; id != "" {
+			return []string{id}
+		}
+		return nil
+	})
+}
+
+// Setup registers every controller with mgr.
+func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) error {
+	if deps.Client == nil {
+		deps.Client = mgr.GetClient()
+	}
+	if deps.APIReader == nil {
+		deps.APIReader = mgr.GetAPIReader()
+	}
+	if opts.Cadence != nil {
+		deps.Cadence = *opts.Cadence
+	} else if deps.Cadence == (Cadence{}) {
+		deps.Cadence = DefaultCadence
+	}
+	if opts.GatewayConfigResync == 0 {
+		opts.GatewayConfigResync = 5 * time.Minute
+	}
+	if err := RegisterIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	workers := func(kind string) int {
+		if n := opts.MaxConcurrentReconciles[kind]; n > 0 {
+			return n
+		}
+		return 4
+	}
+	// Per-object exponential backoff only: no global token bucket, which
+	// would throttle thousands of payments to 10 reconciles a second. The
+	// gateway is protected by the per-GatewayConfig rate limiter instead.
+	limiter := func() workqueue.TypedRateLimiter[reconcile.Request] {
+		return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 5*time.Minute)
+	}
+	rec := mgr.GetEventRecorder("cashier-operator")
+
+	gwc := &gatewayConfigReconciler{deps: deps, resync: opts.GatewayConfigResync}
+	if err := ctrl.NewControllerManagedBy(mgr).For(&v1.GatewayConfig{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("gatewayconfig").WithOptions(controller.Options{MaxConcurrentReconciles: 2, RateLimiter: limiter()}).
+		Complete(gwc); err != nil {
+		return fmt.Errorf("gatewayconfig controller: %w", err)
+	}
+
+	payments := engine.New[*v1.Payment](mgr.GetClient(), paymentKind{deps: deps}, rec, opts.Engine)
+	toPayment := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		name := ""
+		switch t := o.(type) {
+		case *v1.Capture:
+			name = t.Spec.PaymentRef.Name
+		case *v1.Refund:
+			name = t.Spec.PaymentRef.Name
+		case *v1.CustomsDeclaration:
+			name = t.Spec.PaymentRef.Name
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+	})
+	phaseChanged := predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return false },
+		DeleteFunc:  func(e event.DeleteEvent) bool { return false },
+		GenericFunc: func(e event.GenericEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			type phased interface{ GetPhase() string }
+			o, ok1 := e.ObjectOld.(phased)
+			n, ok2 := e.ObjectNew.(phased)
+			return ok1 && ok2 && o.GetPhase() != n.GetPhase()
+		},
+	}
+	if err := ctrl.NewControllerManagedBy(mgr).For(&v1.Payment{}).Named("payment").
+		Watches(&v1.Capture{}, toPayment, builder.WithPredicates(phaseChanged)).
+		Watches(&v1.Refund{}, toPayment, builder.WithPredicates(phaseChanged)).
+		Watches(&v1.CustomsDeclaration{}, toPayment, builder.WithPredicates(phaseChanged)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers("Payment"), RateLimiter: limiter()}).
+		Complete(payments); err != nil {
+		return fmt.Errorf("payment controller: %w", err)
+	}
+	return setupOperations(mgr, deps, opts, rec, workers, limiter)
+}
