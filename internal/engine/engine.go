@@ -134,6 +134,8 @@ type Options struct {
 	// outcome or an apiserver error (defaults 1s and 5m); the delay doubles
 	// per consecutive failure with full jitter.
 	MinBackoff, MaxBackoff time.Duration
+	// OnTransition, if set, is told of every phase transition (metrics).
+	OnTransition func(kind string, obj client.Object, ch transition.Change, now time.Time)
 }
 
 // Reconciler is the generic reconciler for one kind.
@@ -293,6 +295,9 @@ func (r *Reconciler[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error
 func (r *Reconciler[T]) emit(obj T, ch transition.Change) {
 	if !ch.Transitioned() {
 		return
+	}
+	if r.opts.OnTransition != nil {
+		r.opts.OnTransition(r.kind.Name(), obj, ch, r.opts.Now())
 	}
 	typ := corev1.EventTypeNormal
 	if ch.To == "Failed" || ch.To == "Expired" {

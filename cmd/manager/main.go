@@ -1,0 +1,156 @@
+// Command manager runs the cashier-operator controllers: Payment, Capture,
+// Refund, CustomsDeclaration and GatewayConfig.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/controllers"
+	"github.com/cashier-operator/cashier-operator/internal/connection"
+	"github.com/cashier-operator/cashier-operator/internal/engine"
+	"github.com/cashier-operator/cashier-operator/internal/metrics"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		metricsAddr, probeAddr, watchNamespaces, concurrency, leaderNS string
+		leaderElect                                                    bool
+		resync                                                         time.Duration
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint (\"0\" disables it).")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles (enable with more than one replica).")
+	flag.StringVar(&leaderNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
+	flag.StringVar(&watchNamespaces, "watch-namespace", "", "Comma-separated namespaces to watch for Payments and operations (default: all).")
+	flag.StringVar(&concurrency, "max-concurrent-reconciles", "Payment=8,Capture=2,Refund=2,CustomsDeclaration=2",
+		"Workers per kind, as Kind=N pairs; a bare N applies to every kind.")
+	flag.DurationVar(&resync, "gateway-config-resync", 5*time.Minute, "How often GatewayConfig Secrets are re-read (key rotation).")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("manager")
+
+	workers, err := parseConcurrency(concurrency)
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := v1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	cacheOpts := cache.Options{}
+	if watchNamespaces != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range strings.Split(watchNamespaces, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+			}
+		}
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   cacheOpts,
+		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        "cashier-operator.payments.cashier-operator.io",
+		LeaderElectionNamespace: leaderNS,
+		// The manager may stop mid-step: idempotency ids make that safe, so
+		// a new leader may take over at once.
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("new manager: %w", err)
+	}
+	m, err := metrics.New(crmetrics.Registry, mgr.GetClient())
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	reg := connection.NewRegistry(mgr.GetClient(), mgr.GetAPIReader(),
+		connection.Options{Logger: ctrl.Log.WithName("gateway"), Observer: m})
+	ctx := ctrl.SetupSignalHandler()
+	if err := controllers.Setup(ctx, mgr, &controllers.Deps{Registry: reg}, controllers.Options{
+		MaxConcurrentReconciles: workers,
+		GatewayConfigResync:     resync,
+		Engine:                  engine.Options{OnTransition: m.OnTransition},
+	}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return fmt.Errorf("cache not synced")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	log.Info("starting", "watchNamespaces", watchNamespaces, "leaderElection", leaderElect, "workers", workers)
+	return mgr.Start(ctx)
+}
+
+// parseConcurrency reads "Payment=8,Refund=2" or "4".
+func parseConcurrency(s string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			n, err := strconv.Atoi(part)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("--max-concurrent-reconciles: %q is not a positive number", part)
+			}
+			for _, kind := range []string{"Payment", "Capture", "Refund", "CustomsDeclaration"} {
+				out[kind] = n
+			}
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--max-concurrent-reconciles: %q: %q is not a positive number", k, v)
+		}
+		switch k {
+		case "Payment", "Capture", "Refund", "CustomsDeclaration":
+			out[k] = n
+		default:
+			return nil, fmt.Errorf("--max-concurrent-reconciles: unknown kind %q (Payment, Capture, Refund, CustomsDeclaration)", k)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,110 @@
+// Package metrics defines the operator's Prometheus metrics: gateway calls by
+// API and result code with latency, objects by phase, and the time from
+// create to a final phase. They are registered on controller-runtime's
+// registry and served by the manager's metrics endpoint.
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
+)
+
+// Metrics holds the collectors.
+type Metrics struct {
+	GatewayRequests *prometheus.CounterVec
+	GatewayLatency  *prometheus.HistogramVec
+	TimeToFinal     *prometheus.HistogramVec
+	Transitions     *prometheus.CounterVec
+}
+
+// New makes the collectors and registers them (and an objects-by-phase
+// collector reading from reader, normally the manager's cache) on reg.
+func New(reg prometheus.Registerer, reader client.Reader) (*Metrics, error) {
+	m := &Metrics{
+		GatewayRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cashier_gateway_requests_total",
+			Help: "Gateway HTTP attempts by API and result (a gateway resultCode, or a transport class such as timeout or unverified).",
+		}, []string{"api", "result"}),
+		GatewayLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cashier_gateway_request_duration_seconds",
+			Help:    "Gateway HTTP attempt latency by API.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"api"}),
+		TimeToFinal: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cashier_time_to_final_seconds",
+			Help:    "Seconds from an object's creation to its final phase, by kind and phase.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 16),
+		}, []string{"kind", "phase"}),
+		Transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cashier_transitions_total",
+			Help: "Phase transitions by kind and target phase.",
+		}, []string{"kind", "phase"}),
+	}
+	for _, c := range []prometheus.Collector{m.GatewayRequests, m.GatewayLatency, m.TimeToFinal, m.Transitions, &phaseCollector{reader: reader}} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// ObserveAttempt implements gateway.Observer.
+func (m *Metrics) ObserveAttempt(a gateway.Attempt) {
+	m.GatewayRequests.WithLabelValues(string(a.API), a.Label()).Inc()
+	m.GatewayLatency.WithLabelValues(string(a.API)).Observe(a.Duration.Seconds())
+}
+
+// final lists the final phases of every kind.
+var final = map[string]bool{"Succeeded": true, "Failed": true, "Cancelled": true, "Expired": true}
+
+// OnTransition records a phase transition (the engine calls it).
+func (m *Metrics) OnTransition(kind string, obj client.Object, ch transition.Change, now time.Time) {
+	if !ch.Transitioned() {
+		return
+	}
+	m.Transitions.WithLabelValues(kind, ch.To).Inc()
+	if final[ch.To] {
+		m.TimeToFinal.WithLabelValues(kind, ch.To).Observe(now.Sub(obj.GetCreationTimestamp().Time).Seconds())
+	}
+}
+
+var phaseDesc = prometheus.NewDesc("cashier_objects", "Objects by kind and phase, from the manager's cache.", []string{"kind", "phase"}, nil)
+
+// phaseCollector counts objects by phase at scrape time.
+type phaseCollector struct{ reader client.Reader }
+
+func (c *phaseCollector) Describe(ch chan<- *prometheus.Desc) { ch <- phaseDesc }
+
+func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for kind, list := range map[string]client.ObjectList{"Payment": &v1.PaymentList{}, "Capture": &v1.CaptureList{},
+		"Refund": &v1.RefundList{}, "CustomsDeclaration": &v1.CustomsDeclarationList{}} {
+		if err := c.reader.List(ctx, list); err != nil {
+			continue
+		}
+		n := map[string]int{}
+		_ = meta.EachListItem(list, func(o runtime.Object) error {
+			if p, ok := o.(interface{ GetPhase() string }); ok {
+				phase := p.GetPhase()
+				if phase == "" {
+					phase = "New"
+				}
+				n[phase]++
+			}
+			return nil
+		})
+		for p, v := range n {
+			ch <- prometheus.MustNewConstMetric(phaseDesc, prometheus.GaugeValue, float64(v), kind, p)
+		}
+	}
+}
