@@ -152,7 +152,7 @@ func (s *Simulator) serveCheckout(w http.ResponseWriter, r *http.Request) {
 	open = p.status == gateway.PaymentStatusProcessing || p.status == gateway.PaymentStatusPending
 	v := checkoutView{
 		ClientID: m.clientID, PaymentID: p.id, Currency: p.amount.currency, Major: p.amount.major(), Method: p.method,
-		Status: p.status, Open: open && p.status == gateway.PaymentStatusProcessing, Challenge: challenge,
+		Status: p.status, Open: open, Challenge: challenge,
 		NeedsCard: p.needsCard, Expiry: fmtTime(p.expiryTime), Error: errMsg, RedirectURL: p.redirectURL,
 		MagicCode: Magic3DSCode, DeclineCodes: declineCodes,
 	}

@@ -215,6 +215,12 @@ func TestAutoComplete(t *testing.T) {
 	e.wantStatus("ac-pending", gateway.PaymentStatusPending)
 	e.sim.Advance(30 * time.Second)
 	e.wantStatus("ac-pending", gateway.PaymentStatusSuccess)
+	// A PENDING payment can also be finished on the checkout page.
+	pr, _ := e.pay(walletPay("page-pending", hkd("9955"), "ALIPAY_HK"))
+	postForm(t, pr.NormalURL+"/pay", nil)
+	e.wantStatus("page-pending", gateway.PaymentStatusPending)
+	postForm(t, pr.NormalURL+"/pay", nil)
+	e.wantStatus("page-pending", gateway.PaymentStatusSuccess)
 	e.sim.Advance(14 * time.Minute)
 	e.wantStatus("ac-never", gateway.PaymentStatusFail)
 	var types []string
