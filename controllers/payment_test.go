@@ -4,10 +4,13 @@ import (
 	"testing"
 	"time"
 
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/engine"
 	"github.com/cashier-operator/cashier-operator/internal/ids"
 	"github.com/cashier-operator/cashier-operator/internal/testenv"
 )
@@ -220,4 +223,51 @@ func TestMissingGatewayConfigWaits(t *testing.T) {
 		c := condition(p.Status.Conditions, v1.ConditionSynced)
 		return c.Status == metav1.ConditionFalse && c.Reason == v1.ReasonGatewayNotReady, c.Reason
 	})
+}
+
+// TestForceForgetReleasesStuckDeletion: a payment with deletionPolicy Cancel
+// whose gateway is gone cannot be cancelled, so its deletion waits; the
+// force-forget annotation releases it without touching the gateway.
+func TestForceForgetReleasesStuckDeletion(t *testing.T) {
+	ctx, ns, m := setup(t)
+	p := walletPayment(ns, "stuck", m.GatewayConfig, "HKD", "6.00", "ALIPAY_HK")
+	p.Spec.DeletionPolicy = v1.DeletionCancel
+	if err := k8s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	p = waitPhase(ctx, t, p, v1.PaymentProcessing)
+	if err := k8s.Delete(ctx, &v1.GatewayConfig{ObjectMeta: metav1.ObjectMeta{Name: m.GatewayConfig}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, timeout, "the GatewayConfig to be gone", func() (bool, string) {
+		return apierrors.IsNotFound(k8s.Get(ctx, key(&v1.GatewayConfig{ObjectMeta: metav1.ObjectMeta{Name: m.GatewayConfig}}), &v1.GatewayConfig{})), ""
+	})
+	if err := k8s.Delete(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, timeout, "a CancelOnDeleteFailed event while the gateway is unreachable", func() (bool, string) {
+		var evs eventsv1.EventList
+		if err := k8s.List(ctx, &evs, client.InNamespace(ns)); err != nil {
+			return false, err.Error()
+		}
+		for _, e := range evs.Items {
+			if e.Regarding.Name == p.Name && e.Reason == "CancelOnDeleteFailed" {
+				return true, ""
+			}
+		}
+		return false, "no event yet"
+	})
+	if err := k8s.Get(ctx, key(p), p); err != nil {
+		t.Fatalf("payment deleted although its cancel could not run: %v", err)
+	}
+	p.Annotations = map[string]string{engine.ForceForgetAnnotation: "true"}
+	if err := k8s.Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, timeout, "the payment to be gone", func() (bool, string) {
+		return apierrors.IsNotFound(k8s.Get(ctx, key(p), &v1.Payment{})), "still there"
+	})
+	if v, _ := sys.Sim.Payment(p.Status.PaymentID); v.Inquiry.PaymentStatus != "PROCESSING" {
+		t.Fatalf("force-forget moved money: %s", v.Inquiry.PaymentStatus)
+	}
 }

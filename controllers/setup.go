@@ -140,7 +140,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) erro
 			return ok1 && ok2 && o.GetPhase() != n.GetPhase()
 		},
 	}
-	if err := ctrl.NewControllerManagedBy(mgr).For(&v1.Payment{}).Named("payment").
+	// A Payment reacts to its spec, its deletion and its annotations — not
+	// to its own status writes (the receiver's or its own), which would
+	// cost a needless inquiry each time.
+	specOrDeletion := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
+		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+			return !e.ObjectOld.GetDeletionTimestamp().Equal(e.ObjectNew.GetDeletionTimestamp())
+		}})
+	if err := ctrl.NewControllerManagedBy(mgr).For(&v1.Payment{}, builder.WithPredicates(specOrDeletion)).Named("payment").
 		Watches(&v1.Capture{}, toPayment, builder.WithPredicates(phaseChanged)).
 		Watches(&v1.Refund{}, toPayment, builder.WithPredicates(phaseChanged)).
 		Watches(&v1.CustomsDeclaration{}, toPayment, builder.WithPredicates(phaseChanged)).

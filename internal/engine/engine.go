@@ -40,6 +40,11 @@ import (
 	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
+// ForceForgetAnnotation set to "true" on an object being deleted releases
+// its finalizer without acting at the gateway: the escape hatch when the
+// gateway or its credentials are gone for good. Nothing is cancelled.
+const ForceForgetAnnotation = "payments.cashier-operator.io/force-forget"
+
 // Finalizer is added only to objects whose deletion must do something at
 // the gateway (a Payment with deletionPolicy Cancel).
 const Finalizer = "payments.cashier-operator.io/gateway"
@@ -269,13 +274,17 @@ func (r *Reconciler[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return ctrl.Result{}, nil
 	}
-	if r.kind.NeedsFinalizer(obj) && !r.kind.Final(obj) {
+	forget := obj.GetAnnotations()[ForceForgetAnnotation] == "true"
+	if forget {
+		r.event(obj, corev1.EventTypeWarning, "ForceForgotten", "Delete", "finalizer released by "+ForceForgetAnnotation+" without acting at the gateway")
+	}
+	if r.kind.NeedsFinalizer(obj) && !r.kind.Final(obj) && !forget {
+		// Cancel even when no answer to the create call was recorded: the
+		// call may have reached the gateway; the adapter inquires first.
 		ext, err := r.kind.Connect(ctx, obj)
 		if err == nil {
 			var res Result
-			if r.kind.Submitted(obj) {
-				res, err = ext.Cancel(ctx, obj)
-			}
+			res, err = ext.Cancel(ctx, obj)
 			r.emit(obj, res.Change)
 		}
 		var term *TerminalError
