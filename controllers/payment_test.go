@@ -124,8 +124,9 @@ func TestCancelAuthorization(t *testing.T) {
 	if c := condition(p.Status.Conditions, v1.ConditionReady); c.Status != metav1.ConditionTrue || c.Reason != v1.ReasonAuthorized {
 		t.Fatalf("manual-capture authorization should be Ready: %+v", c)
 	}
+	patch := client.MergeFrom(p.DeepCopy())
 	p.Spec.Cancel = true
-	if err := k8s.Update(ctx, p); err != nil {
+	if err := k8s.Patch(ctx, p, patch); err != nil { // as kubectl patch does: no stale resourceVersion
 		t.Fatal(err)
 	}
 	p = waitPhase(ctx, t, p, v1.PaymentCancelled)
@@ -260,8 +261,9 @@ func TestForceForgetReleasesStuckDeletion(t *testing.T) {
 	if err := k8s.Get(ctx, key(p), p); err != nil {
 		t.Fatalf("payment deleted although its cancel could not run: %v", err)
 	}
+	patch := client.MergeFrom(p.DeepCopy())
 	p.Annotations = map[string]string{engine.ForceForgetAnnotation: "true"}
-	if err := k8s.Update(ctx, p); err != nil {
+	if err := k8s.Patch(ctx, p, patch); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, timeout, "the payment to be gone", func() (bool, string) {
