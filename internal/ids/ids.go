@@ -92,12 +92,14 @@ var ErrNoRoute = errors.New("not an object route")
 // /notify/<kind>/<namespace>/<name> (anything before /notify is the
 // receiver's external prefix and is ignored).
 func ParseRoute(path string) (kind string, key types.NamespacedName, err error) {
-	i := strings.LastIndex(path, RouteBase+"/")
-	if i < 0 {
+	// The route is the last four segments, so that a namespace or name
+	// that is itself "notify" parses too.
+	segs := strings.Split(path, "/")
+	if len(segs) < 5 || "/"+segs[len(segs)-4] != RouteBase {
 		return "", key, ErrNoRoute
 	}
-	parts := strings.Split(path[i+len(RouteBase)+1:], "/")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+	parts := segs[len(segs)-3:]
+	if parts[0] == "" || parts[1] == "" || parts[2] == "" {
 		return "", key, ErrNoRoute
 	}
 	ns, err1 := url.PathUnescape(parts[1])

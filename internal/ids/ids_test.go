@@ -48,7 +48,11 @@ func TestRoutes(t *testing.T) {
 	if err != nil || kind != KindRefund || key.Namespace != "shop" || key.Name != "r-1" {
 		t.Fatalf("parse = %s %v %v", kind, key, err)
 	}
-	for _, bad := range []string{"/notify", "/notify/payment/x", "/notify/dispute/a/b", "/notify/payment/a/b/c", "/other"} {
+	kind, key, err = ParseRoute("/notify/payment/notify/notify")
+	if err != nil || kind != KindPayment || key.Namespace != "notify" || key.Name != "notify" {
+		t.Fatalf("namespace and name \"notify\": parse = %s %v %v", kind, key, err)
+	}
+	for _, bad := range []string{"/notify", "/notify/payment/x", "/notify/dispute/a/b", "/notify/payment/a/b/c", "/notify/payment/a/b/", "notify/payment/a/b", "/other"} {
 		if _, _, err := ParseRoute(bad); err == nil {
 			t.Errorf("%s: parsed", bad)
 		}

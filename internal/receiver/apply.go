@@ -1,0 +1,666 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/connection"
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
+	"github.com/cashier-operator/cashier-operator/internal/ids"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
+)
+
+// conflictBackoff spaces the retries of a status write that lost a race
+// (about 2.5s in all).
+var conflictBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.1}
+
+// eventAction is the action of every event the receiver emits.
+const eventAction = "Notification"
+
+// dispatch finds the object(s) a verified notification is about and
+// applies it.
+func (r *Receiver) dispatch(ctx context.Context, v *verified) answer {
+	switch v.routeKind {
+	case ids.KindPayment:
+		p, found, err := get(ctx, r, v.key, func() *v1.Payment { return &v1.Payment{} })
+		if err != nil {
+			return unavailable(v.kind, fmt.Errorf("get Payment %s: %w", v.key, err))
+		}
+		if !found {
+			return ack(v.kind, OutcomeUnknownObject, "Payment "+v.key.String())
+		}
+		return r.toPayment(ctx, v, p)
+	case ids.KindRefund:
+		rf, found, err := get(ctx, r, v.key, func() *v1.Refund { return &v1.Refund{} })
+		if err != nil {
+			return unavailable(v.kind, fmt.Errorf("get Refund %s: %w", v.key, err))
+		}
+		if !found {
+			return ack(v.kind, OutcomeUnknownObject, "Refund "+v.key.String())
+		}
+		return r.toRefund(ctx, v, rf)
+	}
+
+	// The default route: find the objects by gateway ids. Only objects of
+	// the merchant that signed are candidates: gateway ids are unique per
+	// gateway, not across merchants and environments (sandbox and
+	// production both in one cluster), so another merchant's object with
+	// the same id is simply not this notification's object.
+	var answers []answer
+	var what string
+	switch n := v.body.(type) {
+	case *gateway.NotifyPayment, *gateway.NotifyCapture, *gateway.NotifyDispute:
+		var paymentID, paymentRequestID string
+		switch n := n.(type) {
+		case *gateway.NotifyPayment:
+			paymentID, paymentRequestID = n.PaymentID, n.PaymentRequestID
+			what = describeIDs("paymentId", n.PaymentID, "paymentRequestId", n.PaymentRequestID)
+		case *gateway.NotifyCapture:
+			paymentID = n.PaymentID
+			what = describeIDs("paymentId", n.PaymentID, "captureRequestId", n.CaptureRequestID)
+		case *gateway.NotifyDispute:
+			paymentID, paymentRequestID = n.PaymentID, n.PaymentRequestID
+			what = describeIDs("paymentId", n.PaymentID, "disputeId", n.DisputeID)
+		}
+		ps, err := r.findPayments(ctx, paymentID, paymentRequestID)
+		if err != nil {
+			return unavailable(v.kind, err)
+		}
+		for i := range ps {
+			ok, err := r.signedFor(ctx, v, &ps[i])
+			if err != nil {
+				return unavailable(v.kind, err)
+			}
+			if ok {
+				answers = append(answers, r.toPayment(ctx, v, &ps[i]))
+			}
+		}
+	case *gateway.NotifyRefund:
+		what = describeIDs("refundRequestId", n.RefundRequestID)
+		rfs, err := r.findRefunds(ctx, n.RefundRequestID)
+		if err != nil {
+			return unavailable(v.kind, err)
+		}
+		for i := range rfs {
+			rf := &rfs[i]
+			p, found, err := get(ctx, r, client.ObjectKey{Namespace: rf.Namespace, Name: rf.Spec.PaymentRef.Name}, newPayment)
+			if err != nil {
+				return unavailable(v.kind, fmt.Errorf("get Payment of %s: %w", describe(rf), err))
+			}
+			if !found {
+				continue
+			}
+			ok, err := r.signedFor(ctx, v, p)
+			if err != nil {
+				return unavailable(v.kind, err)
+			}
+			if ok {
+				answers = append(answers, r.applyRefund(ctx, v, rf, n))
+			}
+		}
+	default:
+		return internalError(v.kind, fmt.Errorf("unexpected notification %T", v.body))
+	}
+	if len(answers) == 0 {
+		return ack(v.kind, OutcomeUnknownObject, what)
+	}
+	return worst(answers)
+}
+
+// worst combines the answers for several objects (a gateway payment that
+// more than one Payment names): the gateway must re-send if any of them
+// could not be recorded.
+func worst(as []answer) answer {
+	rank := func(a answer) int {
+		switch {
+		case a.status >= 500:
+			return 5
+		case a.status != http.StatusOK:
+			return 4
+		case a.outcome == OutcomeApplied:
+			return 3
+		case a.outcome == OutcomeStale, a.outcome == OutcomeDuplicate:
+			return 2
+		}
+		return 1
+	}
+	best := as[0]
+	for _, a := range as[1:] {
+		if rank(a) > rank(best) {
+			best = a
+		}
+	}
+	return best
+}
+
+func describeIDs(kv ...string) string {
+	s := ""
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			continue
+		}
+		if s != "" {
+			s += " "
+		}
+		s += kv[i] + "=" + kv[i+1]
+	}
+	return s
+}
+
+// get reads key from the cache and confirms a miss with an uncached read;
+// found is false only when the object truly does not exist.
+func get[T client.Object](ctx context.Context, r *Receiver, key client.ObjectKey, newObj func() T) (obj T, found bool, err error) {
+	obj = newObj()
+	err = r.opts.Client.Get(ctx, key, obj)
+	if err == nil {
+		return obj, true, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return obj, false, err
+	}
+	obj = newObj()
+	err = r.opts.APIReader.Get(ctx, key, obj)
+	switch {
+	case apierrors.IsNotFound(err):
+		return obj, false, nil
+	case err != nil:
+		return obj, false, err
+	}
+	return obj, true, nil
+}
+
+// update applies fn to a copy of obj and writes the status when fn says it
+// changed. On a conflict it re-reads the object uncached and applies fn
+// again. It returns the object as last applied and whether it was written.
+func update[T client.Object](ctx context.Context, r *Receiver, obj T, newObj func() T, fn func(T) (bool, error)) (T, bool, error) {
+	cur := obj.DeepCopyObject().(T)
+	first, wrote := true, false
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
+		if !first {
+			fresh := newObj()
+			if err := r.opts.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err != nil {
+				return err
+			}
+			cur = fresh
+		}
+		first = false
+		changed, err := fn(cur)
+		if err != nil || !changed {
+			return err
+		}
+		if err := r.opts.Client.Status().Update(ctx, cur); err != nil {
+			return err
+		}
+		wrote = true
+		return nil
+	})
+	return cur, wrote, err
+}
+
+// signedFor reports whether the payment's GatewayConfig is one whose
+// Client-Id and gateway key signed the notification.
+func (r *Receiver) signedFor(ctx context.Context, v *verified, p *v1.Payment) (bool, error) {
+	name := p.Spec.GatewayRef.Name
+	for _, c := range v.signers {
+		if c.Config != nil && c.Config.Name == name {
+			return true, nil
+		}
+	}
+	// Not among the connections that verified it: perhaps the registry has
+	// not built this GatewayConfig's connection yet. Build it and check.
+	conn, err := r.opts.Registry.Get(ctx, name)
+	if err != nil {
+		if errors.Is(err, connection.ErrNotReady) {
+			return false, nil
+		}
+		return false, fmt.Errorf("GatewayConfig %s: %w", name, err)
+	}
+	if conn.ClientID != v.clientID || conn.GatewayPublicKey == nil {
+		return false, nil
+	}
+	_, verr := gateway.VerifyNotification(conn.GatewayPublicKey, v.req, r.opts.Now(), r.opts.TimeWindow)
+	return verr == nil, nil
+}
+
+// authorize refuses a notification whose route names an object of
+// another merchant connection than the one that signed it.
+func (r *Receiver) authorize(ctx context.Context, v *verified, p *v1.Payment, obj client.Object) *answer {
+	ok, err := r.signedFor(ctx, v, p)
+	if err != nil {
+		a := unavailable(v.kind, err)
+		a.object = describe(obj)
+		return &a
+	}
+	if ok {
+		return nil
+	}
+	name := p.Spec.GatewayRef.Name
+	a := refuse(v.kind, ReasonGatewayMismatch, fmt.Errorf("the object uses GatewayConfig %s, which is not the merchant %s", name, v.clientID))
+	a.object = describe(obj)
+	r.event(obj, corev1.EventTypeWarning, "NotificationRefused",
+		"refused a %s signed for Client-Id %s: the object uses GatewayConfig %s", v.kind, v.clientID, name)
+	return &a
+}
+
+// mismatch refuses facts that contradict the object.
+func (r *Receiver) mismatch(v *verified, obj client.Object, err error) answer {
+	a := refuse(v.kind, ReasonMismatch, err)
+	a.object = describe(obj)
+	r.event(obj, corev1.EventTypeWarning, "NotificationRefused", "refused a %s: %v", v.kind, err)
+	return a
+}
+
+// result turns the outcome of an update into an answer.
+func (r *Receiver) result(v *verified, obj client.Object, ch transition.Change, wrote bool, err error) answer {
+	switch {
+	case errors.Is(err, transition.ErrMismatch):
+		return r.mismatch(v, obj, err)
+	case apierrors.IsNotFound(err):
+		// Deleted while we were applying.
+		return ack(v.kind, OutcomeUnknownObject, describe(obj))
+	case errors.Is(err, errApply):
+		a := internalError(v.kind, fmt.Errorf("%s: %w", describe(obj), err))
+		a.object = describe(obj)
+		return a
+	case err != nil:
+		// The API server (or conflicts that did not settle): send it again.
+		a := unavailable(v.kind, fmt.Errorf("%s: %w", describe(obj), err))
+		a.object = describe(obj)
+		return a
+	case wrote:
+		return ack(v.kind, OutcomeApplied, describe(obj))
+	case ch.Ignored != "":
+		return ack(v.kind, OutcomeStale, describe(obj))
+	}
+	return ack(v.kind, OutcomeDuplicate, describe(obj))
+}
+
+// errApply marks errors of the transition functions other than ErrMismatch.
+var errApply = errors.New("apply")
+
+func wrapApply(err error) error {
+	if err == nil || errors.Is(err, transition.ErrMismatch) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errApply, err)
+}
+
+func describe(obj client.Object) string {
+	kind := "object"
+	switch obj.(type) {
+	case *v1.Payment:
+		kind = "Payment"
+	case *v1.Capture:
+		kind = "Capture"
+	case *v1.Refund:
+		kind = "Refund"
+	}
+	return kind + " " + obj.GetNamespace() + "/" + obj.GetName()
+}
+
+func (r *Receiver) event(obj client.Object, typ, reason, note string, args ...any) {
+	if r.opts.Recorder == nil {
+		return
+	}
+	r.opts.Recorder.Eventf(obj, nil, typ, reason, eventAction, note, args...)
+}
+
+// transitionEvent emits one event per phase transition, as the controllers do.
+func (r *Receiver) transitionEvent(obj client.Object, what string, ch transition.Change, kind string) {
+	if !ch.Transitioned() {
+		return
+	}
+	typ := corev1.EventTypeNormal
+	if ch.To == string(v1.PaymentFailed) || ch.To == string(v1.PaymentExpired) {
+		typ = corev1.EventTypeWarning
+	}
+	from := ch.From
+	if from == "" {
+		from = "new"
+	}
+	r.event(obj, typ, ch.To, "%s %s → %s (%s)", what, from, ch.To, kind)
+}
+
+// ---- payments ------------------------------------------------------------------
+
+func newPayment() *v1.Payment { return &v1.Payment{} }
+
+// toPayment applies a notifyPayment, notifyCapture or notifyDispute about p.
+func (r *Receiver) toPayment(ctx context.Context, v *verified, p *v1.Payment) answer {
+	if a := r.authorize(ctx, v, p, p); a != nil {
+		return *a
+	}
+	switch n := v.body.(type) {
+	case *gateway.NotifyPayment:
+		return r.applyNotifyPayment(ctx, v, p, n)
+	case *gateway.NotifyCapture:
+		return r.applyNotifyCapture(ctx, v, p, n)
+	case *gateway.NotifyDispute:
+		return r.applyNotifyDispute(ctx, v, p, n)
+	}
+	return refuse(v.kind, ReasonRouteKind, nil)
+}
+
+// checkPaymentIDs checks the gateway ids a notification names against
+// those the payment is known by, without relying on status fields the
+// controller may not have written yet.
+func checkPaymentIDs(p *v1.Payment, paymentID, paymentRequestID string) error {
+	if want := expectedPaymentRequestID(p); paymentRequestID != "" && want != "" && paymentRequestID != want {
+		return fmt.Errorf("%w: paymentRequestId %s, the payment is paid with %s", transition.ErrMismatch, paymentRequestID, want)
+	}
+	for _, known := range []string{p.Spec.PaymentID, p.Status.PaymentID} {
+		if paymentID != "" && known != "" && paymentID != known {
+			return fmt.Errorf("%w: paymentId %s, the payment is %s", transition.ErrMismatch, paymentID, known)
+		}
+	}
+	return nil
+}
+
+// applyPayment applies payment facts and conditions, writing when changed.
+func (r *Receiver) applyPayment(ctx context.Context, v *verified, p *v1.Payment, facts transition.PaymentFacts) (*v1.Payment, transition.Change, answer) {
+	var ch transition.Change
+	cur, wrote, err := update(ctx, r, p, newPayment, func(p *v1.Payment) (bool, error) {
+		before := p.Status.DeepCopy()
+		var err error
+		ch, err = transition.ApplyPayment(p, facts, r.opts.Now())
+		if err != nil {
+			return false, wrapApply(err)
+		}
+		transition.SetPaymentConditions(p)
+		return !equality.Semantic.DeepEqual(before, &p.Status), nil
+	})
+	a := r.result(v, p, ch, wrote, err)
+	if wrote {
+		r.transitionEvent(cur, "Payment", ch, v.kind)
+	}
+	return cur, ch, a
+}
+
+func (r *Receiver) applyNotifyPayment(ctx context.Context, v *verified, p *v1.Payment, n *gateway.NotifyPayment) answer {
+	if err := checkPaymentIDs(p, n.PaymentID, n.PaymentRequestID); err != nil {
+		return r.mismatch(v, p, err)
+	}
+	_, _, a := r.applyPayment(ctx, v, p, transition.FromNotifyPayment(n))
+	return a
+}
+
+func (r *Receiver) applyNotifyCapture(ctx context.Context, v *verified, p *v1.Payment, n *gateway.NotifyCapture) answer {
+	if err := checkPaymentIDs(p, n.PaymentID, ""); err != nil {
+		return r.mismatch(v, p, err)
+	}
+	auto, _ := ids.AutoCaptureRequestID(p.UID)
+	if own := expectedPaymentRequestID(p); n.CaptureRequestID == auto || (own != "" && n.CaptureRequestID == own) {
+		return r.applyAutoCapture(ctx, v, p, n)
+	}
+	c, err := r.findCapture(ctx, p, n.CaptureRequestID)
+	if err != nil {
+		return unavailable(v.kind, err)
+	}
+	if c == nil {
+		return ack(v.kind, OutcomeUnknownObject, fmt.Sprintf("Capture of Payment %s/%s with captureRequestId %s", p.Namespace, p.Name, n.CaptureRequestID))
+	}
+	facts := transition.FromNotifyCapture(n)
+	return applyOperation(ctx, r, v, c, func(c *v1.Capture) (*v1.OperationStatus, v1.Money, int64) {
+		return &c.Status, c.Spec.Amount, c.Generation
+	}, func() *v1.Capture { return &v1.Capture{} }, "capture", facts)
+}
+
+// applyAutoCapture applies the capture of an automatic-capture
+// authorization to the Payment itself: "SUCCESS, captured captureAmount".
+func (r *Receiver) applyAutoCapture(ctx context.Context, v *verified, p *v1.Payment, n *gateway.NotifyCapture) answer {
+	facts := transition.PaymentFacts{Source: transition.SourceNotification, PaymentID: n.PaymentID}
+	if n.Result.ResultStatus == gateway.StatusSuccess {
+		facts.GatewayStatus = gateway.PaymentStatusSuccess
+		facts.Captured = n.CaptureAmount
+		facts.Result = &n.Result
+	}
+	cur, _, a := r.applyPayment(ctx, v, p, facts)
+	if a.status == http.StatusOK && n.Result.ResultStatus == gateway.StatusFail {
+		r.event(cur, corev1.EventTypeWarning, "CaptureFailed", "the automatic capture %s failed: %s %s",
+			n.CaptureRequestID, n.Result.ResultCode, n.Result.ResultMessage)
+	}
+	return a
+}
+
+// findCapture finds the Capture of p whose captureRequestId is id; nil
+// when there is none (confirmed uncached).
+func (r *Receiver) findCapture(ctx context.Context, p *v1.Payment, id string) (*v1.Capture, error) {
+	pick := func(items []v1.Capture) *v1.Capture {
+		for i := range items {
+			c := &items[i]
+			if c.Spec.PaymentRef.Name != p.Name {
+				continue
+			}
+			if want, err := ids.CaptureRequestID(c.UID); err == nil && want == id {
+				return c
+			}
+		}
+		return nil
+	}
+	var list v1.CaptureList
+	if err := r.opts.Client.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingFields{IndexCapturePayment: p.Name}); err != nil {
+		return nil, fmt.Errorf("list Captures of Payment %s/%s: %w", p.Namespace, p.Name, err)
+	}
+	if c := pick(list.Items); c != nil {
+		return c, nil
+	}
+	list = v1.CaptureList{}
+	if err := r.opts.APIReader.List(ctx, &list, client.InNamespace(p.Namespace)); err != nil {
+		return nil, fmt.Errorf("list Captures in %s: %w", p.Namespace, err)
+	}
+	return pick(list.Items), nil
+}
+
+func (r *Receiver) applyNotifyDispute(ctx context.Context, v *verified, p *v1.Payment, n *gateway.NotifyDispute) answer {
+	if err := checkPaymentIDs(p, n.PaymentID, n.PaymentRequestID); err != nil {
+		return r.mismatch(v, p, err)
+	}
+	var ch transition.Change
+	var before *v1.Dispute
+	cur, wrote, err := update(ctx, r, p, newPayment, func(p *v1.Payment) (bool, error) {
+		old := p.Status.DeepCopy()
+		before = old.Dispute
+		var err error
+		ch, err = transition.ApplyDispute(p, *n, r.opts.Now())
+		if err != nil {
+			return false, wrapApply(err)
+		}
+		transition.SetPaymentConditions(p)
+		return !equality.Semantic.DeepEqual(old, &p.Status), nil
+	})
+	a := r.result(v, p, ch, wrote, err)
+	if wrote {
+		r.disputeEvent(cur, before, n)
+	}
+	return a
+}
+
+// disputeEvent emits one event per dispute change.
+func (r *Receiver) disputeEvent(p *v1.Payment, before *v1.Dispute, n *gateway.NotifyDispute) {
+	d := p.Status.Dispute
+	if d == nil {
+		return
+	}
+	typ, reason := corev1.EventTypeNormal, "DisputeUpdated"
+	switch n.DisputeNotificationType {
+	case gateway.DisputeCreated:
+		typ, reason = corev1.EventTypeWarning, "DisputeOpened"
+	case gateway.DisputeDefenseSupplied:
+		reason = "DisputeDefenseSupplied"
+	case gateway.DisputeDefenseDueAlert:
+		typ, reason = corev1.EventTypeWarning, "DisputeDefenseDue"
+	case gateway.DisputeJudged:
+		reason = "DisputeJudged"
+		if d.JudgedResult == gateway.JudgedAcceptByMerchant {
+			typ = corev1.EventTypeWarning
+		}
+	case gateway.DisputeCancelled:
+		reason = "DisputeCancelled"
+	case gateway.DisputeAccepted:
+		typ, reason = corev1.EventTypeWarning, "DisputeAccepted"
+	}
+	from := "new"
+	if before != nil && before.ID == d.ID {
+		from = string(before.State)
+	}
+	note := fmt.Sprintf("dispute %s (%s): %s → %s", d.ID, n.DisputeNotificationType, from, d.State)
+	if d.JudgedResult != "" {
+		note += ", judged " + d.JudgedResult
+	}
+	if d.State.Blocks() {
+		note += "; refunds wait until it is judged"
+	}
+	r.event(p, typ, reason, "%s", note)
+}
+
+// findPayments finds the Payments a gateway payment id or payment request
+// id names, through the cache indexes and, on a miss, an uncached list.
+func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID string) ([]v1.Payment, error) {
+	for _, ix := range []struct{ field, value string }{{IndexPaymentID, paymentID}, {IndexPaymentRequestID, paymentRequestID}} {
+		if ix.value == "" {
+			continue
+		}
+		var list v1.PaymentList
+		if err := r.opts.Client.List(ctx, &list, client.MatchingFields{ix.field: ix.value}); err != nil {
+			return nil, fmt.Errorf("list Payments by %s: %w", ix.field, err)
+		}
+		if len(list.Items) > 0 {
+			return list.Items, nil
+		}
+	}
+	var out []v1.Payment
+	err := r.listServed(ctx, func(ns string) error {
+		var list v1.PaymentList
+		opts := []client.ListOption{}
+		if ns != "" {
+			opts = append(opts, client.InNamespace(ns))
+		}
+		if err := r.opts.APIReader.List(ctx, &list, opts...); err != nil {
+			return fmt.Errorf("list Payments: %w", err)
+		}
+		for _, p := range list.Items {
+			if matchesPayment(&p, paymentID, paymentRequestID) {
+				out = append(out, p)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// listServed calls fn for each served namespace, or once with "" for all.
+func (r *Receiver) listServed(ctx context.Context, fn func(ns string) error) error {
+	if len(r.opts.Namespaces) == 0 {
+		return fn("")
+	}
+	for _, ns := range r.opts.Namespaces {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(ns); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- operations ------------------------------------------------------------------
+
+// applyOperation applies operation facts to a Capture or Refund.
+func applyOperation[T client.Object](ctx context.Context, r *Receiver, v *verified, obj T,
+	parts func(T) (*v1.OperationStatus, v1.Money, int64), newObj func() T, what string, facts transition.OperationFacts) answer {
+	var ch transition.Change
+	cur, wrote, err := update(ctx, r, obj, newObj, func(o T) (bool, error) {
+		st, amount, gen := parts(o)
+		before := st.DeepCopy()
+		var err error
+		ch, err = transition.ApplyOperation(st, amount, facts, r.opts.Now())
+		if err != nil {
+			return false, wrapApply(err)
+		}
+		transition.SetOperationConditions(st, gen, what)
+		return !equality.Semantic.DeepEqual(before, st), nil
+	})
+	a := r.result(v, obj, ch, wrote, err)
+	if wrote {
+		title := "Capture"
+		if what == "refund" {
+			title = "Refund"
+		}
+		r.transitionEvent(cur, title, ch, v.kind)
+	}
+	return a
+}
+
+// toRefund applies a notifyRefund to rf.
+func (r *Receiver) toRefund(ctx context.Context, v *verified, rf *v1.Refund) answer {
+	n, ok := v.body.(*gateway.NotifyRefund)
+	if !ok {
+		return refuse(v.kind, ReasonRouteKind, nil)
+	}
+	key := client.ObjectKey{Namespace: rf.Namespace, Name: rf.Spec.PaymentRef.Name}
+	p, found, err := get(ctx, r, key, newPayment)
+	if err != nil {
+		return unavailable(v.kind, fmt.Errorf("get Payment %s of %s: %w", key, describe(rf), err))
+	}
+	if !found {
+		// Without its Payment the refund's merchant connection is unknown,
+		// so the notification cannot be authorized; the payment was deleted
+		// (deleting never moves money) and re-sends cannot bring it back.
+		return ack(v.kind, OutcomeUnknownObject, fmt.Sprintf("%s (its Payment %s does not exist)", describe(rf), key.Name))
+	}
+	if a := r.authorize(ctx, v, p, rf); a != nil {
+		return *a
+	}
+	return r.applyRefund(ctx, v, rf, n)
+}
+
+// applyRefund applies a notifyRefund to rf (already authorized).
+func (r *Receiver) applyRefund(ctx context.Context, v *verified, rf *v1.Refund, n *gateway.NotifyRefund) answer {
+	if want, err := ids.RefundRequestID(rf.UID); err == nil && n.RefundRequestID != want {
+		return r.mismatch(v, rf, fmt.Errorf("%w: refundRequestId %s, the refund is %s", transition.ErrMismatch, n.RefundRequestID, want))
+	}
+	return applyOperation(ctx, r, v, rf, func(o *v1.Refund) (*v1.OperationStatus, v1.Money, int64) {
+		return &o.Status, o.Spec.Amount, o.Generation
+	}, func() *v1.Refund { return &v1.Refund{} }, "refund", transition.FromNotifyRefund(n))
+}
+
+// findRefunds finds the Refunds whose refundRequestId is id.
+func (r *Receiver) findRefunds(ctx context.Context, id string) ([]v1.Refund, error) {
+	var list v1.RefundList
+	if err := r.opts.Client.List(ctx, &list, client.MatchingFields{IndexRefundRequestID: id}); err != nil {
+		return nil, fmt.Errorf("list Refunds by refundRequestId: %w", err)
+	}
+	if len(list.Items) > 0 {
+		return list.Items, nil
+	}
+	var out []v1.Refund
+	err := r.listServed(ctx, func(ns string) error {
+		var list v1.RefundList
+		opts := []client.ListOption{}
+		if ns != "" {
+			opts = append(opts, client.InNamespace(ns))
+		}
+		if err := r.opts.APIReader.List(ctx, &list, opts...); err != nil {
+			return fmt.Errorf("list Refunds: %w", err)
+		}
+		for _, rf := range list.Items {
+			if want, err := ids.RefundRequestID(rf.UID); err == nil && want == id {
+				out = append(out, rf)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

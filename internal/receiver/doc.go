@@ -1,0 +1,129 @@
+// Package receiver is the notification-receiver: an http.Handler that
+// accepts the gateway's signed notifications (notifyPayment, notifyCapture,
+// notifyRefund, notifyDispute), proves each one came from the gateway, and
+// applies it to the Kubernetes object it is about through the same
+// state-transition functions the controllers use (package transition).
+//
+// # Routes
+//
+// The operator puts <notificationBaseURL>/notify/<kind>/<namespace>/<name>
+// (ids.NotifyURL) into every pay and refund request, and the gateway signs
+// the path it posts to, so the object a notification names cannot be
+// changed by anyone without the gateway's key:
+//
+//	POST /notify/payment/<ns>/<name>  notifyPayment → the Payment;
+//	                                  notifyCapture → the Capture of that Payment whose
+//	                                  ids.CaptureRequestID(uid) is captureRequestId, or the
+//	                                  Payment itself when captureRequestId is
+//	                                  ids.AutoCaptureRequestID(payment uid) (the Payment
+//	                                  controller's own capture in captureMode Automatic)
+//	                                  or the payment's own paymentRequestId (the gateway's
+//	                                  automatic capture): applied as "SUCCESS, captured
+//	                                  captureAmount";
+//	                                  notifyDispute → the Payment (when the merchant has no
+//	                                  dashboard notification URL the gateway uses the pay
+//	                                  request's URL).
+//	POST /notify/refund/<ns>/<name>   notifyRefund → the Refund.
+//	POST /notify                      the dashboard-configured URL: every kind, the object
+//	                                  found through field indexes of the manager cache
+//	                                  (SetupIndexes): Payments by status.paymentId (and
+//	                                  spec.paymentId) or by their paymentRequestId,
+//	                                  Refunds by their refundRequestId. Only objects whose
+//	                                  GatewayConfig is the signing merchant's are
+//	                                  candidates (gateway ids are unique per gateway, not
+//	                                  across merchants or sandbox and production).
+//
+// Belonging is checked with the ids derived from the object's UID
+// (package ids), never with status fields the controller may not have
+// written yet.
+//
+// # Verification, before any object is read
+//
+// In this order: method POST (405); Content-Type application/json with an
+// optional UTF-8 charset (415); body at most MaxBodyBytes, 64 KiB by default
+// (413); Client-Id, Request-Time and Signature headers present (401); the
+// Client-Id belongs to a GatewayConfig (401; an unknown one makes the
+// receiver list the GatewayConfigs and rebuild their connections, at most
+// once per RefreshInterval); the RSA-SHA256 signature verifies with that
+// GatewayConfig's gateway public key over the exact raw body and the path
+// the request was sent to (401; an unparsable Request-Time is 400); and
+// Request-Time within ±TimeWindow, 5 minutes by default (401). Then the
+// route (404), the body (400) and the pairing of route and notification
+// (400). Once the object is read, its GatewayConfig (spec.gatewayRef of the
+// Payment, or of the Payment a Capture or Refund belongs to) must be one
+// whose Client-Id and key signed the notification (401): a merchant can
+// never move another merchant's objects.
+//
+// Every refusal changes nothing, counts in cashier_receiver_rejected_total
+// by reason, writes one log line without the body, the signature or card
+// data, and answers a JSON failure body
+// {"result":{"resultCode":...,"resultStatus":"F","resultMessage":...}},
+// which is never the acknowledgement, so the gateway re-sends.
+//
+// # Applying
+//
+// The notification becomes facts (transition.FromNotifyPayment,
+// FromNotifyCapture, FromNotifyRefund; ApplyDispute for disputes), the
+// facts are applied with transition.ApplyPayment / ApplyOperation /
+// ApplyDispute, conditions are derived with SetPaymentConditions /
+// SetOperationConditions exactly as the controllers do, and the status is
+// written with Status().Update only when it changed. A conflict re-reads
+// the object from the API server (uncached) and applies again
+// (retry.RetryOnConflict). Consequences:
+//
+//   - Duplicates change nothing (no write; the resourceVersion stays) and
+//     are acknowledged.
+//   - Stale or reordered notifications are ignored by the transition rules
+//     (status never moves backwards) and acknowledged.
+//   - Facts naming another gateway id, request id or amount than the object
+//     (transition.ErrMismatch) are refused with HTTP 422, a Warning event
+//     NotificationRefused on the object, and the metric; the gateway re-sends
+//     and is refused each time, which is correct.
+//   - The acknowledgement (gateway.NotificationAck, HTTP 200) is sent only
+//     after the status write returned, or when nothing needed writing. An
+//     API server error answers 503 so the gateway re-sends. The apply runs
+//     on a context detached from the request, so a gateway that hangs up
+//     cannot leave a write half done.
+//
+// # Unknown objects
+//
+// When the object a notification names (or, on the default route, no
+// object at all) is not in the cache, the receiver confirms with an
+// uncached read. If the object truly does not exist it was deleted (or, on
+// the default route, belongs to a payment this cluster does not manage):
+// deletionPolicy Orphan means deleting never moves money, and re-sends
+// cannot bring the object back, so the notification is acknowledged,
+// counted in cashier_receiver_unknown_object_total and logged. If the
+// confirming read fails, the answer is 503 and the gateway re-sends.
+//
+// # HTTP status codes
+//
+//	200 acknowledged (applied, duplicate, stale, or unknown object); body gateway.NotificationAck
+//	400 unparsable Request-Time, body not a known notification, notification not for this route
+//	401 missing headers, unknown Client-Id, bad signature, Request-Time outside the window,
+//	    object of another merchant's GatewayConfig
+//	404 not a notify route, or a namespace this receiver does not serve
+//	405 not POST
+//	413 body larger than MaxBodyBytes
+//	415 not application/json
+//	422 the notification contradicts the object (transition.ErrMismatch)
+//	500 an internal error (the gateway re-sends)
+//	503 the API server could not be read or written (the gateway re-sends)
+//
+// # Metrics
+//
+//	cashier_receiver_notifications_total{kind,outcome}   outcome: applied, duplicate, stale,
+//	                                                     unknown_object, rejected, mismatch, error
+//	cashier_receiver_rejected_total{reason}
+//	cashier_receiver_apply_duration_seconds{kind}        from verified notification to answer
+//	cashier_receiver_unknown_object_total{kind}
+package receiver
+
+// RBAC of the notification-receiver. `make manifests` currently folds these
+// into the one manager role together with the controllers' markers.
+//
+// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments;captures;refunds;gatewayconfigs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments/status;captures/status;refunds/status,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

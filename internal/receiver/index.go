@@ -1,0 +1,129 @@
+package receiver
+
+import (
+	"context"
+	"fmt"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/ids"
+)
+
+// Field indexes the receiver needs in the manager cache.
+const (
+	// IndexPaymentID indexes Payments by gateway paymentId: status.paymentId
+	// and, for managementPolicy Observe, spec.paymentId.
+	IndexPaymentID = "status.paymentId"
+	// IndexPaymentRequestID indexes Payments by the paymentRequestId they
+	// are paid with: spec.paymentRequestId or the one derived from the UID,
+	// so a payment is found before the controller wrote any status.
+	IndexPaymentRequestID = "paymentRequestId"
+	// IndexCapturePayment indexes Captures by spec.paymentRef.name.
+	IndexCapturePayment = "spec.paymentRef.name"
+	// IndexRefundRequestID indexes Refunds by the refundRequestId derived
+	// from their UID (notifyRefund carries no paymentId).
+	IndexRefundRequestID = "refundRequestId"
+)
+
+// SetupIndexes registers the receiver's field indexes; call it before the
+// manager (cache) starts.
+func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
+	for _, ix := range []struct {
+		obj   client.Object
+		field string
+		fn    client.IndexerFunc
+	}{
+		{&v1.Payment{}, IndexPaymentID, paymentIDValues},
+		{&v1.Payment{}, IndexPaymentRequestID, paymentRequestIDValues},
+		{&v1.Capture{}, IndexCapturePayment, func(o client.Object) []string {
+			c, ok := o.(*v1.Capture)
+			if !ok || c.Spec.PaymentRef.Name == "" {
+				return nil
+			}
+			return []string{c.Spec.PaymentRef.Name}
+		}},
+		{&v1.Refund{}, IndexRefundRequestID, func(o client.Object) []string {
+			r, ok := o.(*v1.Refund)
+			if !ok {
+				return nil
+			}
+			id, err := ids.RefundRequestID(r.UID)
+			if err != nil {
+				return nil
+			}
+			return []string{id}
+		}},
+	} {
+		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.fn); err != nil {
+			return fmt.Errorf("index %T by %s: %w", ix.obj, ix.field, err)
+		}
+	}
+	return nil
+}
+
+func paymentIDValues(o client.Object) []string {
+	p, ok := o.(*v1.Payment)
+	if !ok {
+		return nil
+	}
+	return uniq(p.Status.PaymentID, p.Spec.PaymentID)
+}
+
+func paymentRequestIDValues(o client.Object) []string {
+	p, ok := o.(*v1.Payment)
+	if !ok {
+		return nil
+	}
+	return uniq(expectedPaymentRequestID(p), p.Status.PaymentRequestID)
+}
+
+// expectedPaymentRequestID is the paymentRequestId the payment is paid
+// with; "" for an imported (Observe) payment, whose id is not ours.
+func expectedPaymentRequestID(p *v1.Payment) string {
+	if p.Spec.ManagementPolicy == v1.ManagementObserve {
+		return ""
+	}
+	id, err := ids.PaymentRequestID(p.Spec.PaymentRequestID, p.UID)
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+// matchesPayment reports whether p is the payment with the given gateway
+// paymentId or paymentRequestId (the uncached fallback of the indexes).
+func matchesPayment(p *v1.Payment, paymentID, paymentRequestID string) bool {
+	if paymentID != "" {
+		for _, v := range paymentIDValues(p) {
+			if v == paymentID {
+				return true
+			}
+		}
+	}
+	if paymentRequestID != "" {
+		for _, v := range paymentRequestIDValues(p) {
+			if v == paymentRequestID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func uniq(vals ...string) []string {
+	var out []string
+	for _, v := range vals {
+		if v == "" {
+			continue
+		}
+		dup := false
+		for _, o := range out {
+			dup = dup || o == v
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return out
+}
