@@ -120,6 +120,18 @@ func run(ctx context.Context, cfg config, log logr.Logger) error {
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
+	mgr, _, err := setup(ctx, cfg, restCfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "listen", cfg.listen, "tls", cfg.tlsCert != "", "watchNamespace", cfg.watchNamespace,
+		"timeWindow", cfg.timeWindow.String(), "maxBodyBytes", cfg.maxBody)
+	return mgr.Start(ctx)
+}
+
+// setup builds the manager (cache, client, health, metrics) with the
+// receiver's indexes and the notification server as a Runnable.
+func setup(ctx context.Context, cfg config, restCfg *rest.Config, log logr.Logger) (manager.Manager, *server, error) {
 	var namespaces []string
 	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
 	if cfg.watchNamespace != "" {
@@ -133,10 +145,10 @@ func run(ctx context.Context, cfg config, log logr.Logger) error {
 	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := v1.AddToScheme(scheme); err != nil {
-		return err
+		return nil, nil, err
 	}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,
@@ -149,13 +161,13 @@ func run(ctx context.Context, cfg config, log logr.Logger) error {
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 	})
 	if err != nil {
-		return fmt.Errorf("manager: %w", err)
+		return nil, nil, fmt.Errorf("manager: %w", err)
 	}
 	if err := receiver.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if _, err := mgr.GetCache().GetInformer(ctx, &v1.GatewayConfig{}, cache.BlockUntilSynced(false)); err != nil {
-		return fmt.Errorf("GatewayConfig informer: %w", err)
+		return nil, nil, fmt.Errorf("GatewayConfig informer: %w", err)
 	}
 	reg := connection.NewRegistry(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{Logger: log.WithName("gateway")})
 	recv, err := receiver.New(receiver.Options{
@@ -171,15 +183,15 @@ func run(ctx context.Context, cfg config, log logr.Logger) error {
 		PathPrefix:   cfg.pathPrefix,
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 
 	srv := &server{cfg: cfg, log: log.WithName("http"), handler: Handler(recv)}
 	if err := mgr.Add(srv); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := mgr.AddReadyzCheck("cache-and-listener", func(req *http.Request) error {
 		if !srv.listening.Load() {
@@ -192,11 +204,9 @@ func run(ctx context.Context, cfg config, log logr.Logger) error {
 		}
 		return nil
 	}); err != nil {
-		return err
+		return nil, nil, err
 	}
-	log.Info("starting", "listen", cfg.listen, "tls", cfg.tlsCert != "", "namespaces", namespaces,
-		"timeWindow", cfg.timeWindow.String(), "maxBodyBytes", cfg.maxBody)
-	return mgr.Start(ctx)
+	return mgr, srv, nil
 }
 
 // Handler routes /notify and /notify/... to the receiver; everything else is 404.
@@ -214,6 +224,7 @@ type server struct {
 	log       logr.Logger
 	handler   http.Handler
 	listening atomic.Bool
+	addr      atomic.Value // net.Addr once listening
 }
 
 var _ manager.LeaderElectionRunnable = (*server)(nil)
@@ -240,6 +251,7 @@ func (s *server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.listen, err)
 	}
+	s.addr.Store(ln.Addr())
 	s.listening.Store(true)
 	s.log.Info("serving notifications", "address", ln.Addr().String(), "tls", s.cfg.tlsCert != "")
 

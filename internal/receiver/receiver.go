@@ -232,11 +232,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
 	v, a := r.verify(w, req)
 	if a == nil {
+		applyStart := time.Now()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), r.opts.ApplyTimeout)
 		res := r.dispatch(ctx, v)
 		cancel()
 		a = &res
-		r.metrics.applyDuration.WithLabelValues(a.kind).Observe(time.Since(start).Seconds())
+		r.metrics.applyDuration.WithLabelValues(a.kind).Observe(time.Since(applyStart).Seconds())
 	}
 	r.finish(w, req, v, *a, start)
 }
