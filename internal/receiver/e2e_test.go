@@ -1,10 +1,12 @@
 package receiver_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -742,5 +744,140 @@ func TestConflictRetry(t *testing.T) {
 	t.Logf("receiver status writes: %d (1 conflicted)", rc.updates.Load())
 	if n := f.lastNotification(gatewaysim.KindNotifyPayment); n.State != gatewaysim.NotificationDelivered || len(n.Attempts) != 1 {
 		t.Fatalf("notification = %+v", n)
+	}
+}
+
+// flakyClient makes the receiver's first status writes fail as an
+// unavailable API server would, in front of the real one.
+type flakyClient struct {
+	client.Client
+	failures atomic.Int64 // writes still to fail
+}
+
+func (c *flakyClient) Status() client.SubResourceWriter {
+	return flakyStatus{SubResourceWriter: c.Client.Status(), c: c}
+}
+
+type flakyStatus struct {
+	client.SubResourceWriter
+	c *flakyClient
+}
+
+func (s flakyStatus) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	if s.c.failures.Add(-1) >= 0 {
+		return apierrors.NewServiceUnavailable("etcd is having a bad day")
+	}
+	return s.SubResourceWriter.Update(ctx, obj, opts...)
+}
+
+// TestAPIServerErrorMeansResend: when the status cannot be written the
+// receiver answers 503 (not the ack), the gateway re-sends on its schedule,
+// and the re-send is applied.
+func TestAPIServerErrorMeansResend(t *testing.T) {
+	fc := &flakyClient{}
+	fc.failures.Store(1)
+	f := newFixture(t, func(o *receiver.Options) { fc.Client = o.Client; o.Client = fc })
+	p := f.walletPayment("flaky", "10.90")
+	f.create(p)
+	p = f.pay(p)
+	must(t, f.sim.Complete(p.Status.PaymentRequestID))
+	f.quiesce()
+	n := f.lastNotification(gatewaysim.KindNotifyPayment)
+	if n.State != gatewaysim.NotificationPending || len(n.Attempts) != 1 || n.Attempts[0].StatusCode != http.StatusServiceUnavailable ||
+		n.Attempts[0].Acked || !strings.Contains(n.Attempts[0].Response, `"resultStatus":"F"`) {
+		t.Fatalf("first attempt = %+v (state %s)", n.Attempts, n.State)
+	}
+	if got := f.payment("flaky"); got.Status.Phase != v1.PaymentProcessing {
+		t.Fatalf("phase after a failed write = %s", got.Status.Phase)
+	}
+	if e := f.outcomes(gateway.KindNotifyPayment, receiver.OutcomeError); e != 1 {
+		t.Fatalf("errors counted = %v", e)
+	}
+
+	f.sim.Advance(gateway.NotificationRetrySchedule[1]) // the gateway's first re-send, 2 minutes later
+	f.quiesce()
+	n = f.lastNotification(gatewaysim.KindNotifyPayment)
+	if n.State != gatewaysim.NotificationDelivered || len(n.Attempts) != 2 || !n.Attempts[1].Acked {
+		t.Fatalf("re-send = %+v (state %s)", n.Attempts, n.State)
+	}
+	if got := f.payment("flaky"); got.Status.Phase != v1.PaymentSucceeded {
+		t.Fatalf("phase after the re-send = %s", got.Status.Phase)
+	}
+}
+
+// TestExternalPathPrefix: behind a proxy that strips a path prefix, the
+// signature over the external path verifies.
+func TestExternalPathPrefix(t *testing.T) {
+	f := newFixture(t)
+	proxied, err := receiver.New(receiver.Options{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: f.reg,
+		Now: f.sim.Now, PathPrefix: "/hooks"})
+	must(t, err)
+	proxy := httptest.NewServer(http.StripPrefix("/hooks", proxied))
+	t.Cleanup(proxy.Close)
+
+	p := f.walletPayment("behind-proxy", "10.10")
+	f.create(p)
+	p = f.pay(p)
+	body := mustJSON(t, gateway.NotifyPayment{NotifyType: gateway.NotifyTypePaymentResult, Result: gateway.NewResult(gateway.CodeSuccess),
+		PaymentRequestID: p.Status.PaymentRequestID, PaymentID: p.Status.PaymentID, PaymentAmount: &gateway.Amount{Currency: "HKD", Value: "1010"}})
+	post := func(signedPath string) int {
+		rt := gateway.FormatTime(f.sim.Now())
+		sig, err := gateway.Sign(gatewayKey, "1", http.MethodPost, signedPath, f.clientID, rt, body)
+		must(t, err)
+		req, _ := http.NewRequest(http.MethodPost, proxy.URL+"/hooks"+paymentPath(f.ns, "behind-proxy"), bytes.NewReader(body))
+		req.Header.Set(gateway.HeaderContentType, gateway.ContentTypeJSON)
+		req.Header.Set(gateway.HeaderClientID, f.clientID)
+		req.Header.Set(gateway.HeaderRequestTime, rt)
+		req.Header.Set(gateway.HeaderSignature, sig)
+		status, _ := f.do(req)
+		return status
+	}
+	if status := post(paymentPath(f.ns, "behind-proxy")); status != http.StatusUnauthorized {
+		t.Fatalf("signed over the internal path: %d", status)
+	}
+	if status := post("/hooks" + paymentPath(f.ns, "behind-proxy")); status != http.StatusOK {
+		t.Fatalf("signed over the external path: %d", status)
+	}
+	if got := f.payment("behind-proxy"); got.Status.Phase != v1.PaymentSucceeded {
+		t.Fatalf("phase = %s", got.Status.Phase)
+	}
+}
+
+// countingClient counts GatewayConfig lists on the real client.
+type countingClient struct {
+	client.Client
+	lists atomic.Int64
+}
+
+func (c *countingClient) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if _, ok := list.(*v1.GatewayConfigList); ok {
+		c.lists.Add(1)
+	}
+	return c.Client.List(ctx, list, opts...)
+}
+
+// TestUnknownClientRefreshIsRateLimited: unauthenticated requests with
+// made-up Client-Ids cannot make the receiver rebuild its connections (API
+// server reads) more than once per RefreshInterval.
+func TestUnknownClientRefreshIsRateLimited(t *testing.T) {
+	cc := &countingClient{}
+	f := newFixture(t, func(o *receiver.Options) {
+		cc.Client = o.Client
+		o.Client = cc
+		o.RefreshInterval = time.Hour
+	})
+	for i := 0; i < 5; i++ {
+		status, _ := f.send(notification{path: ids.RouteBase, clientID: "SANDBOX_MADEUP" + randHex(3), key: otherKey, body: []byte(`{}`)})
+		if status != http.StatusUnauthorized {
+			t.Fatalf("made-up Client-Id: %d", status)
+		}
+	}
+	if n := cc.lists.Load(); n != 1 {
+		t.Fatalf("GatewayConfigs listed %d times, want 1", n)
+	}
+	// The known merchant is unaffected.
+	p := f.paidWallet("still-works", "10.20")
+	if p.Status.Phase != v1.PaymentSucceeded {
+		t.Fatalf("phase = %s", p.Status.Phase)
 	}
 }
