@@ -1,0 +1,455 @@
+package manifests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+)
+
+var (
+	binOnce  sync.Once
+	binDir   string
+	binFlags map[string]map[string]bool
+	binErr   error
+)
+
+// deployedBinaries are the binaries the manifests run.
+var deployedBinaries = []string{"manager", "notification-receiver"}
+
+// flagsOf builds the deployed binaries from this tree and reads the flags
+// each accepts from its -h output, so manifests cannot pass a flag the
+// binary does not know (the flags are being changed while the charts are not).
+func flagsOf(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "cashier-manifests-bin-")
+		if binErr != nil {
+			return
+		}
+		args := []string{"build", "-o", binDir + string(filepath.Separator)}
+		for _, b := range deployedBinaries {
+			args = append(args, "./cmd/"+b)
+		}
+		if _, binErr = tryRun(t, "go", args...); binErr != nil {
+			return
+		}
+		binFlags = map[string]map[string]bool{}
+		flagLine := regexp.MustCompile(`(?m)^  -([A-Za-z0-9][A-Za-z0-9_.-]*)`)
+		for _, b := range deployedBinaries {
+			// -h prints the flag defaults; both binaries exit 0 (or 2 on older flag handling).
+			out, _ := tryRun(t, "sh", "-c", filepath.Join(binDir, b)+" -h 2>&1")
+			set := map[string]bool{}
+			for _, m := range flagLine.FindAllStringSubmatch(string(out), -1) {
+				set[m[1]] = true
+			}
+			if len(set) < 3 {
+				binErr = fmt.Errorf("%s -h listed no flags:\n%s", b, out)
+				return
+			}
+			binFlags[b] = set
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binFlags
+}
+
+func cleanupBinaries() {
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+}
+
+// TestRenderedManifests checks what the apiserver cannot: that the objects of
+// each installation fit together and fit the code.
+func TestRenderedManifests(t *testing.T) {
+	flags := flagsOf(t)
+	bins := imageBinaries(t)
+	for _, rr := range renderers {
+		t.Run(rr.name, func(t *testing.T) {
+			r := rr.render(t)
+			checkDeployments(t, r, bins, flags)
+			checkServices(t, r)
+			checkRBAC(t, r)
+			checkIngresses(t, r)
+			checkServiceMonitors(t, r, rr.serviceMonitor)
+			checkPDBs(t, r)
+			checkGatewayConfigs(t, r)
+		})
+	}
+}
+
+func str(o map[string]any, fields ...string) string {
+	s, _, _ := unstructured.NestedString(o, fields...)
+	return s
+}
+
+func boolean(o map[string]any, fields ...string) (bool, bool) {
+	b, ok, _ := unstructured.NestedBool(o, fields...)
+	return b, ok
+}
+
+func podTemplate(d *unstructured.Unstructured) map[string]any {
+	m, _, _ := unstructured.NestedMap(d.Object, "spec", "template")
+	return m
+}
+
+func containers(pod map[string]any) []map[string]any {
+	cs, _, _ := unstructured.NestedSlice(pod, "spec", "containers")
+	var out []map[string]any
+	for _, c := range cs {
+		out = append(out, c.(map[string]any))
+	}
+	return out
+}
+
+func stringSlice(o map[string]any, fields ...string) []string {
+	s, _, _ := unstructured.NestedStringSlice(o, fields...)
+	return s
+}
+
+// containerPorts maps port name → number.
+func containerPorts(c map[string]any) map[string]int64 {
+	ports, _, _ := unstructured.NestedSlice(c, "ports")
+	out := map[string]int64{}
+	for _, p := range ports {
+		pm := p.(map[string]any)
+		n, _, _ := unstructured.NestedInt64(pm, "containerPort")
+		out[str(pm, "name")] = n
+	}
+	return out
+}
+
+func checkDeployments(t *testing.T, r rendering, bins map[string]string, flags map[string]map[string]bool) {
+	deps := r.byKind("Deployment")
+	seen := map[string]bool{}
+	for _, d := range deps {
+		pod := podTemplate(d)
+		id := ref(d)
+		if v, _ := boolean(pod, "spec", "securityContext", "runAsNonRoot"); !v {
+			t.Errorf("%s: pod securityContext.runAsNonRoot is not true", id)
+		}
+		if s := str(pod, "spec", "securityContext", "seccompProfile", "type"); s != "RuntimeDefault" {
+			t.Errorf("%s: pod seccompProfile %q, want RuntimeDefault", id, s)
+		}
+		if sa := str(pod, "spec", "serviceAccountName"); r.find("ServiceAccount", d.GetNamespace(), sa) == nil {
+			t.Errorf("%s: serviceAccountName %q is not rendered", id, sa)
+		}
+		for _, c := range containers(pod) {
+			cid := fmt.Sprintf("%s container %s", id, str(c, "name"))
+			if v, _ := boolean(c, "securityContext", "readOnlyRootFilesystem"); !v {
+				t.Errorf("%s: readOnlyRootFilesystem is not true", cid)
+			}
+			if v, ok := boolean(c, "securityContext", "allowPrivilegeEscalation"); !ok || v {
+				t.Errorf("%s: allowPrivilegeEscalation is not false", cid)
+			}
+			if drop := stringSlice(c, "securityContext", "capabilities", "drop"); !slices.Contains(drop, "ALL") {
+				t.Errorf("%s: capabilities.drop %v lacks ALL", cid, drop)
+			}
+			if req, _, _ := unstructured.NestedMap(c, "resources", "requests"); len(req) == 0 {
+				t.Errorf("%s: no resource requests", cid)
+			}
+			ports := containerPorts(c)
+			for probe, want := range map[string]string{"livenessProbe": "/healthz", "readinessProbe": "/readyz"} {
+				if p := str(c, probe, "httpGet", "path"); p != want {
+					t.Errorf("%s: %s path %q, want %s", cid, probe, p, want)
+				}
+				if port := str(c, probe, "httpGet", "port"); port != "" {
+					if _, ok := ports[port]; !ok {
+						t.Errorf("%s: %s port %q is not a container port (%v)", cid, probe, port, ports)
+					}
+				}
+			}
+			if str(c, "image") == "" {
+				t.Errorf("%s: no image", cid)
+			}
+
+			// The command is a binary of the image; its args are flags it has.
+			cmd := stringSlice(c, "command")
+			if len(cmd) != 1 || bins[cmd[0]] == "" {
+				t.Errorf("%s: command %v, want one of the image's binaries %v", cid, cmd, bins)
+				continue
+			}
+			bin := bins[cmd[0]]
+			seen[bin] = true
+			known, ok := flags[bin]
+			if !ok {
+				t.Errorf("%s: runs %s, whose flags the test does not know (add it to deployedBinaries)", cid, bin)
+				continue
+			}
+			args := map[string]string{}
+			for _, a := range stringSlice(c, "args") {
+				if !strings.HasPrefix(a, "-") {
+					t.Errorf("%s: argument %q: write flags as --name=value", cid, a)
+					continue
+				}
+				name, val, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+				if !known[name] {
+					t.Errorf("%s: argument %q: %s has no flag %q (it has %v)", cid, a, bin, name, sortedKeys(known))
+				}
+				args[name] = val
+			}
+			// The ports the binary listens on are the ports the pod declares.
+			checkAddr := func(flag, portName string, optional bool) {
+				addr, ok := args[flag]
+				if !ok {
+					t.Errorf("%s: --%s is not set explicitly; the manifests must say which port %q is", cid, flag, portName)
+					return
+				}
+				if addr == "0" && optional {
+					if _, has := ports[portName]; has {
+						t.Errorf("%s: --%s=0 disables it, yet port %q is declared", cid, flag, portName)
+					}
+					return
+				}
+				_, p, _ := strings.Cut(addr, ":")
+				n, err := strconv.ParseInt(p, 10, 32)
+				if err != nil || ports[portName] != n {
+					t.Errorf("%s: --%s=%s but container port %q is %d", cid, flag, addr, portName, ports[portName])
+				}
+			}
+			checkAddr("metrics-bind-address", "metrics", true)
+			checkAddr("health-probe-bind-address", "probes", false)
+			switch bin {
+			case "manager":
+				if _, ok := args["leader-elect"]; !ok {
+					if n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); n > 1 {
+						t.Errorf("%s: %d replicas without --leader-elect", cid, n)
+					}
+				}
+			case "notification-receiver":
+				checkAddr("listen", "notifications", false)
+				if _, tls := args["tls-cert-file"]; tls != (args["tls-key-file"] != "") {
+					t.Errorf("%s: --tls-cert-file and --tls-key-file go together", cid)
+				}
+			}
+		}
+	}
+	for _, b := range deployedBinaries {
+		if !seen[b] {
+			t.Errorf("%s: no Deployment runs %s", r.name, b)
+		}
+	}
+}
+
+func selects(selector map[string]string, labels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func stringMap(o map[string]any, fields ...string) map[string]string {
+	m, _, _ := unstructured.NestedStringMap(o, fields...)
+	return m
+}
+
+// podsSelected returns the pod templates of the Deployments in ns that
+// selector selects.
+func podsSelected(r rendering, ns string, selector map[string]string) []map[string]any {
+	var out []map[string]any
+	for _, d := range r.byKind("Deployment") {
+		pod := podTemplate(d)
+		if d.GetNamespace() == ns && selects(selector, stringMap(pod, "metadata", "labels")) {
+			out = append(out, pod)
+		}
+	}
+	return out
+}
+
+func checkServices(t *testing.T, r rendering) {
+	for _, s := range r.byKind("Service") {
+		sel := stringMap(s.Object, "spec", "selector")
+		pods := podsSelected(r, s.GetNamespace(), sel)
+		if len(pods) != 1 {
+			t.Errorf("%s: selector %v selects %d Deployments, want 1", ref(s), sel, len(pods))
+			continue
+		}
+		ports, _, _ := unstructured.NestedSlice(s.Object, "spec", "ports")
+		for _, p := range ports {
+			pm := p.(map[string]any)
+			target := pm["targetPort"]
+			found := false
+			for _, c := range containers(pods[0]) {
+				for name, n := range containerPorts(c) {
+					if target == name || fmt.Sprint(target) == strconv.FormatInt(n, 10) {
+						found = true
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: targetPort %v is not a port of the pods it selects", ref(s), target)
+			}
+		}
+	}
+}
+
+type roleRules struct {
+	Rules []map[string]any `json:"rules"`
+}
+
+func checkRBAC(t *testing.T, r rendering) {
+	generated, err := os.ReadFile(path(t, "config/rbac/role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want roleRules
+	if err := yaml.Unmarshal(generated, &want); err != nil {
+		t.Fatal(err)
+	}
+	leases := false
+	clusterBound := map[string]bool{} // namespace/name of ServiceAccounts bound to the ClusterRole
+	for _, kind := range []string{"ClusterRoleBinding", "RoleBinding"} {
+		for _, b := range r.byKind(kind) {
+			refKind, refName := str(b.Object, "roleRef", "kind"), str(b.Object, "roleRef", "name")
+			refNS := ""
+			if refKind == "Role" {
+				refNS = b.GetNamespace()
+			}
+			role := r.find(refKind, refNS, refName)
+			if role == nil {
+				t.Errorf("%s: roleRef %s %s is not rendered", ref(b), refKind, refName)
+				continue
+			}
+			subjects, _, _ := unstructured.NestedSlice(b.Object, "subjects")
+			var sas []string
+			for _, s := range subjects {
+				sm := s.(map[string]any)
+				if r.find("ServiceAccount", str(sm, "namespace"), str(sm, "name")) == nil {
+					t.Errorf("%s: subject %s %s/%s is not rendered", ref(b), str(sm, "kind"), str(sm, "namespace"), str(sm, "name"))
+				}
+				sas = append(sas, str(sm, "namespace")+"/"+str(sm, "name"))
+			}
+			if refKind == "ClusterRole" {
+				var got roleRules
+				raw, _ := yaml.Marshal(role.Object)
+				_ = yaml.Unmarshal(raw, &got)
+				if !reflect.DeepEqual(got.Rules, want.Rules) {
+					t.Errorf("%s: rules differ from config/rbac/role.yaml:\n got %v\nwant %v", ref(role), got.Rules, want.Rules)
+				}
+				for _, sa := range sas {
+					clusterBound[sa] = true
+				}
+			}
+			if refKind == "Role" && strings.Contains(fmt.Sprint(role.Object["rules"]), "leases") {
+				leases = true
+			}
+		}
+	}
+	if !leases {
+		t.Errorf("%s: no RoleBinding grants the manager its leader-election Lease", r.name)
+	}
+	for _, d := range r.byKind("Deployment") {
+		sa := d.GetNamespace() + "/" + str(podTemplate(d), "spec", "serviceAccountName")
+		if !clusterBound[sa] {
+			t.Errorf("%s: its ServiceAccount %s is not bound to the operator's ClusterRole", ref(d), sa)
+		}
+	}
+}
+
+func checkIngresses(t *testing.T, r rendering) {
+	for _, ing := range r.byKind("Ingress") {
+		rules, _, _ := unstructured.NestedSlice(ing.Object, "spec", "rules")
+		for _, rule := range rules {
+			paths, _, _ := unstructured.NestedSlice(rule.(map[string]any), "http", "paths")
+			for _, p := range paths {
+				backend, _, _ := unstructured.NestedMap(p.(map[string]any), "backend", "service")
+				svc := r.find("Service", ing.GetNamespace(), str(backend, "name"))
+				if svc == nil {
+					t.Errorf("%s: backend Service %q is not rendered", ref(ing), str(backend, "name"))
+					continue
+				}
+				port := str(backend, "port", "name")
+				ports, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
+				if !slices.ContainsFunc(ports, func(p any) bool { return str(p.(map[string]any), "name") == port }) {
+					t.Errorf("%s: backend port %q is not a port of %s", ref(ing), port, ref(svc))
+				}
+			}
+		}
+	}
+}
+
+func checkServiceMonitors(t *testing.T, r rendering, want bool) {
+	sms := r.byKind("ServiceMonitor")
+	if want != (len(sms) > 0) {
+		t.Errorf("%s: %d ServiceMonitors rendered, want them: %v", r.name, len(sms), want)
+	}
+	var metricsServices []string
+	for _, s := range r.byKind("Service") {
+		ports, _, _ := unstructured.NestedSlice(s.Object, "spec", "ports")
+		if slices.ContainsFunc(ports, func(p any) bool { return str(p.(map[string]any), "name") == "metrics" }) {
+			metricsServices = append(metricsServices, ref(s))
+		}
+	}
+	for _, sm := range sms {
+		sel := stringMap(sm.Object, "spec", "selector", "matchLabels")
+		names := stringSlice(sm.Object, "spec", "namespaceSelector", "matchNames")
+		var got []string
+		for _, s := range r.byKind("Service") {
+			if selects(sel, s.GetLabels()) && (len(names) == 0 && s.GetNamespace() == sm.GetNamespace() || slices.Contains(names, s.GetNamespace())) {
+				got = append(got, ref(s))
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(metricsServices)
+		if !slices.Equal(got, metricsServices) {
+			t.Errorf("%s selects %v, want the metrics Services %v", ref(sm), got, metricsServices)
+		}
+		endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+		for _, e := range endpoints {
+			if p := str(e.(map[string]any), "port"); p != "metrics" {
+				t.Errorf("%s: endpoint port %q, want metrics", ref(sm), p)
+			}
+		}
+	}
+}
+
+func checkPDBs(t *testing.T, r rendering) {
+	for _, p := range r.byKind("PodDisruptionBudget") {
+		sel := stringMap(p.Object, "spec", "selector", "matchLabels")
+		if n := len(podsSelected(r, p.GetNamespace(), sel)); n != 1 {
+			t.Errorf("%s: selects %d Deployments, want 1", ref(p), n)
+		}
+	}
+}
+
+func checkGatewayConfigs(t *testing.T, r rendering) {
+	referenced := map[string]bool{}
+	for _, g := range r.byKind("GatewayConfig") {
+		referenced[str(g.Object, "spec", "credentialsSecretRef", "namespace")+"/"+str(g.Object, "spec", "credentialsSecretRef", "name")] = true
+	}
+	for _, s := range r.byKind("Secret") {
+		if !referenced[s.GetNamespace()+"/"+s.GetName()] {
+			t.Errorf("%s: no GatewayConfig references it", ref(s))
+		}
+		data := stringMap(s.Object, "stringData")
+		for _, k := range []string{v1.SecretKeyClientID, v1.SecretKeyMerchantPrivateKey, v1.SecretKeyGatewayPublicKey} {
+			if data[k] == "" {
+				t.Errorf("%s: stringData lacks %s", ref(s), k)
+			}
+		}
+		for k := range data {
+			if !slices.Contains([]string{v1.SecretKeyClientID, v1.SecretKeyMerchantPrivateKey, v1.SecretKeyGatewayPublicKey, v1.SecretKeyKeyVersion}, k) {
+				t.Errorf("%s: key %q is not one the operator reads", ref(s), k)
+			}
+		}
+	}
+}
