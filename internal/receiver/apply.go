@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -73,41 +74,27 @@ func (r *Receiver) dispatch(ctx context.Context, v *verified) answer {
 			paymentID, paymentRequestID = n.PaymentID, n.PaymentRequestID
 			what = describeIDs("paymentId", n.PaymentID, "disputeId", n.DisputeID)
 		}
-		ps, err := r.findPayments(ctx, paymentID, paymentRequestID)
+		ps, err := r.findPayments(ctx, paymentID, paymentRequestID, func(p *v1.Payment) (bool, error) { return r.signedFor(ctx, v, p) })
 		if err != nil {
 			return unavailable(v.kind, err)
 		}
 		for i := range ps {
-			ok, err := r.signedFor(ctx, v, &ps[i])
-			if err != nil {
-				return unavailable(v.kind, err)
-			}
-			if ok {
-				answers = append(answers, r.toPayment(ctx, v, &ps[i]))
-			}
+			answers = append(answers, r.toPayment(ctx, v, &ps[i]))
 		}
 	case *gateway.NotifyRefund:
 		what = describeIDs("refundRequestId", n.RefundRequestID)
-		rfs, err := r.findRefunds(ctx, n.RefundRequestID)
+		rfs, err := r.findRefunds(ctx, n.RefundRequestID, func(rf *v1.Refund) (bool, error) {
+			p, found, err := get(ctx, r, client.ObjectKey{Namespace: rf.Namespace, Name: rf.Spec.PaymentRef.Name}, newPayment)
+			if err != nil || !found {
+				return false, err
+			}
+			return r.signedFor(ctx, v, p)
+		})
 		if err != nil {
 			return unavailable(v.kind, err)
 		}
 		for i := range rfs {
-			rf := &rfs[i]
-			p, found, err := get(ctx, r, client.ObjectKey{Namespace: rf.Namespace, Name: rf.Spec.PaymentRef.Name}, newPayment)
-			if err != nil {
-				return unavailable(v.kind, fmt.Errorf("get Payment of %s: %w", describe(rf), err))
-			}
-			if !found {
-				continue
-			}
-			ok, err := r.signedFor(ctx, v, p)
-			if err != nil {
-				return unavailable(v.kind, err)
-			}
-			if ok {
-				answers = append(answers, r.applyRefund(ctx, v, rf, n))
-			}
+			answers = append(answers, r.applyRefund(ctx, v, &rfs[i], n))
 		}
 	default:
 		return internalError(v.kind, fmt.Errorf("unexpected notification %T", v.body))
@@ -525,8 +512,29 @@ func (r *Receiver) disputeEvent(p *v1.Payment, before *v1.Dispute, n *gateway.No
 }
 
 // findPayments finds the Payments a gateway payment id or payment request
-// id names, through the cache indexes and, on a miss, an uncached list.
-func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID string) ([]v1.Payment, error) {
+// id names and keep accepts (those of the signing merchant), through the
+// cache indexes and, when that finds none, an uncached list.
+func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID string, keep func(*v1.Payment) (bool, error)) ([]v1.Payment, error) {
+	filter := func(items []v1.Payment) ([]v1.Payment, error) {
+		var out []v1.Payment
+		seen := map[types.UID]bool{}
+		for i := range items {
+			p := &items[i]
+			if seen[p.UID] || !matchesPayment(p, paymentID, paymentRequestID) {
+				continue
+			}
+			seen[p.UID] = true
+			ok, err := keep(p)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, *p)
+			}
+		}
+		return out, nil
+	}
+	var cached []v1.Payment
 	for _, ix := range []struct{ field, value string }{{IndexPaymentID, paymentID}, {IndexPaymentRequestID, paymentRequestID}} {
 		if ix.value == "" {
 			continue
@@ -535,11 +543,12 @@ func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID
 		if err := r.opts.Client.List(ctx, &list, client.MatchingFields{ix.field: ix.value}); err != nil {
 			return nil, fmt.Errorf("list Payments by %s: %w", ix.field, err)
 		}
-		if len(list.Items) > 0 {
-			return list.Items, nil
-		}
+		cached = append(cached, list.Items...)
 	}
-	var out []v1.Payment
+	if out, err := filter(cached); err != nil || len(out) > 0 {
+		return out, err
+	}
+	var all []v1.Payment
 	err := r.listServed(ctx, func(ns string) error {
 		var list v1.PaymentList
 		opts := []client.ListOption{}
@@ -549,14 +558,13 @@ func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID
 		if err := r.opts.APIReader.List(ctx, &list, opts...); err != nil {
 			return fmt.Errorf("list Payments: %w", err)
 		}
-		for _, p := range list.Items {
-			if matchesPayment(&p, paymentID, paymentRequestID) {
-				out = append(out, p)
-			}
-		}
+		all = append(all, list.Items...)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return filter(all)
 }
 
 // listServed calls fn for each served namespace, or once with "" for all.
@@ -636,16 +644,35 @@ func (r *Receiver) applyRefund(ctx context.Context, v *verified, rf *v1.Refund, 
 	}, func() *v1.Refund { return &v1.Refund{} }, "refund", transition.FromNotifyRefund(n))
 }
 
-// findRefunds finds the Refunds whose refundRequestId is id.
-func (r *Receiver) findRefunds(ctx context.Context, id string) ([]v1.Refund, error) {
+// findRefunds finds the Refunds whose refundRequestId is id and keep
+// accepts, through the cache index and, when that finds none, an uncached
+// list.
+func (r *Receiver) findRefunds(ctx context.Context, id string, keep func(*v1.Refund) (bool, error)) ([]v1.Refund, error) {
+	filter := func(items []v1.Refund) ([]v1.Refund, error) {
+		var out []v1.Refund
+		for i := range items {
+			rf := &items[i]
+			if want, err := ids.RefundRequestID(rf.UID); err != nil || want != id {
+				continue
+			}
+			ok, err := keep(rf)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, *rf)
+			}
+		}
+		return out, nil
+	}
 	var list v1.RefundList
 	if err := r.opts.Client.List(ctx, &list, client.MatchingFields{IndexRefundRequestID: id}); err != nil {
 		return nil, fmt.Errorf("list Refunds by refundRequestId: %w", err)
 	}
-	if len(list.Items) > 0 {
-		return list.Items, nil
+	if out, err := filter(list.Items); err != nil || len(out) > 0 {
+		return out, err
 	}
-	var out []v1.Refund
+	var all []v1.Refund
 	err := r.listServed(ctx, func(ns string) error {
 		var list v1.RefundList
 		opts := []client.ListOption{}
@@ -655,12 +682,11 @@ func (r *Receiver) findRefunds(ctx context.Context, id string) ([]v1.Refund, err
 		if err := r.opts.APIReader.List(ctx, &list, opts...); err != nil {
 			return fmt.Errorf("list Refunds: %w", err)
 		}
-		for _, rf := range list.Items {
-			if want, err := ids.RefundRequestID(rf.UID); err == nil && want == id {
-				out = append(out, rf)
-			}
-		}
+		all = append(all, list.Items...)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return filter(all)
 }

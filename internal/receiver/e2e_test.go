@@ -881,3 +881,45 @@ func TestUnknownClientRefreshIsRateLimited(t *testing.T) {
 		t.Fatalf("phase = %s", p.Status.Phase)
 	}
 }
+
+// TestDefaultRouteOnlyTouchesTheSigningMerchant: gateway ids are unique per
+// gateway, not across merchants or environments. A Payment of another
+// merchant that carries the same gateway paymentId is not the object of a
+// notification on the default route: it is left alone, without refusal.
+func TestDefaultRouteOnlyTouchesTheSigningMerchant(t *testing.T) {
+	f := newFixture(t)
+	p := f.paidWallet("mine", "40.00")
+
+	otherClient := "SANDBOX_PROD" + strings.ToUpper(randHex(4))
+	otherGW := f.createGateway(otherClient, f.conn.Config.Spec.Endpoint, f.sim.GatewayPublicKeyString())
+	theirs := f.walletPayment("theirs", "40.00")
+	theirs.Spec.GatewayRef.Name = otherGW
+	f.create(theirs)
+	theirs = writeStatus(f, theirs, func(q *v1.Payment) error {
+		q.Status.Phase = v1.PaymentSucceeded
+		q.Status.PaymentID = p.Status.PaymentID // same gateway id, other gateway
+		transition.SetPaymentConditions(q)
+		return nil
+	})
+	f.eventually("the cache to index the other payment", func() bool {
+		var list v1.PaymentList
+		err := mgr.GetClient().List(f.ctx, &list, client.MatchingFields{receiver.IndexPaymentID: p.Status.PaymentID})
+		return err == nil && len(list.Items) >= 2
+	})
+
+	id, err := f.sim.OpenDispute(p.Status.PaymentID, gatewaysim.DisputeSpec{})
+	must(t, err)
+	f.quiesce()
+	if n := f.lastNotification(gatewaysim.KindNotifyDispute); n.State != gatewaysim.NotificationDelivered {
+		t.Fatalf("notifyDispute = %+v", n)
+	}
+	if d := f.payment("mine").Status.Dispute; d == nil || d.ID != id || d.State != v1.DisputeOpen {
+		t.Fatalf("my dispute = %+v", d)
+	}
+	if got := f.payment("theirs"); got.ResourceVersion != theirs.ResourceVersion || got.Status.Dispute != nil {
+		t.Fatalf("the other merchant's payment changed: %+v", got.Status.Dispute)
+	}
+	if r := f.metric("cashier_receiver_rejected_total", nil); r != 0 {
+		t.Fatalf("rejected_total = %v", r)
+	}
+}
