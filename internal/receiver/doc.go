@@ -94,7 +94,12 @@
 // deletionPolicy Orphan means deleting never moves money, and re-sends
 // cannot bring the object back, so the notification is acknowledged,
 // counted in cashier_receiver_unknown_object_total and logged. If the
-// confirming read fails, the answer is 503 and the gateway re-sends.
+// confirming read fails, the answer is 503 and the gateway re-sends. A
+// Refund whose Payment no longer exists is treated the same way: without
+// the Payment its merchant connection, and so the notification's
+// authority over it, cannot be established. A Capture notification whose
+// Capture does not exist (none of the Payment's Captures has that
+// captureRequestId) is likewise acknowledged as unknown.
 //
 // # HTTP status codes
 //
@@ -110,12 +115,25 @@
 //	500 an internal error (the gateway re-sends)
 //	503 the API server could not be read or written (the gateway re-sends)
 //
+// # Events
+//
+// On the object, as the controllers emit them: one per phase transition
+// (reason = the new phase, e.g. Succeeded, note "Payment Processing →
+// Succeeded (notifyPayment)"); per dispute change DisputeOpened,
+// DisputeDefenseSupplied, DisputeDefenseDue, DisputeJudged,
+// DisputeCancelled, DisputeAccepted or DisputeUpdated; CaptureFailed when
+// an automatic capture fails; and Warning NotificationRefused when a
+// notification contradicts the object or names another merchant's object.
+//
 // # Metrics
 //
-//	cashier_receiver_notifications_total{kind,outcome}   outcome: applied, duplicate, stale,
+//	cashier_receiver_notifications_total{kind,outcome}   kind: notifyPayment, notifyCapture,
+//	                                                     notifyRefund, notifyDispute, or none
+//	                                                     (refused before the body was read);
+//	                                                     outcome: applied, duplicate, stale,
 //	                                                     unknown_object, rejected, mismatch, error
-//	cashier_receiver_rejected_total{reason}
-//	cashier_receiver_apply_duration_seconds{kind}        from verified notification to answer
+//	cashier_receiver_rejected_total{reason}              the Reason* constants
+//	cashier_receiver_apply_duration_seconds{kind}        from the verified notification to the answer
 //	cashier_receiver_unknown_object_total{kind}
 package receiver
 
