@@ -1,0 +1,535 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/connection"
+	"github.com/cashier-operator/cashier-operator/internal/engine"
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
+	"github.com/cashier-operator/cashier-operator/internal/money"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
+)
+
+// Condition reasons of the operations (Capture, Refund, CustomsDeclaration)
+// beyond the shared ones in api/v1alpha1.
+const (
+	// ReasonPaymentIneligible: the payment is in a state in which the
+	// operation can never happen (failed, cancelled, expired, not an
+	// authorization, not an ALIPAY_CN payment, ...).
+	ReasonPaymentIneligible = "PaymentIneligible"
+	// ReasonAuthorizationExpired: the authorization lapsed before the capture was sent.
+	ReasonAuthorizationExpired = "AuthorizationExpired"
+	// ReasonCaptureNotReady: a refund's spec.captureRef has not succeeded yet.
+	ReasonCaptureNotReady = "CaptureNotReady"
+	// ReasonCertificateSecretMissing / Invalid: a declaration's buyer certificate Secret.
+	ReasonCertificateSecretMissing = "CertificateSecretMissing"
+	ReasonCertificateSecretInvalid = "CertificateSecretInvalid"
+)
+
+// admissionSettle is how long after its creation an operation waits before
+// it is first sent. creationTimestamp has a resolution of one second, so
+// once a second (plus a margin for apiserver latency and clock skew) has
+// passed, every sibling that sorts before it in (creationTimestamp, name)
+// order exists and an uncached list sees it: who gets the last of the money
+// is then decided by that order, never by which reconcile ran first.
+const admissionSettle = 2 * time.Second
+
+// paymentWait is how long an operation waits before looking at its payment
+// again (the Payment watch usually wakes it earlier).
+const paymentWait = 5 * time.Second
+
+// opSpec is what differs between Capture, Refund and CustomsDeclaration;
+// everything else (payment, connection, budget, ordering, crash recovery,
+// status and conditions) is opKind's.
+type opSpec[T client.Object] struct {
+	// kind is the Kubernetes kind; what names one in messages ("refund");
+	// plural and done phrase the limit ("refunds" ... "refunded").
+	kind, what, plural, done string
+
+	newObj  func() T
+	newList func() client.ObjectList
+	// status is the operation status; fullStatus the object's whole status.
+	status     func(T) *v1.OperationStatus
+	fullStatus func(T) any
+	amount     func(T) v1.Money
+	paymentRef func(T) string
+	requestID  func(types.UID) (string, error)
+
+	// eligible decides, for an operation the gateway has not accepted, from
+	// its payment alone: nil (go), a *WaitError, or a *TerminalError (the
+	// payment can never take it).
+	eligible func(c *opCall[T], now time.Time) error
+	// prepare (optional) resolves what the create call needs besides the
+	// spec (refund: the captureId; declaration: the buyer certificate) into
+	// c.prepared. Errors as for eligible.
+	prepare func(ctx context.Context, c *opCall[T]) error
+	// budget is the limit all operations of the kind on the payment share,
+	// and how to say it ("was paid").
+	budget func(ctx context.Context, c *opCall[T]) (money.Amount, string, error)
+	// create sends the create call with c.id; facts come from the response
+	// body when there is one, the error as the client returned it.
+	create func(ctx context.Context, c *opCall[T]) (transition.OperationFacts, error)
+	// observe asks the gateway about c.id; found=false when it has never
+	// heard of it.
+	observe func(ctx context.Context, c *opCall[T]) (f transition.OperationFacts, found bool, err error)
+	// refusedWait maps a gateway refusal that means "not now" to a wait (a
+	// refund during a chargeback); nil for a real failure.
+	refusedWait func(code string, c *opCall[T]) *engine.WaitError
+}
+
+// opCall is one reconcile's view of an operation.
+type opCall[T client.Object] struct {
+	deps    *Deps
+	conn    *connection.Connection
+	payment *v1.Payment
+	obj     T
+	st      *v1.OperationStatus
+	// id is the operation's idempotency id.
+	id string
+	// amount is the operation's amount, wire its gateway form.
+	amount money.Amount
+	wire   gateway.Amount
+	// prepared is what spec.prepare resolved.
+	prepared any
+}
+
+func (c *opCall[T]) paymentName() string { return c.obj.GetNamespace() + "/" + c.payment.Name }
+
+// opKind is the engine adapter shared by the three operation kinds.
+type opKind[T client.Object] struct {
+	deps *Deps
+	spec opSpec[T]
+}
+
+func (k opKind[T]) Name() string          { return k.spec.kind }
+func (k opKind[T]) New() T                { return k.spec.newObj() }
+func (k opKind[T]) Status(o T) any        { return k.spec.fullStatus(o) }
+func (k opKind[T]) Final(o T) bool        { return k.spec.status(o).Phase.IsFinal() }
+func (k opKind[T]) WantsCancel(T) bool    { return false }
+func (k opKind[T]) NeedsFinalizer(T) bool { return false }
+func (k opKind[T]) Submitted(o T) bool    { return submitted(k.spec.status(o)) }
+func (k opKind[T]) paymentKey(o T) types.NamespacedName {
+	return types.NamespacedName{Namespace: o.GetNamespace(), Name: k.spec.paymentRef(o)}
+}
+
+// submitted: a create call has been made (its outcome may be unknown) or the
+// gateway accepted the operation. Such an operation has its share of the
+// budget, whatever its age, and is only ever re-sent with the same id.
+func submitted(st *v1.OperationStatus) bool {
+	return st.RequestID != "" || accepted(st)
+}
+
+// accepted: the gateway answered the create call (or reported the operation).
+func accepted(st *v1.OperationStatus) bool {
+	return st.Phase == v1.OperationProcessing || st.Phase.IsFinal()
+}
+
+// Fail marks the operation failed without a gateway call.
+func (k opKind[T]) Fail(o T, reason, message string) {
+	res := gateway.Result{ResultCode: reason, ResultStatus: gateway.StatusFail, ResultMessage: message}
+	_, _ = transition.ApplyOperation(k.spec.status(o), k.spec.amount(o), transition.OperationFacts{
+		Source: transition.SourceController, Phase: v1.OperationFailed, Result: &res}, k.deps.now())
+}
+
+// Wait records a Blocked wait (a refund during a chargeback).
+func (k opKind[T]) Wait(o T, w *engine.WaitError) {
+	if w.Blocked {
+		transition.SetBlocked(k.spec.status(o), o.GetGeneration(), w.Reason, w.Message)
+	}
+}
+
+func (k opKind[T]) SetConditions(o T, err error) {
+	st := k.spec.status(o)
+	gen := o.GetGeneration()
+	st.ObservedGeneration = gen
+	var wait *engine.WaitError
+	if !errors.As(err, &wait) || !wait.Blocked {
+		transition.ClearBlocked(st)
+	}
+	if st.Phase == "" {
+		_, _ = transition.ApplyOperation(st, k.spec.amount(o), transition.OperationFacts{
+			Source: transition.SourceController, Phase: v1.OperationPending}, k.deps.now())
+	}
+	transition.SetOperationConditions(st, gen, k.spec.what)
+	transition.SetSynced(&st.Conditions, gen, err, reasonOf(err))
+}
+
+// Connect resolves the payment and its gateway connection and checks the
+// amount; for an operation the gateway has not accepted it also decides
+// whether the payment can take it now, later, or never.
+func (k opKind[T]) Connect(ctx context.Context, o T) (engine.External[T], error) {
+	key := k.paymentKey(o)
+	var p v1.Payment
+	if err := k.deps.Client.Get(ctx, key, &p); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &engine.WaitError{Reason: v1.ReasonPaymentNotReady,
+				Message: fmt.Sprintf("payment %s not found", key), RequeueAfter: paymentWait}
+		}
+		return nil, fmt.Errorf("get payment %s: %w", key, err)
+	}
+	conn, err := k.deps.Registry.Get(ctx, p.Spec.GatewayRef.Name)
+	if err != nil {
+		if errors.Is(err, connection.ErrNotReady) {
+			return nil, &engine.WaitError{Reason: v1.ReasonGatewayNotReady, Message: err.Error(), RequeueAfter: 15 * time.Second}
+		}
+		return nil, err
+	}
+	m := k.spec.amount(o)
+	amount, err := money.ParseMajor(m.Currency, m.Value)
+	if err != nil {
+		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error()}
+	}
+	if amount.Currency() != p.Spec.Amount.Currency {
+		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: fmt.Sprintf(
+			"spec.amount is in %s but payment %s is in %s", amount.Currency(), key, p.Spec.Amount.Currency)}
+	}
+	st := k.spec.status(o)
+	id := st.RequestID
+	if id == "" {
+		if id, err = k.spec.requestID(o.GetUID()); err != nil {
+			return nil, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
+		}
+	}
+	c := &opCall[T]{deps: k.deps, conn: conn, payment: &p, obj: o, st: st, id: id, amount: amount,
+		wire: gateway.Amount{Currency: amount.Currency(), Value: amount.MinorString()}}
+	e := &opExternal[T]{k: k, c: c}
+	if accepted(st) {
+		return e, nil
+	}
+	if err := k.spec.eligible(c, k.deps.now()); err != nil {
+		var term *engine.TerminalError
+		if !errors.As(err, &term) {
+			return nil, err
+		}
+		// Never fail without asking the gateway first: Create does.
+		e.refusal = term
+	}
+	return e, nil
+}
+
+// opExternal acts on one operation at the gateway.
+type opExternal[T client.Object] struct {
+	k opKind[T]
+	c *opCall[T]
+	// refusal is why the payment can never take the operation; confirmed
+	// against the gateway before the operation is failed.
+	refusal *engine.TerminalError
+}
+
+func (e *opExternal[T]) Cancel(context.Context, T) (engine.Result, error) {
+	return engine.Result{}, nil // operations are never cancelled
+}
+
+// Create sends the operation once it may be sent: the payment can take it,
+// its siblings created before it have had their turn, and it fits in what
+// is left of the budget.
+func (e *opExternal[T]) Create(ctx context.Context, o T) (engine.Result, error) {
+	c, spec := e.c, e.k.spec
+	from := c.st.Phase
+	if e.refusal != nil {
+		return e.refuse(ctx, from, e.refusal)
+	}
+	if c.st.RequestID == "" {
+		if d := o.GetCreationTimestamp().Add(admissionSettle).Sub(e.k.deps.now()); d > 0 {
+			return engine.Result{RequeueAfter: d}, nil
+		}
+	}
+	if spec.prepare != nil {
+		if err := spec.prepare(ctx, c); err != nil {
+			var term *engine.TerminalError
+			if errors.As(err, &term) {
+				return e.refuse(ctx, from, term)
+			}
+			return engine.Result{}, err
+		}
+	}
+	if c.st.RequestID == "" {
+		term, err := e.checkLimit(ctx)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		if term != nil {
+			return e.refuse(ctx, from, term)
+		}
+	}
+	// Reserve: the request id goes into status before the call, so that a
+	// call whose outcome is unknown keeps its share of the budget and is
+	// only ever re-sent with this id.
+	now := e.k.deps.now()
+	if _, err := transition.ApplyOperation(c.st, spec.amount(o), transition.OperationFacts{Source: transition.SourceController,
+		Phase: v1.OperationPending, RequestID: c.id, PaymentID: c.payment.Status.PaymentID}, now); err != nil {
+		return engine.Result{}, err
+	}
+	if c.st.SubmitTime == nil {
+		c.st.SubmitTime = nowTime(now)
+	}
+	f, err := spec.create(ctx, c)
+	return e.conclude(ctx, from, f, err)
+}
+
+// protocolCodes are F answers about the request's credentials or shape, not
+// about the operation: nothing was processed, the GatewayConfig needs
+// fixing, and the operation is retried with the same id rather than failed.
+var protocolCodes = map[string]bool{
+	gateway.CodeAccessDenied: true, gateway.CodeAPIInvalid: true, gateway.CodeClientInvalid: true,
+	gateway.CodeSignatureInvalid: true, gateway.CodeKeyNotFound: true, gateway.CodeMethodNotSupported: true,
+	gateway.CodeMediaTypeNotAcceptable: true,
+}
+
+// conclude classifies the create call's answer.
+func (e *opExternal[T]) conclude(ctx context.Context, from v1.OperationPhase, f transition.OperationFacts, err error) (engine.Result, error) {
+	var rerr *gateway.ResultError
+	switch {
+	case err == nil || gateway.IsInProcess(err):
+	case errors.As(err, &rerr) && rerr.Status == gateway.StatusFail && rerr.Terminal:
+		if w := e.k.spec.refusedWait; w != nil {
+			if wait := w(rerr.Code, e.c); wait != nil {
+				return engine.Result{}, wait
+			}
+		}
+		if protocolCodes[rerr.Code] {
+			return engine.Result{}, err
+		}
+		if rerr.Code == gateway.CodeRepeatReqInconsistent {
+			// The id was used before: what the gateway did with it then
+			// is the operation's outcome, not this refusal.
+			if known, found, oerr := e.k.spec.observe(ctx, e.c); oerr != nil {
+				return engine.Result{}, oerr
+			} else if found {
+				return e.apply(from, known)
+			}
+		}
+		f.Phase = v1.OperationFailed
+		if f.Result == nil || f.Result.ResultStatus != gateway.StatusFail {
+			f.Result = &gateway.Result{ResultCode: rerr.Code, ResultStatus: rerr.Status, ResultMessage: rerr.Message}
+		}
+	case errors.Is(err, gateway.ErrInvalidRequest):
+		return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
+	default:
+		// Unknown: the engine backs off and the next reconcile inquires
+		// (or re-sends) with the same id.
+		return engine.Result{}, err
+	}
+	return e.apply(from, f)
+}
+
+// Observe inquires; an id the gateway has never heard of is sent again.
+func (e *opExternal[T]) Observe(ctx context.Context, o T) (engine.Result, error) {
+	c := e.c
+	from := c.st.Phase
+	f, found, err := e.k.spec.observe(ctx, c)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if !found {
+		if e.refusal != nil {
+			return engine.Result{}, e.refusal
+		}
+		// The create call never reached the gateway (or was lost before it
+		// committed): send it again with the same id. Its budget share was
+		// reserved when the id was first recorded.
+		return e.Create(ctx, o)
+	}
+	now := e.k.deps.now()
+	if t := c.st.LastCheckTime; t == nil || now.Sub(t.Time) >= time.Minute {
+		// Refreshed at most once a minute, so that a poll that learns
+		// nothing costs no status write.
+		c.st.LastCheckTime = nowTime(now)
+	}
+	return e.apply(from, f)
+}
+
+// refuse fails an operation the payment cannot take, unless the gateway
+// already has it: a reconcile may have sent it and crashed before writing
+// status, and an operation that moved money must never end Failed.
+func (e *opExternal[T]) refuse(ctx context.Context, from v1.OperationPhase, term *engine.TerminalError) (engine.Result, error) {
+	if e.c.payment.Status.PaymentID != "" {
+		f, found, err := e.k.spec.observe(ctx, e.c)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		if found {
+			return e.apply(from, f)
+		}
+	}
+	return engine.Result{}, term
+}
+
+// apply moves status by what the gateway said.
+func (e *opExternal[T]) apply(from v1.OperationPhase, f transition.OperationFacts) (engine.Result, error) {
+	c := e.c
+	if f.RequestID == "" {
+		f.RequestID = c.id
+	}
+	if f.PaymentID == "" {
+		f.PaymentID = c.payment.Status.PaymentID
+	}
+	if _, err := transition.ApplyOperation(c.st, e.k.spec.amount(c.obj), f, e.k.deps.now()); err != nil {
+		return engine.Result{}, err
+	}
+	res := engine.Result{Change: transition.Change{From: string(from), To: string(c.st.Phase)}}
+	if !c.st.Phase.IsFinal() {
+		res.RequeueAfter = engine.Jittered(e.k.deps.Cadence.OperationPoll)
+	}
+	return res, nil
+}
+
+// checkLimit decides whether the operation fits in the budget its siblings
+// (same kind, same payment) share, read uncached so that every operation
+// decides on the same facts:
+//
+//   - every sibling already submitted counts, whatever its age;
+//   - an unsubmitted sibling counts when it comes before this one in
+//     (creationTimestamp, name) order and itself fits in what its own
+//     predecessors left (it will be sent; one that cannot fit will fail and
+//     takes nothing);
+//   - failed siblings count nothing.
+//
+// It returns a LimitExceeded refusal when the operation does not fit.
+func (e *opExternal[T]) checkLimit(ctx context.Context) (*engine.TerminalError, error) {
+	c, spec := e.c, e.k.spec
+	key := e.k.paymentKey(c.obj)
+	var p v1.Payment
+	if err := c.deps.APIReader.Get(ctx, key, &p); err != nil {
+		return nil, fmt.Errorf("get payment %s: %w", key, err)
+	}
+	c.payment = &p
+	budget, phrase, err := spec.budget(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	siblings, err := listObjects[T](ctx, c.deps.APIReader, spec.newList(), c.obj.GetNamespace())
+	if err != nil {
+		return nil, fmt.Errorf("list %s of payment %s: %w", spec.plural, key, err)
+	}
+	used, err := money.Zero(budget.Currency())
+	if err != nil {
+		return nil, err
+	}
+	var earlier []T
+	for _, s := range siblings {
+		st := spec.status(s)
+		if s.GetUID() == c.obj.GetUID() || spec.paymentRef(s) != key.Name || st.Phase == v1.OperationFailed ||
+			(st.PaymentID != "" && p.Status.PaymentID != "" && st.PaymentID != p.Status.PaymentID) {
+			continue
+		}
+		switch {
+		case submitted(st):
+			if a, ok := e.amountIn(s, budget.Currency()); ok {
+				if sum, err := used.Add(a); err == nil {
+					used = sum
+				}
+			}
+		case before(s, c.obj):
+			earlier = append(earlier, s)
+		}
+	}
+	sort.Slice(earlier, func(i, j int) bool { return before(earlier[i], earlier[j]) })
+	for _, s := range earlier {
+		a, ok := e.amountIn(s, budget.Currency())
+		if !ok {
+			continue
+		}
+		if sum, err := used.Add(a); err == nil {
+			if fits, _ := sum.LessOrEqual(budget); fits {
+				used = sum
+			}
+		}
+	}
+	total, err := used.Add(c.amount)
+	if err != nil {
+		return nil, err
+	}
+	if fits, _ := total.LessOrEqual(budget); fits {
+		return nil, nil
+	}
+	return &engine.TerminalError{Reason: v1.ReasonLimitExceeded, Message: fmt.Sprintf(
+		"%s of payment %s would total %s but only %s %s (%s already %s or in flight)",
+		spec.plural, key, total, budget, phrase, used, spec.done)}, nil
+}
+
+// amountIn parses a sibling's amount; false when it is not a valid amount
+// in the payment's currency (such a sibling fails and takes nothing).
+func (e *opExternal[T]) amountIn(o T, currency string) (money.Amount, bool) {
+	m := e.k.spec.amount(o)
+	a, err := money.ParseMajor(m.Currency, m.Value)
+	return a, err == nil && a.Currency() == currency
+}
+
+// before orders operations by (creationTimestamp, name).
+func before(a, b client.Object) bool {
+	ta, tb := a.GetCreationTimestamp().Time, b.GetCreationTimestamp().Time
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	return a.GetName() < b.GetName()
+}
+
+// listObjects lists the objects of a namespace as []T.
+func listObjects[T client.Object](ctx context.Context, r client.Reader, list client.ObjectList, ns string) ([]T, error) {
+	if err := r.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		if o, ok := it.(T); ok {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// sumMoney totals amounts of one currency (invalid ones are skipped).
+func sumMoney(currency string, ms []v1.Money) money.Amount {
+	total, _ := money.Zero(currency)
+	for _, m := range ms {
+		if a, err := money.ParseMajor(m.Currency, m.Value); err == nil {
+			if s, err := total.Add(a); err == nil {
+				total = s
+			}
+		}
+	}
+	return total
+}
+
+// paymentWaits says an operation waits for its payment to reach phase want.
+func paymentWaits(c interface{ paymentName() string }, p *v1.Payment, want string) error {
+	phase := p.Status.Phase
+	if phase == "" {
+		phase = v1.PaymentPending
+	}
+	return &engine.WaitError{Reason: v1.ReasonPaymentNotReady, RequeueAfter: paymentWait,
+		Message: fmt.Sprintf("payment %s is %s; waiting for it to be %s", c.paymentName(), phase, want)}
+}
+
+// paymentRefuses says the payment's final phase rules the operation out.
+func paymentRefuses(c interface{ paymentName() string }, p *v1.Payment, what string) error {
+	return &engine.TerminalError{Reason: ReasonPaymentIneligible,
+		Message: fmt.Sprintf("payment %s is %s: it can never be %s", c.paymentName(), p.Status.Phase, what)}
+}
+
+// notFound reports whether an inquiry error means the gateway does not
+// know the id (nil error: it does).
+func notFound(err error) (bool, error) {
+	if err == nil {
+		return false, nil
+	}
+	if gateway.Code(err) == gateway.CodeOrderNotExist {
+		return true, nil
+	}
+	return false, err
+}
