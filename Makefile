@@ -46,6 +46,16 @@ build: ## Build the binaries into bin/.
 control-plane: ## Build the pinned kube-apiserver, etcd and kubectl into bin/ (skipped when cached).
 	@hack/control-plane.sh >/dev/null
 
+.PHONY: demo
+demo: build ## Run the whole system locally on the embedded defaults and show payments flow.
+	@assets="$(KUBEBUILDER_ASSETS)"; [ -n "$$assets" ] || assets="$$(hack/control-plane.sh)"; \
+	KUBEBUILDER_ASSETS="$$assets" go run ./hack/demo
+
+.PHONY: dev
+dev: build ## Like demo, but leave the system running (prints KUBECONFIG); Ctrl-C stops it.
+	@assets="$(KUBEBUILDER_ASSETS)"; [ -n "$$assets" ] || assets="$$(hack/control-plane.sh)"; \
+	KUBEBUILDER_ASSETS="$$assets" go run ./hack/demo --keep
+
 .PHONY: test
 test: verify-generated vet ## Run every test, envtest included, against a real kube-apiserver + etcd.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
