@@ -56,6 +56,17 @@ dev: build ## Like demo, but leave the system running (prints KUBECONFIG); Ctrl-
 	@assets="$(KUBEBUILDER_ASSETS)"; [ -n "$$assets" ] || assets="$$(hack/control-plane.sh)"; \
 	KUBEBUILDER_ASSETS="$$assets" go run ./hack/demo --keep
 
+.PHONY: bench
+bench: build ## Benchmarks: Go micro-benchmarks, then N payments through the whole local system (BENCH_FLAGS=-n 10000).
+	go test -run '^$$' -bench . -benchmem ./internal/...
+	@assets="$(KUBEBUILDER_ASSETS)"; [ -n "$$assets" ] || assets="$$(hack/control-plane.sh)"; \
+	KUBEBUILDER_ASSETS="$$assets" go run ./hack/bench $(BENCH_FLAGS)
+
+.PHONY: test-chaos
+test-chaos: build ## The full chaos suite (faults, SIGKILLs, an apiserver restart); make test runs a smaller profile.
+	@assets="$(KUBEBUILDER_ASSETS)"; [ -n "$$assets" ] || assets="$$(hack/control-plane.sh)"; \
+	KUBEBUILDER_ASSETS="$$assets" CHAOS_PROFILE=full go test -count=1 -timeout 60m -v -run . ./test/chaos/...
+
 .PHONY: test
 test: verify-generated vet ## Run every test, envtest included, against a real kube-apiserver + etcd.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -37,6 +37,8 @@ import (
 type Options struct {
 	// Root is the repository root (default: the working directory).
 	Root string
+	// BinDir holds the built binaries (default Root/bin).
+	BinDir string
 	// Namespace holds the merchant Secret (default "default").
 	Namespace string
 	// ClientID is the simulated merchant's Client-Id.
@@ -98,6 +100,9 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 		if opts.Root, err = os.Getwd(); err != nil {
 			return nil, err
 		}
+	}
+	if opts.BinDir == "" {
+		opts.BinDir = filepath.Join(opts.Root, "bin")
 	}
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
@@ -260,7 +265,7 @@ func (s *System) Stop() {
 }
 
 func (s *System) startProcess(name, readyURL string, args ...string) (*Process, error) {
-	path := filepath.Join(s.opts.Root, "bin", name)
+	path := filepath.Join(s.opts.BinDir, name)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%s not built (run `make build`): %w", path, err)
 	}
