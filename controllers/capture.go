@@ -28,6 +28,7 @@ func captureSpec() opSpec[*v1.Capture] {
 		paymentRef: func(c *v1.Capture) string { return c.Spec.PaymentRef.Name },
 		requestID:  ids.CaptureRequestID,
 		eligible:   captureEligible,
+		prepare:    lastCaptureWaits,
 		budget: func(_ context.Context, c *opCall[*v1.Capture]) (money.Amount, string, error) {
 			auth := c.payment.Spec.Amount
 			if a := c.payment.Status.Amounts.Authorized; a != nil {
@@ -88,6 +89,35 @@ func captureEligible(c *opCall[*v1.Capture], now time.Time) error {
 		return paymentRefuses(c, p, "captured")
 	}
 	return paymentWaits(c, p, "Authorized")
+}
+
+// ReasonWaitingForCaptures: a capture with isLastCapture waits until the
+// payment's other captures are final, because the gateway closes the
+// authorization with the last capture and would refuse any capture after it.
+const ReasonWaitingForCaptures = "WaitingForOtherCaptures"
+
+// lastCaptureWaits holds a capture marked isLastCapture while any other
+// capture of the same payment (not itself marked last) is still unfinished.
+func lastCaptureWaits(ctx context.Context, c *opCall[*v1.Capture]) error {
+	if !c.obj.Spec.IsLastCapture {
+		return nil
+	}
+	siblings, err := listObjects[*v1.Capture](ctx, c.deps.APIReader, &v1.CaptureList{}, c.obj.Namespace)
+	if err != nil {
+		return fmt.Errorf("list captures: %w", err)
+	}
+	var open []string
+	for _, s := range siblings {
+		if s.UID == c.obj.UID || s.Spec.PaymentRef.Name != c.obj.Spec.PaymentRef.Name || s.Spec.IsLastCapture || s.Status.Phase.IsFinal() {
+			continue
+		}
+		open = append(open, s.Name)
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	return &engine.WaitError{Reason: ReasonWaitingForCaptures, RequeueAfter: 2 * time.Second, Message: fmt.Sprintf(
+		"isLastCapture closes the authorization of payment %s, so this capture waits for %v to finish", c.paymentName(), open)}
 }
 
 // gatewayNow estimates the gateway's clock, in which authExpiryTime is

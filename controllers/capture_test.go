@@ -140,3 +140,36 @@ func TestAsyncCapturePolledToSuccess(t *testing.T) {
 	}
 	waitPayment(ctx, t, p, "payment Succeeded", func(p *v1.Payment) bool { return p.Status.Phase == v1.PaymentSucceeded })
 }
+
+// TestLastCaptureWaitsForItsSiblings: a capture marked isLastCapture closes
+// the authorization at the gateway, so it is held until the payment's other
+// captures are final, whatever order they are created or reconciled in.
+func TestLastCaptureWaitsForItsSiblings(t *testing.T) {
+	ctx, ns, m := setup(t)
+	p := authorized(ctx, t, ns, "auth-last", m.GatewayConfig)
+	last := newCapture(ns, "a-last", "auth-last", "15.00") // sorts first by name
+	last.Spec.IsLastCapture = true
+	create(ctx, t, last)
+	first := newCapture(ns, "b-first", "auth-last", "10.00")
+	create(ctx, t, first)
+	for _, c := range []*v1.Capture{first, last} {
+		waitOp(ctx, t, c, v1.OperationSucceeded)
+	}
+	waitPayment(ctx, t, p, "payment Succeeded with USD 25.00 captured", func(p *v1.Payment) bool {
+		return p.Status.Phase == v1.PaymentSucceeded && moneyIs(p.Status.Amounts.Captured, "25.00")
+	})
+	// The gateway lists transactions in the order it received them.
+	view, err := sys.Sim.Payment(p.Status.PaymentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, tx := range view.Inquiry.Transactions {
+		if tx.TransactionType == gateway.TransactionCapture {
+			order = append(order, tx.TransactionRequestID)
+		}
+	}
+	if len(order) != 2 || order[0] != first.Status.RequestID || order[1] != last.Status.RequestID {
+		t.Fatalf("captures reached the gateway as %v, want %s then the last capture %s", order, first.Status.RequestID, last.Status.RequestID)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
+	"github.com/cashier-operator/cashier-operator/internal/testenv"
 )
 
 // declarationStep is the simulator's time per declaration state.
@@ -66,9 +67,12 @@ func TestCustomsDeclarationsSucceedAsCustomsProceeds(t *testing.T) {
 			t.Fatalf("the certificate number leaked into %s", d.Name)
 		}
 	}
-	// (The payment's status.amounts.declared is not checked: the Payment
-	// controller reads inquiryPayment's customsDeclarationAmount, the
-	// declarable amount, into it.)
+	// The payment's declared total follows its succeeded declarations.
+	testenv.Eventually(t, timeout, "payment declared total CNY 90.00", func() (bool, string) {
+		p = get(ctx, t, p)
+		d := p.Status.Amounts.Declared
+		return d != nil && d.Value == "90.00", fmt.Sprintf("declared=%v", d)
+	})
 	if view, _ := sys.Sim.Payment(p.Status.PaymentID); view.Ledger.Declared != 9000 {
 		t.Fatalf("simulator declared %d, want 9000", view.Ledger.Declared)
 	}

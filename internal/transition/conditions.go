@@ -27,6 +27,10 @@ func resultMsg(r *v1.GatewayResult, fallback string) string {
 	if r == nil || r.Code == "" || r.Status == "S" {
 		return fallback
 	}
+	if r.API == string(SourceController) {
+		// Decided by the operator, not answered by the gateway.
+		return fallback + ": " + r.Message
+	}
 	msg := fallback + ": gateway " + r.API + " answered " + r.Code
 	if r.Message != "" {
 		msg += " (" + r.Message + ")"

@@ -53,7 +53,10 @@ func card(c *gateway.CardInfo) *v1.CardSummary {
 func FromInquiryPayment(r *gateway.InquiryPaymentResponse) PaymentFacts {
 	f := PaymentFacts{Source: SourceInquiry, GatewayStatus: r.PaymentStatus, PaymentRequestID: r.PaymentRequestID,
 		PaymentID: r.PaymentID, Amount: r.PaymentAmount, CreateTime: r.PaymentCreateTime, PaymentTime: r.PaymentTime,
-		AuthExpiryTime: r.AuthExpiryTime, Card: card(r.CardInfo), Declared: r.CustomsDeclarationAmount}
+		AuthExpiryTime: r.AuthExpiryTime, Card: card(r.CardInfo)}
+	// customsDeclarationAmount is what may be declared (the payment in CNY),
+	// not what was declared: the declared total follows the succeeded
+	// CustomsDeclaration objects instead.
 	if r.PaymentResultCode != "" {
 		res := gateway.NewResult(r.PaymentResultCode)
 		if r.PaymentResultMessage != "" {
@@ -98,7 +101,7 @@ func sumTransactions(txs []gateway.Transaction, typ string) *gateway.Amount {
 func FromNotifyPayment(n *gateway.NotifyPayment) PaymentFacts {
 	f := PaymentFacts{Source: SourceNotification, Result: &n.Result, PaymentRequestID: n.PaymentRequestID, PaymentID: n.PaymentID,
 		Amount: n.PaymentAmount, CreateTime: n.PaymentCreateTime, PaymentTime: n.PaymentTime, AuthExpiryTime: n.AuthExpiryTime,
-		Card: card(n.PaymentResultInfo), Declared: n.CustomsDeclarationAmount}
+		Card: card(n.PaymentResultInfo)}
 	switch {
 	case n.NotifyType == gateway.NotifyTypePaymentPending:
 		f.GatewayStatus = gateway.PaymentStatusPending
