@@ -43,6 +43,7 @@ type System struct {
 	cancel context.CancelFunc
 	done   chan error
 	srv    *httptest.Server
+	opts   SystemOptions
 }
 
 // SystemOptions tune StartSystem.
@@ -65,22 +66,32 @@ func StartSystem(env *Env, opts SystemOptions) (*System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
-	srv := httptest.NewServer(sim.Handler())
+	s := &System{Env: env, Sim: sim, srv: httptest.NewServer(sim.Handler()), opts: opts}
+	s.SimURL = s.srv.URL
+	if err := s.startManager(); err != nil {
+		s.srv.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// startManager starts a fresh manager (new caches, new registry, nothing
+// carried over in memory), as a restarted pod would.
+func (s *System) startManager() error {
 	skip := true
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 env.Scheme,
+	mgr, err := ctrl.NewManager(s.Env.Config, ctrl.Options{
+		Scheme:                 s.Env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: &skip},
 	})
 	if err != nil {
-		srv.Close()
-		return nil, fmt.Errorf("manager: %w", err)
+		return fmt.Errorf("manager: %w", err)
 	}
 	reg := connection.NewRegistry(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{
 		Retry: gateway.RetryPolicy{MaxAttempts: 2, BaseBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
 	})
-	copts := opts.Controllers
+	copts := s.opts.Controllers
 	if copts.Cadence == nil {
 		c := FastCadence
 		copts.Cadence = &c
@@ -89,20 +100,25 @@ func StartSystem(env *Env, opts SystemOptions) (*System, error) {
 		copts.Engine.MinBackoff, copts.Engine.MaxBackoff = 50*time.Millisecond, 2*time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	deps := &controllers.Deps{Registry: reg}
-	if err := controllers.Setup(ctx, mgr, deps, copts); err != nil {
+	if err := controllers.Setup(ctx, mgr, &controllers.Deps{Registry: reg}, copts); err != nil {
 		cancel()
-		srv.Close()
-		return nil, err
+		return err
 	}
-	s := &System{Env: env, Sim: sim, SimURL: srv.URL, Manager: mgr, Registry: reg, Client: mgr.GetClient(),
-		cancel: cancel, done: make(chan error, 1), srv: srv}
+	s.Manager, s.Registry, s.Client, s.cancel, s.done = mgr, reg, mgr.GetClient(), cancel, make(chan error, 1)
 	go func() { s.done <- mgr.Start(ctx) }()
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		s.Stop()
-		return nil, fmt.Errorf("cache did not sync")
+		cancel()
+		return fmt.Errorf("cache did not sync")
 	}
-	return s, nil
+	return nil
+}
+
+// RestartManager stops the manager, wherever it is in its work, and starts
+// a new one with nothing carried over in memory.
+func (s *System) RestartManager() error {
+	s.cancel()
+	<-s.done
+	return s.startManager()
 }
 
 // Stop stops the manager and the simulator.
