@@ -1,0 +1,417 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/localsystem"
+)
+
+const (
+	benchNS     = "bench"
+	namePrefix  = "bench-"
+	amountValue = "10.00"
+)
+
+// opResult is what the operator run measured.
+type opResult struct {
+	N, Created, Ready, Failed int
+	CreateErrors              int
+	// Wall is first create request → last Ready observed.
+	Wall time.Duration
+	// CreateWall is first create request → last create answered.
+	CreateWall time.Duration
+	// Latencies, sorted.
+	ToReady, ToProcessing, ProcessingToReady []time.Duration
+
+	Gateway        map[string]float64 // by api
+	GatewayResults map[string]float64 // by api/result
+	PaymentWrites  map[string]float64 // payments: verb/subresource/code
+	AllWrites      map[string]float64 // every resource: resource/verb
+	Receiver       map[string]float64 // kind/outcome
+	ManagerHeap    float64            // go_memstats_heap_inuse_bytes at the end
+	// Mean latencies from the histograms' _sum/_count deltas.
+	MeanGatewayCall, MeanReceiverApply, MeanPaymentPut, MeanPaymentPost time.Duration
+	ReconcileTotal                                                      map[string]float64 // controller/result
+
+	Procs        map[string]procDelta
+	Ledger       ledgerSummary
+	Perf         *perfSummary
+	StatusSample v1.PaymentStatus // a Succeeded payment's status (template for the raw baseline)
+}
+
+type procDelta struct {
+	CPUSeconds float64
+	HWMBytes   int64
+	RSSBytes   int64
+}
+
+type snapshot struct {
+	at             time.Time
+	api, mgr, recv scrape
+	procs          map[string]procSample
+	apiErr, mgrErr error
+	recvErr        error
+}
+
+func takeSnapshot(ctx context.Context, ls *localsystem.System, ps *procSet) snapshot {
+	s := snapshot{at: time.Now(), procs: ps.sample()}
+	if t, err := ls.APIServerMetrics(ctx); err == nil {
+		s.api, s.apiErr = parseProm(t)
+	} else {
+		s.apiErr = err
+	}
+	s.mgr, s.mgrErr = scrapeURL(ctx, ls.ManagerMetricsURL)
+	s.recv, s.recvErr = scrapeURL(ctx, ls.ReceiverMetricsURL)
+	return s
+}
+
+func (s snapshot) err() error {
+	for _, e := range []error{s.apiErr, s.mgrErr, s.recvErr} {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// tracker records, per payment, when it was created and first seen
+// Processing and Ready. Index i is payment bench-%06d.
+type tracker struct {
+	createStart, createDone, processing, ready []atomic.Int64
+	readyN, failedN, processingN, createdN     atomic.Int64
+	failedSeen                                 sync.Map
+	sample                                     atomic.Pointer[v1.PaymentStatus]
+}
+
+func newTracker(n int) *tracker {
+	return &tracker{createStart: make([]atomic.Int64, n), createDone: make([]atomic.Int64, n),
+		processing: make([]atomic.Int64, n), ready: make([]atomic.Int64, n)}
+}
+
+func paymentName(i int) string { return fmt.Sprintf("%s%06d", namePrefix, i) }
+
+func (t *tracker) index(name string) (int, bool) {
+	s, ok := strings.CutPrefix(name, namePrefix)
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(s)
+	if err != nil || i < 0 || i >= len(t.ready) {
+		return 0, false
+	}
+	return i, true
+}
+
+// observe is the watch handler (called from one goroutine).
+func (t *tracker) observe(obj any) {
+	p, ok := obj.(*v1.Payment)
+	if !ok {
+		return
+	}
+	i, ok := t.index(p.Name)
+	if !ok {
+		return
+	}
+	now := time.Now().UnixNano()
+	ph := p.Status.Phase
+	if ph != "" && ph != v1.PaymentPending && t.processing[i].Load() == 0 {
+		t.processing[i].Store(now)
+		t.processingN.Add(1)
+	}
+	switch {
+	case ph == v1.PaymentSucceeded && meta.IsStatusConditionTrue(p.Status.Conditions, v1.ConditionReady):
+		if t.ready[i].CompareAndSwap(0, now) {
+			t.readyN.Add(1)
+			if t.sample.Load() == nil {
+				st := *p.Status.DeepCopy()
+				t.sample.Store(&st)
+			}
+		}
+	case ph.IsFinal() && ph != v1.PaymentSucceeded:
+		if _, seen := t.failedSeen.LoadOrStore(i, true); !seen {
+			t.failedN.Add(1)
+		}
+	}
+}
+
+func newPayment(ns, name string) *v1.Payment {
+	return &v1.Payment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: v1.PaymentSpec{
+			GatewayRef:    v1.GatewayReference{Name: "alipay-sim"},
+			Amount:        v1.Money{Currency: "HKD", Value: amountValue},
+			PaymentMethod: v1.PaymentMethod{Type: "ALIPAY_HK"},
+			Env:           v1.TerminalEnv{TerminalType: "WEB"},
+		},
+	}
+}
+
+func ensureNamespace(ctx context.Context, c client.Client, name string) error {
+	err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	if err != nil && !strings.Contains(err.Error(), "already exists") {
+		return err
+	}
+	return nil
+}
+
+// createWithRetry creates obj, retrying transient errors a few times.
+func createWithRetry(ctx context.Context, c client.Client, obj client.Object, errs *atomic.Int64) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = c.Create(ctx, obj); err == nil || strings.Contains(err.Error(), "already exists") {
+			return nil
+		}
+		errs.Add(1)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(200*(attempt+1)) * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResult, error) {
+	if err := ensureNamespace(ctx, ls.Client, benchNS); err != nil {
+		return nil, err
+	}
+	ps := &procSet{}
+	ps.add("manager", ls.Process("manager").Pid())
+	ps.add("notification-receiver", ls.Process("notification-receiver").Pid())
+	ps.add("alipay-sim", ls.Process("alipay-sim").Pid())
+	apiPid, etcdPid := controlPlanePids(ls.Config.Host)
+	ps.add("kube-apiserver", apiPid)
+	ps.add("etcd", etcdPid)
+	ps.add("bench driver", os.Getpid())
+
+	// The watch: an informer on Payments in the bench namespace.
+	wctx, cancelWatch := context.WithCancel(ctx)
+	defer cancelWatch()
+	wc, err := cache.New(ls.Config, cache.Options{Scheme: ls.Client.Scheme(),
+		DefaultNamespaces: map[string]cache.Config{benchNS: {}}})
+	if err != nil {
+		return nil, err
+	}
+	t := newTracker(c.n)
+	inf, err := wc.GetInformer(wctx, &v1.Payment{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    t.observe,
+		UpdateFunc: func(_, n any) { t.observe(n) },
+	}); err != nil {
+		return nil, err
+	}
+	go func() { _ = wc.Start(wctx) }()
+	if !wc.WaitForCacheSync(wctx) {
+		return nil, fmt.Errorf("watch did not sync")
+	}
+
+	before := takeSnapshot(ctx, ls, ps)
+	if err := before.err(); err != nil {
+		return nil, fmt.Errorf("metrics before: %w", err)
+	}
+	var perf *perfRecorder
+	var apiProf <-chan error
+	apiProfSeconds := min(30, c.perfSeconds)
+	if c.perfDir != "" {
+		if perf, err = startPerf(c.perfDir, c.perfSeconds); err != nil {
+			logf("perf: %v (continuing without a profile)", err)
+		}
+		apiProf = apiserverProfile(ctx, ls.Config, apiProfSeconds, filepath.Join(c.perfDir, "apiserver.pprof"))
+	}
+
+	logf("creating %d wallet payments (ALIPAY_HK HKD %s) in namespace %s with %d workers", c.n, amountValue, benchNS, c.concurrency)
+	var createErrs atomic.Int64
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var fatal atomic.Pointer[error]
+	for w := 0; w < c.concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				p := newPayment(benchNS, paymentName(i))
+				t.createStart[i].Store(time.Now().UnixNano())
+				if err := createWithRetry(ctx, ls.Client, p, &createErrs); err != nil {
+					fatal.CompareAndSwap(nil, &err)
+					continue
+				}
+				t.createDone[i].Store(time.Now().UnixNano())
+				t.createdN.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	go func() {
+		defer close(jobs)
+		for i := 0; i < c.n; i++ {
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	deadline := start.Add(c.timeout)
+	lastPrint := time.Now()
+	for {
+		done := int(t.readyN.Load() + t.failedN.Load())
+		if done >= c.n || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		if e := fatal.Load(); e != nil && t.createdN.Load()+int64(done) == 0 {
+			break
+		}
+		if time.Since(lastPrint) >= 5*time.Second {
+			lastPrint = time.Now()
+			calls := ""
+			if m, err := scrapeURL(ctx, ls.ManagerMetricsURL); err == nil {
+				calls = fmt.Sprintf(", gateway calls %.0f", m.get("cashier_gateway_requests_total")-before.mgr.get("cashier_gateway_requests_total"))
+			}
+			logf("  %5.0fs  created %d/%d, processing %d, ready %d, failed %d%s", time.Since(start).Seconds(),
+				t.createdN.Load(), c.n, t.processingN.Load(), t.readyN.Load(), t.failedN.Load(), calls)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wg.Wait()
+	logf("  %5.0fs  created %d/%d, processing %d, ready %d, failed %d (done)", time.Since(start).Seconds(),
+		t.createdN.Load(), c.n, t.processingN.Load(), t.readyN.Load(), t.failedN.Load())
+	if e := fatal.Load(); e != nil {
+		logf("create error: %v", *e)
+	}
+	var perfRes *perfSummary
+	if perf != nil {
+		perfRes = perf.stop()
+	}
+	if apiProf != nil {
+		if perfRes == nil {
+			perfRes = &perfSummary{Dir: c.perfDir}
+		}
+		perfRes.APIServerSeconds = apiProfSeconds
+		if err := <-apiProf; err != nil {
+			perfRes.APIServerErr = err.Error()
+		} else if top, err := pprofTop(filepath.Join(c.perfDir, "apiserver.pprof"), 400); err != nil {
+			perfRes.APIServerErr = err.Error()
+		} else {
+			perfRes.APIServerTop, perfRes.APIServerByPkg = top, byPackage(top)
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(c.settle):
+	}
+	after := takeSnapshot(ctx, ls, ps)
+	if err := after.err(); err != nil {
+		return nil, fmt.Errorf("metrics after: %w", err)
+	}
+
+	r := &opResult{N: c.n, Created: int(t.createdN.Load()), Ready: int(t.readyN.Load()), Failed: int(t.failedN.Load()),
+		CreateErrors: int(createErrs.Load()), Perf: perfRes}
+	if s := t.sample.Load(); s != nil {
+		r.StatusSample = *s
+	}
+	var first, lastReady, lastCreated int64
+	for i := 0; i < c.n; i++ {
+		cs, cd, pr, rd := t.createStart[i].Load(), t.createDone[i].Load(), t.processing[i].Load(), t.ready[i].Load()
+		if cs != 0 && (first == 0 || cs < first) {
+			first = cs
+		}
+		if cd > lastCreated {
+			lastCreated = cd
+		}
+		if rd > lastReady {
+			lastReady = rd
+		}
+		if cs != 0 && rd != 0 {
+			r.ToReady = append(r.ToReady, time.Duration(rd-cs))
+		}
+		if cs != 0 && pr != 0 {
+			r.ToProcessing = append(r.ToProcessing, time.Duration(pr-cs))
+		}
+		if pr != 0 && rd != 0 {
+			r.ProcessingToReady = append(r.ProcessingToReady, time.Duration(rd-pr))
+		}
+	}
+	for _, l := range [][]time.Duration{r.ToReady, r.ToProcessing, r.ProcessingToReady} {
+		sort.Slice(l, func(a, b int) bool { return l[a] < l[b] })
+	}
+	if first != 0 && lastReady != 0 {
+		r.Wall = time.Duration(lastReady - first)
+	}
+	if first != 0 && lastCreated != 0 {
+		r.CreateWall = time.Duration(lastCreated - first)
+	}
+
+	mgr := delta(before.mgr, after.mgr)
+	r.Gateway = mgr.by("cashier_gateway_requests_total", nil, "api")
+	r.GatewayResults = mgr.by("cashier_gateway_requests_total", nil, "api", "result")
+	r.ReconcileTotal = mgr.by("controller_runtime_reconcile_total", func(l map[string]string) bool { return l["controller"] == "payment" }, "controller", "result")
+	r.ManagerHeap = after.mgr.get("go_memstats_heap_inuse_bytes")
+	api := delta(before.api, after.api)
+	isWrite := func(l map[string]string) bool {
+		switch l["verb"] {
+		case "POST", "PUT", "PATCH", "DELETE", "APPLY":
+			return true
+		}
+		return false
+	}
+	r.PaymentWrites = api.by("apiserver_request_total", func(l map[string]string) bool {
+		return isWrite(l) && l["resource"] == "payments"
+	}, "verb", "subresource", "code")
+	r.AllWrites = api.by("apiserver_request_total", isWrite, "resource", "verb")
+	recv := delta(before.recv, after.recv)
+	r.MeanGatewayCall = meanOf(mgr, "cashier_gateway_request_duration_seconds", nil)
+	r.MeanReceiverApply = meanOf(recv, "cashier_receiver_apply_duration_seconds", nil)
+	r.MeanPaymentPut = meanOf(api, "apiserver_request_duration_seconds", func(l map[string]string) bool {
+		return l["resource"] == "payments" && l["verb"] == "PUT"
+	})
+	r.MeanPaymentPost = meanOf(api, "apiserver_request_duration_seconds", func(l map[string]string) bool {
+		return l["resource"] == "payments" && l["verb"] == "POST"
+	})
+	r.Receiver = recv.by("cashier_receiver_notifications_total", nil, "kind", "outcome")
+	r.Procs = map[string]procDelta{}
+	for name, a := range after.procs {
+		b := before.procs[name]
+		r.Procs[name] = procDelta{CPUSeconds: a.CPUSeconds - b.CPUSeconds, HWMBytes: a.HWMBytes, RSSBytes: a.RSSBytes}
+	}
+	r.Ledger = readLedger(ctx, ls.SimURL)
+	cancelWatch()
+	return r, nil
+}
+
+// meanOf is a histogram's mean from its _sum and _count series.
+func meanOf(s scrape, name string, match func(map[string]string) bool) time.Duration {
+	n := s.sum(name+"_count", match)
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(s.sum(name+"_sum", match) / n * float64(time.Second))
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
