@@ -127,14 +127,7 @@ func (s *Simulator) apiCancel(c *call) answer {
 	m := c.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var p *payment
-	if req.PaymentID != "" {
-		c.requestID = req.PaymentID
-		p = m.byID[req.PaymentID]
-	} else {
-		c.requestID = req.PaymentRequestID
-		p = m.payments[req.PaymentRequestID]
-	}
+	p := c.paymentByEither(req.PaymentID, req.PaymentRequestID)
 	if p == nil {
 		return fail(gateway.CodeOrderNotExist, "the payment does not exist")
 	}

@@ -151,22 +151,6 @@ func metaBool(meta map[string]any, key string) (*bool, string) {
 	return nil, fmt.Sprintf("paymentMethod.paymentMethodMetaData.%s must be true or false", key)
 }
 
-func luhn(n string) bool {
-	sum, double := 0, false
-	for i := len(n) - 1; i >= 0; i-- {
-		d := int(n[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
 func cardBrand(n string) string {
 	pre := func(p ...string) bool {
 		for _, x := range p {
@@ -205,7 +189,7 @@ func checkCardNumber(field, n string, opt PaymentOptionConfig) (string, string) 
 			return "", field + " must contain digits only"
 		}
 	}
-	if !luhn(n) {
+	if !gateway.Luhn(n) {
 		return "", field + " fails the Luhn check"
 	}
 	brand := cardBrand(n)

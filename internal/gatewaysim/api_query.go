@@ -20,14 +20,7 @@ func (s *Simulator) apiInquiryPayment(c *call) answer {
 	m := c.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var p *payment
-	if req.PaymentID != "" {
-		c.requestID = req.PaymentID
-		p = m.byID[req.PaymentID]
-	} else {
-		c.requestID = req.PaymentRequestID
-		p = m.payments[req.PaymentRequestID]
-	}
+	p := c.paymentByEither(req.PaymentID, req.PaymentRequestID)
 	if p == nil {
 		return fail(gateway.CodeOrderNotExist, "the payment does not exist")
 	}
@@ -270,4 +263,16 @@ func (s *Simulator) apiInquiryDeclarations(c *call) answer {
 		}
 	}
 	return ok(resp.Result, resp)
+}
+
+// paymentByEither finds a payment by paymentId, which wins when both are
+// given, or by paymentRequestId (inquiryPayment and cancel), and records the
+// id used for the call's log line. The merchant's lock must be held.
+func (c *call) paymentByEither(paymentID, paymentRequestID string) *payment {
+	if paymentID != "" {
+		c.requestID = paymentID
+		return c.m.byID[paymentID]
+	}
+	c.requestID = paymentRequestID
+	return c.m.payments[paymentRequestID]
 }

@@ -21,3 +21,17 @@ func setResult(dst **v1.GatewayResult, r gateway.Result, src Source, now time.Ti
 }
 
 func equalStatus(a, b any) bool { return equality.Semantic.DeepEqual(a, b) }
+
+// canMove reports whether a phase may move from one value to another along
+// the allowed edges (staying put is always allowed).
+func canMove[P comparable](edges map[P][]P, from, to P) bool {
+	if from == to {
+		return true
+	}
+	for _, p := range edges[from] {
+		if p == to {
+			return true
+		}
+	}
+	return false
+}

@@ -37,17 +37,7 @@ var allowedOperation = map[v1.OperationPhase][]v1.OperationPhase{
 }
 
 // OperationCanMove reports whether an operation may move between phases.
-func OperationCanMove(from, to v1.OperationPhase) bool {
-	if from == to {
-		return true
-	}
-	for _, p := range allowedOperation[from] {
-		if p == to {
-			return true
-		}
-	}
-	return false
-}
+func OperationCanMove(from, to v1.OperationPhase) bool { return canMove(allowedOperation, from, to) }
 
 // ApplyOperation applies facts to an operation's status. spec is the
 // operation's requested amount.

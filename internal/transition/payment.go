@@ -90,17 +90,7 @@ var allowedPayment = map[v1.PaymentPhase][]v1.PaymentPhase{
 }
 
 // PaymentCanMove reports whether a payment may move from one phase to another.
-func PaymentCanMove(from, to v1.PaymentPhase) bool {
-	if from == to {
-		return true
-	}
-	for _, p := range allowedPayment[from] {
-		if p == to {
-			return true
-		}
-	}
-	return false
-}
+func PaymentCanMove(from, to v1.PaymentPhase) bool { return canMove(allowedPayment, from, to) }
 
 // ApplyPayment applies facts to p's status at time now.
 func ApplyPayment(p *v1.Payment, f PaymentFacts, now time.Time) (Change, error) {
