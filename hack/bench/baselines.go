@@ -67,6 +67,16 @@ func runBaselines(ctx context.Context, ls *localsystem.System, c config, op *opR
 	logf("stopping the manager and the notification-receiver for the baselines")
 	ls.Process("notification-receiver").Stop(10 * time.Second)
 	ls.Process("manager").Stop(10 * time.Second)
+	// A fresh simulator (its state is in memory; the keys stay): otherwise
+	// it would spend the baselines re-sending notifications that are still
+	// queued to the stopped receiver.
+	logf("restarting alipay-sim with empty state")
+	sim := ls.Process("alipay-sim")
+	sim.Stop(10 * time.Second)
+	if err := sim.Start(); err != nil {
+		return nil, err
+	}
+	ps.pids["alipay-sim"] = sim.Pid()
 
 	out := &baselines{}
 	out.Direct = &baseline{Name: "gateway client called directly"}

@@ -273,7 +273,7 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 	}()
 
 	deadline := start.Add(c.timeout)
-	lastPrint := time.Now()
+	lastPrint, lastScrape, calls := time.Now(), time.Now(), ""
 	for {
 		done := int(t.readyN.Load() + t.failedN.Load())
 		if done >= c.n || time.Now().After(deadline) || ctx.Err() != nil {
@@ -284,9 +284,14 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 		}
 		if time.Since(lastPrint) >= 5*time.Second {
 			lastPrint = time.Now()
-			calls := ""
-			if m, err := scrapeURL(ctx, ls.ManagerMetricsURL); err == nil {
-				calls = fmt.Sprintf(", gateway calls %.0f", m.get("cashier_gateway_requests_total")-before.mgr.get("cashier_gateway_requests_total"))
+			// The manager's /metrics is read at most every 15s, as a
+			// Prometheus would: each scrape lists every object from its
+			// cache (cashier_objects), which is not free.
+			if time.Since(lastScrape) >= 15*time.Second {
+				lastScrape = time.Now()
+				if m, err := scrapeURL(ctx, ls.ManagerMetricsURL); err == nil {
+					calls = fmt.Sprintf(", gateway calls %.0f", m.get("cashier_gateway_requests_total")-before.mgr.get("cashier_gateway_requests_total"))
+				}
 			}
 			logf("  %5.0fs  created %d/%d, processing %d, ready %d, failed %d%s", time.Since(start).Seconds(),
 				t.createdN.Load(), c.n, t.processingN.Load(), t.readyN.Load(), t.failedN.Load(), calls)

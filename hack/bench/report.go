@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"sort"
 	"strings"
@@ -10,6 +11,7 @@ import (
 )
 
 type machine struct {
+	GitHead           string
 	NProc             int
 	MemTotal          string
 	CPUModel          string
@@ -19,6 +21,12 @@ type machine struct {
 
 func describeMachine() machine {
 	m := machine{NProc: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		m.GitHead = strings.TrimSpace(string(out))
+		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+			m.GitHead += " (with uncommitted changes)"
+		}
+	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -156,7 +164,7 @@ func (r *results) markdown() string {
 		w("> %s", r.cfg.label)
 		w("")
 	}
-	w("- Command: `%s` (`go run ./hack/bench`)", r.command())
+	w("- Command: `%s` (`go run ./hack/bench`) at commit %s", r.command(), r.machine.GitHead)
 	w("- Machine: %d CPUs (`nproc`), %s, CPU `%s`, %s RAM, Linux %s, load average %s when the run started (the machine is shared)",
 		r.machine.NProc, r.machine.GoVersion, r.machine.CPUModel, r.machine.MemTotal, r.machine.Kernel, r.machine.LoadAvg)
 	mgrArgs := "the defaults (`--max-concurrent-reconciles Payment=8,...`)"
