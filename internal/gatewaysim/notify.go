@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -164,18 +166,31 @@ func (nt *notifier) release(clientID string, n *notif, at time.Time) {
 	nt.dispatch(n, at, false)
 }
 
-// dispatch puts a send on the merchant's delivery queue. A first send of a
+// deliveryLanes is how many notifications of one merchant may be in flight
+// at once. A real gateway delivers concurrently; one lane per merchant made
+// a slow receiver queue everything behind it. A payment's notifications
+// always share a lane, so they still arrive in the order they were made.
+const deliveryLanes = 16
+
+// lane picks the delivery queue of a notification: its merchant and a hash
+// of its payment.
+func lane(n *notif) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(n.PaymentID))
+	return n.ClientID + "#" + strconv.Itoa(int(h.Sum32()%deliveryLanes))
+}
+
+// dispatch puts a send on its lane's delivery queue. A first send of a
 // notification releases the merchant's held ones after it.
 func (nt *notifier) dispatch(n *notif, due time.Time, releaseHeld bool) {
 	nt.mu.Lock()
-	q := nt.queues[n.ClientID]
-	if q == nil {
-		q = &dqueue{}
-		nt.queues[n.ClientID] = q
-	}
+	q := nt.queue(lane(n))
 	q.jobs = append(q.jobs, job{n: n, due: due})
 	nt.pending++
+	nt.start(lane(n), q)
 	if releaseHeld && n.attempts == 1 {
+		// Held (reordered) notifications go out strictly after this one:
+		// behind it in its lane.
 		for _, h := range nt.held[n.ClientID] {
 			h.State = NotificationPending
 			h.attempts = 1
@@ -184,15 +199,29 @@ func (nt *notifier) dispatch(n *notif, due time.Time, releaseHeld bool) {
 		}
 		delete(nt.held, n.ClientID)
 	}
-	if !q.running {
-		q.running = true
-		nt.wg.Add(1)
-		go nt.work(n.ClientID, q)
-	}
 	nt.mu.Unlock()
 }
 
-func (nt *notifier) work(clientID string, q *dqueue) {
+// queue returns a lane's queue; nt.mu must be held.
+func (nt *notifier) queue(key string) *dqueue {
+	q := nt.queues[key]
+	if q == nil {
+		q = &dqueue{}
+		nt.queues[key] = q
+	}
+	return q
+}
+
+// start runs a lane's worker unless it runs; nt.mu must be held.
+func (nt *notifier) start(key string, q *dqueue) {
+	if !q.running {
+		q.running = true
+		nt.wg.Add(1)
+		go nt.work(key, q)
+	}
+}
+
+func (nt *notifier) work(_ string, q *dqueue) {
 	defer nt.wg.Done()
 	for {
 		nt.mu.Lock()
