@@ -1,0 +1,253 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/ids"
+	"github.com/cashier-operator/cashier-operator/internal/localsystem"
+)
+
+// driver plays the merchant's systems and the users: it creates the
+// objects of each payment's script and pays or declines at the gateway.
+type driver struct {
+	c    client.Client
+	ns   string
+	gwc  string
+	sim  *simClient
+	w    *world
+	prof profile
+	logf func(format string, a ...any)
+
+	created     atomic.Int64 // objects created (Secrets excluded)
+	createRetry atomic.Int64 // create calls repeated after an apiserver error
+}
+
+// create creates obj, repeating on apiserver errors (the apiserver may be
+// restarting); an object that turns out to exist already (an earlier
+// attempt went through) is read back instead.
+func (d *driver) create(ctx context.Context, obj client.Object) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		err := d.c.Create(ctx, obj)
+		if err == nil {
+			return nil
+		}
+		if apierrors.IsAlreadyExists(err) && attempt > 0 {
+			return d.c.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		}
+		if apierrors.IsInvalid(err) || apierrors.IsAlreadyExists(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) {
+			return fmt.Errorf("create %T %s: %w", obj, obj.GetName(), err)
+		}
+		d.createRetry.Add(1)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("create %T %s: %w (last error: %v)", obj, obj.GetName(), ctx.Err(), err)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// run plays one payment's script.
+func (d *driver) run(ctx context.Context, p *paymentPlan) error {
+	if p.Kind == kindCard {
+		if err := d.create(ctx, p.cardSecret(d.ns)); err != nil {
+			return err
+		}
+	}
+	pay := p.payment(d.ns, d.gwc)
+	if err := d.create(ctx, pay); err != nil {
+		return err
+	}
+	d.created.Add(1)
+	if p.Eager {
+		if err := d.createChildren(ctx, p); err != nil {
+			return err
+		}
+	}
+	switch p.Via {
+	case viaControl, viaCheckout:
+		if err := d.settle(ctx, p, pay); err != nil {
+			return err
+		}
+	}
+	// Wait until the Payment shows the outcome before going on, as a
+	// merchant's system would.
+	want := []v1.PaymentPhase{p.expectPhase()}
+	if want[0] == v1.PaymentSucceeded && p.Kind == kindCard {
+		want = append(want, v1.PaymentAuthorized) // captured in full later
+	}
+	if err := d.w.wait(ctx, d.prof.driveTimeout, "payment "+p.Name+" to be "+fmt.Sprint(want), func(s *snapshot) (bool, string, error) {
+		obj := s.payments[p.Name]
+		if obj == nil {
+			return false, "not listed yet", nil
+		}
+		for _, ph := range want {
+			if obj.Status.Phase == ph {
+				return true, "", nil
+			}
+		}
+		if obj.Status.Phase.IsFinal() && obj.Status.Phase != v1.PaymentSucceeded {
+			return false, "", &errGiveUp{"ended " + describePayment(obj)}
+		}
+		return false, describePayment(obj), nil
+	}); err != nil {
+		return err
+	}
+	if !p.Eager {
+		if err := d.createChildren(ctx, p); err != nil {
+			return err
+		}
+	}
+	if p.Kind == kindCard && len(p.Refunds) > 0 {
+		// Refunds of a card authorization refund what was captured: wait
+		// for every capture first.
+		if err := d.w.wait(ctx, d.prof.driveTimeout, "captures of "+p.Name+" to succeed", func(s *snapshot) (bool, string, error) {
+			for _, c := range p.Captures {
+				st := s.opStatus("Capture", c.Name)
+				switch {
+				case st == nil || st.Phase != v1.OperationSucceeded && !st.Phase.IsFinal():
+					return false, describeOp(c.Name, st), nil
+				case st.Phase != v1.OperationSucceeded:
+					return false, "", &errGiveUp{describeOp(c.Name, st)}
+				}
+			}
+			return true, "", nil
+		}); err != nil {
+			return err
+		}
+		for _, r := range p.Refunds {
+			if err := d.create(ctx, p.refund(d.ns, r)); err != nil {
+				return err
+			}
+			d.created.Add(1)
+		}
+	}
+	return nil
+}
+
+// createChildren creates the captures, declarations and (for wallets) the
+// refunds of a payment.
+func (d *driver) createChildren(ctx context.Context, p *paymentPlan) error {
+	var objs []client.Object
+	for _, c := range p.Captures {
+		objs = append(objs, p.capture(d.ns, c))
+	}
+	if p.Kind != kindCard {
+		for _, r := range p.Refunds {
+			objs = append(objs, p.refund(d.ns, r))
+		}
+	}
+	for _, dc := range p.Declarations {
+		objs = append(objs, p.declaration(d.ns, dc))
+	}
+	for _, o := range objs {
+		if err := d.create(ctx, o); err != nil {
+			return err
+		}
+		d.created.Add(1)
+	}
+	return nil
+}
+
+// settle pays or declines a wallet payment at the gateway once the
+// gateway has it: through the control API or the checkout page. The
+// payment is found by its paymentRequestId, derived from the object's
+// UID, so the user may pay before the operator recorded the pay answer.
+func (d *driver) settle(ctx context.Context, p *paymentPlan, pay *v1.Payment) error {
+	ref, err := ids.PaymentRequestID("", pay.UID)
+	if err != nil {
+		return err
+	}
+	var view paymentView
+	wctx, cancel := context.WithTimeout(ctx, d.prof.driveTimeout)
+	defer cancel()
+	for {
+		view, err = d.sim.payment(wctx, ref)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errSimNotFound) {
+			return fmt.Errorf("payment %s at the simulator: %w", p.Name, err)
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("payment %s (%s) never reached the simulator", p.Name, ref)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	switch {
+	case p.Via == viaControl && p.Declined:
+		err = d.sim.decline(ctx, ref)
+	case p.Via == viaControl:
+		err = d.sim.complete(ctx, ref)
+	case p.Declined:
+		err = d.sim.checkout(ctx, view.NormalURL, "decline")
+	default:
+		err = d.sim.checkout(ctx, view.NormalURL, "pay")
+	}
+	if err != nil {
+		return fmt.Errorf("settle %s via %s: %w", p.Name, p.Via, err)
+	}
+	return nil
+}
+
+// ---- chaos ---------------------------------------------------------------------
+
+// chaosRunner kills and restarts processes on schedule.
+type chaosRunner struct {
+	ls   *localsystem.System
+	api  *apiServer
+	logf func(format string, a ...any)
+
+	mu     sync.Mutex
+	done   map[string]int
+	errs   []error
+	events []string
+}
+
+func (c *chaosRunner) run(ctx context.Context, start time.Time, evs []chaosEvent) {
+	for _, ev := range evs {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(start.Add(ev.at))):
+		}
+		t0 := time.Now()
+		var err error
+		switch ev.target {
+		case "kube-apiserver":
+			c.logf("chaos t+%s: SIGKILL kube-apiserver; down for %s", time.Since(start).Round(100*time.Millisecond), ev.down)
+			err = c.api.restart(ctx, ev.down)
+		default:
+			p := c.ls.Process(ev.target)
+			pid := p.Pid()
+			p.Kill()
+			c.logf("chaos t+%s: SIGKILL %s (pid %d); down for %s", time.Since(start).Round(100*time.Millisecond), ev.target, pid, ev.down)
+			select {
+			case <-ctx.Done():
+			case <-time.After(ev.down):
+			}
+			err = p.Start()
+		}
+		line := fmt.Sprintf("t+%s %s restarted (%s)", t0.Sub(start).Round(100*time.Millisecond), ev.target, time.Since(t0).Round(100*time.Millisecond))
+		c.logf("chaos %s", line)
+		c.mu.Lock()
+		c.events = append(c.events, line)
+		if err != nil {
+			c.errs = append(c.errs, fmt.Errorf("%s: %w", ev.target, err))
+		} else {
+			c.done[ev.target]++
+		}
+		c.mu.Unlock()
+	}
+}

@@ -1,0 +1,283 @@
+package chaos
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
+	"github.com/cashier-operator/cashier-operator/internal/ids"
+	moneypkg "github.com/cashier-operator/cashier-operator/internal/money"
+)
+
+// minorOf reads a status amount in minor units (nil is zero).
+func minorOf(m *v1.Money) (int64, error) {
+	if m == nil {
+		return 0, nil
+	}
+	a, err := moneypkg.ParseMajor(m.Currency, m.Value)
+	if err != nil {
+		return 0, err
+	}
+	return a.Minor(), nil
+}
+
+// settled reports, per object, how it differs from its final state:
+// bad is empty when every object is where its script says, except for
+// the signatures of known bugs, which are returned in known.
+func settled(s *snapshot, plans []*paymentPlan) (bad, known []string) {
+	for _, p := range plans {
+		obj := s.payments[p.Name]
+		want := p.expectPhase()
+		if obj == nil || obj.Status.Phase != want {
+			bad = append(bad, fmt.Sprintf("Payment %s: want %s, %s", p.Name, want, describePayment(obj)))
+			continue
+		}
+		if !p.Declined {
+			wantCaptured := p.Amount
+			if p.Kind == kindCard {
+				wantCaptured = p.capturedPlanned()
+			}
+			wantRefunded, _ := sumOps(p.Refunds, v1.OperationSucceeded)
+			captured, err1 := minorOf(obj.Status.Amounts.Captured)
+			refunded, err2 := minorOf(obj.Status.Amounts.Refunded)
+			if err1 != nil || err2 != nil || captured != wantCaptured || refunded != wantRefunded {
+				msg := fmt.Sprintf("Payment %s: want captured %s refunded %s, %s", p.Name,
+					major(wantCaptured), major(wantRefunded), describePayment(obj))
+				if err1 == nil && err2 == nil && captured == wantCaptured && refunded+unattributedRefunds(s, p) == wantRefunded {
+					known = append(known, msg+knownBugRefundWithoutPaymentID)
+				} else {
+					bad = append(bad, msg)
+				}
+			}
+		}
+		for kind, ops := range map[string][]opPlan{"Capture": p.Captures, "Refund": p.Refunds, "CustomsDeclaration": p.Declarations} {
+			for _, o := range ops {
+				if st := s.opStatus(kind, o.Name); st == nil || st.Phase != o.Expect {
+					bad = append(bad, fmt.Sprintf("%s %s: want %s, %s", kind, o.Name, o.Expect, describeOp(o.Name, st)))
+				}
+			}
+		}
+	}
+	sort.Strings(bad)
+	sort.Strings(known)
+	return bad, known
+}
+
+// knownBugRefundWithoutPaymentID: a Refund the receiver moved to Succeeded
+// from notifyRefund before the refund controller wrote status.paymentId
+// keeps an empty status.paymentId for ever (notifyRefund carries no
+// paymentId and the controller no longer looks at a final Refund), and the
+// Payment's Derive counts only refunds whose status.paymentId is its own:
+// status.amounts.refunded and refundable stay wrong. Reproduced by
+// TestNotifiedRefundCountsInPayment.
+const knownBugRefundWithoutPaymentID = " — KNOWN BUG: its Succeeded refunds without status.paymentId are not counted (TestNotifiedRefundCountsInPayment)"
+
+// unattributedRefunds sums p's Succeeded refunds whose status.paymentId is empty.
+func unattributedRefunds(s *snapshot, p *paymentPlan) int64 {
+	var sum int64
+	for _, r := range p.Refunds {
+		if o := s.refunds[r.Name]; o != nil && o.Status.Phase == v1.OperationSucceeded && o.Status.PaymentID == "" {
+			sum += r.Amount
+		}
+	}
+	return sum
+}
+
+// ledgerKind maps our kinds to the ledger's.
+var ledgerKind = map[string]string{"Payment": "payment", "Capture": "capture", "Refund": "refund", "CustomsDeclaration": "declaration"}
+
+// verifyLedger checks exactly-once against the simulator's ledger: one
+// gateway operation per object that was sent (none for those that must
+// never be sent), none that belongs to no object, and per payment the
+// totals equal the objects' amounts.
+func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (problems []string) {
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	type owner struct{ kind, name string }
+	owners := map[string]owner{} // "ledgerKind/requestId" → object
+	derive := func(kind string, uid types.UID) string {
+		var id string
+		var err error
+		switch kind {
+		case "Payment":
+			id, err = ids.PaymentRequestID("", uid)
+		case "Capture":
+			id, err = ids.CaptureRequestID(uid)
+		case "Refund":
+			id, err = ids.RefundRequestID(uid)
+		case "CustomsDeclaration":
+			id, err = ids.DeclarationRequestID(uid)
+		}
+		if err != nil {
+			bad("%s uid %s: %v", kind, uid, err)
+		}
+		return id
+	}
+	type objRef struct {
+		kind, name, requestID, statusID, paymentID string
+		expectOps                                  int
+	}
+	var objs []objRef
+	for _, p := range plans {
+		pay := s.payments[p.Name]
+		if pay == nil {
+			bad("Payment %s missing", p.Name)
+			continue
+		}
+		objs = append(objs, objRef{"Payment", p.Name, derive("Payment", pay.UID), pay.Status.PaymentRequestID, pay.Status.PaymentID, 1})
+		add := func(kind string, ops []opPlan, get func(string) (types.UID, *v1.OperationStatus)) {
+			for _, o := range ops {
+				uid, st := get(o.Name)
+				if st == nil {
+					bad("%s %s missing", kind, o.Name)
+					continue
+				}
+				n := 0
+				if o.Expect == v1.OperationSucceeded {
+					n = 1
+				}
+				objs = append(objs, objRef{kind, o.Name, derive(kind, uid), st.RequestID, st.PaymentID, n})
+			}
+		}
+		add("Capture", p.Captures, func(n string) (types.UID, *v1.OperationStatus) {
+			if o := s.captures[n]; o != nil {
+				return o.UID, &o.Status
+			}
+			return "", nil
+		})
+		add("Refund", p.Refunds, func(n string) (types.UID, *v1.OperationStatus) {
+			if o := s.refunds[n]; o != nil {
+				return o.UID, &o.Status
+			}
+			return "", nil
+		})
+		add("CustomsDeclaration", p.Declarations, func(n string) (types.UID, *v1.OperationStatus) {
+			if o := s.declarations[n]; o != nil {
+				return o.UID, &o.Status.OperationStatus
+			}
+			return "", nil
+		})
+	}
+	for _, o := range objs {
+		lk := ledgerKind[o.kind]
+		owners[lk+"/"+o.requestID] = owner{o.kind, o.name}
+		if o.statusID != "" && o.statusID != o.requestID {
+			bad("%s %s: status request id %s, derived %s", o.kind, o.name, o.statusID, o.requestID)
+		}
+		e := l.Request(lk, o.requestID)
+		if e.Operations != o.expectOps {
+			bad("%s %s: %d gateway operations for %s %s (calls %d), want %d", o.kind, o.name, e.Operations, lk, o.requestID, e.Calls, o.expectOps)
+		}
+	}
+	for _, e := range l.Requests {
+		if e.Operations == 0 {
+			continue
+		}
+		if _, ok := owners[e.Kind+"/"+e.RequestID]; !ok {
+			bad("stray gateway operation: %s %s on payment %s (calls %d) belongs to no object", e.Kind, e.RequestID, e.PaymentID, e.Calls)
+		}
+	}
+
+	// Per payment totals.
+	if len(l.Payments) != len(plans) {
+		bad("the ledger has %d payments, the plan %d", len(l.Payments), len(plans))
+	}
+	for _, p := range plans {
+		pay := s.payments[p.Name]
+		if pay == nil {
+			continue
+		}
+		ref := derive("Payment", pay.UID)
+		e, ok := l.Payment(ref)
+		if !ok {
+			bad("Payment %s: no ledger entry for %s", p.Name, ref)
+			continue
+		}
+		if pay.Status.PaymentID != e.PaymentID {
+			bad("Payment %s: status.paymentId %q, the gateway's %q", p.Name, pay.Status.PaymentID, e.PaymentID)
+		}
+		wantStatus := "SUCCESS"
+		if p.Declined {
+			wantStatus = "FAIL"
+		}
+		capSum, capN := sumOps(p.Captures, v1.OperationSucceeded)
+		refSum, refN := sumOps(p.Refunds, v1.OperationSucceeded)
+		dclSum, dclN := sumOps(p.Declarations, v1.OperationSucceeded)
+		wantPaid := p.Amount
+		if p.Kind == kindCard {
+			wantPaid = capSum
+		}
+		if p.Declined {
+			wantPaid = 0
+		}
+		type cmp struct {
+			what      string
+			got, want int64
+		}
+		checks := []cmp{
+			{"amount", e.Amount, p.Amount}, {"paid", e.Paid, wantPaid},
+			{"captured", e.Captured, capSum}, {"captures", int64(e.Captures), int64(capN)},
+			{"refunded", e.Refunded, refSum}, {"refunds", int64(e.Refunds), int64(refN)}, {"refundProcessing", e.RefundProcessing, 0},
+			{"declared", e.Declared, dclSum}, {"declarations", int64(e.Declarations), int64(dclN)},
+			{"chargedBack", e.ChargedBack, 0},
+		}
+		if p.Kind == kindCard && !p.Declined {
+			checks = append(checks, cmp{"authorized", e.Authorized, p.Amount})
+		}
+		var diffs []string
+		if e.Status != wantStatus || e.Currency != p.Currency || e.Method != p.Method {
+			diffs = append(diffs, fmt.Sprintf("status %s %s %s, want %s %s %s", e.Status, e.Currency, e.Method, wantStatus, p.Currency, p.Method))
+		}
+		for _, c := range checks {
+			if c.got != c.want {
+				diffs = append(diffs, fmt.Sprintf("%s %d, want %d", c.what, c.got, c.want))
+			}
+		}
+		if len(diffs) > 0 {
+			bad("Payment %s (%s) ledger: %s", p.Name, e.PaymentID, strings.Join(diffs, "; "))
+		}
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+// ledgerTotals summarises the ledger per currency.
+func ledgerTotals(l gatewaysim.Ledger) string {
+	type tot struct{ amount, paid, captured, refunded, declared int64 }
+	per := map[string]*tot{}
+	for _, p := range l.Payments {
+		t := per[p.Currency]
+		if t == nil {
+			t = &tot{}
+			per[p.Currency] = t
+		}
+		t.amount += p.Amount
+		t.paid += p.Paid
+		t.captured += p.Captured
+		t.refunded += p.Refunded
+		t.declared += p.Declared
+	}
+	var curs []string
+	for c := range per {
+		curs = append(curs, c)
+	}
+	sort.Strings(curs)
+	var b strings.Builder
+	for _, c := range curs {
+		t := per[c]
+		fmt.Fprintf(&b, "    %s: ordered %s, paid %s, captured %s, refunded %s, declared %s\n", c,
+			major(t.amount), major(t.paid), major(t.captured), major(t.refunded), major(t.declared))
+	}
+	calls, ops := map[string]int{}, map[string]int{}
+	for _, r := range l.Requests {
+		calls[r.Kind] += r.Calls
+		ops[r.Kind] += r.Operations
+	}
+	for _, k := range []string{"payment", "capture", "refund", "declaration"} {
+		fmt.Fprintf(&b, "    %-11s %4d gateway operations, %5d calls carrying their ids\n", k, ops[k], calls[k])
+	}
+	return b.String()
+}
