@@ -94,7 +94,15 @@ func (r *Receiver) dispatch(ctx context.Context, v *verified) answer {
 			return unavailable(v.kind, err)
 		}
 		for i := range rfs {
-			answers = append(answers, r.applyRefund(ctx, v, &rfs[i], n))
+			rf := &rfs[i]
+			p, found, err := get(ctx, r, client.ObjectKey{Namespace: rf.Namespace, Name: rf.Spec.PaymentRef.Name}, newPayment)
+			if err != nil {
+				return unavailable(v.kind, err)
+			}
+			if !found {
+				continue
+			}
+			answers = append(answers, r.applyRefund(ctx, v, rf, p, n))
 		}
 	default:
 		return internalError(v.kind, fmt.Errorf("unexpected notification %T", v.body))
@@ -631,17 +639,26 @@ func (r *Receiver) toRefund(ctx context.Context, v *verified, rf *v1.Refund) ans
 	if a := r.authorize(ctx, v, p, rf); a != nil {
 		return *a
 	}
-	return r.applyRefund(ctx, v, rf, n)
+	return r.applyRefund(ctx, v, rf, p, n)
 }
 
-// applyRefund applies a notifyRefund to rf (already authorized).
-func (r *Receiver) applyRefund(ctx context.Context, v *verified, rf *v1.Refund, n *gateway.NotifyRefund) answer {
+// applyRefund applies a notifyRefund to rf (already authorized) of payment p.
+// notifyRefund carries no paymentId; the refund's payment supplies it, so a
+// refund that a notification finishes before the refund controller wrote
+// its status still counts in the payment's totals.
+func (r *Receiver) applyRefund(ctx context.Context, v *verified, rf *v1.Refund, p *v1.Payment, n *gateway.NotifyRefund) answer {
 	if want, err := ids.RefundRequestID(rf.UID); err == nil && n.RefundRequestID != want {
 		return r.mismatch(v, rf, fmt.Errorf("%w: refundRequestId %s, the refund is %s", transition.ErrMismatch, n.RefundRequestID, want))
 	}
 	return applyOperation(ctx, r, v, rf, func(o *v1.Refund) (*v1.OperationStatus, v1.Money, int64) {
 		return &o.Status, o.Spec.Amount, o.Generation
-	}, func() *v1.Refund { return &v1.Refund{} }, "refund", transition.FromNotifyRefund(n))
+	}, func() *v1.Refund { return &v1.Refund{} }, "refund", refundFacts(n, p))
+}
+
+func refundFacts(n *gateway.NotifyRefund, p *v1.Payment) transition.OperationFacts {
+	f := transition.FromNotifyRefund(n)
+	f.PaymentID = p.Status.PaymentID
+	return f
 }
 
 // findRefunds finds the Refunds whose refundRequestId is id and keep
