@@ -380,8 +380,8 @@ func keepLogs(t *testing.T, ls *localsystem.System) {
 		}
 	}
 	for file, args := range map[string][]string{
-		"objects.yaml": {"get", "payments,captures,refunds,customsdeclarations", "-n", ns, "-o", "yaml"},
-		"events.txt":   {"get", "events", "-n", ns, "--sort-by=.lastTimestamp", "-o", "wide"},
+		"objects.yaml": {"--request-timeout=20s", "get", "payments,captures,refunds,customsdeclarations", "-n", ns, "-o", "yaml"},
+		"events.txt":   {"--request-timeout=20s", "get", "events", "-n", ns, "--sort-by=.lastTimestamp", "-o", "wide"},
 	} {
 		out, _ := ls.KubectlRun(args...)
 		_ = os.WriteFile(filepath.Join(dir, file), []byte(out), 0o644)

@@ -1,0 +1,139 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
+	"github.com/cashier-operator/cashier-operator/internal/ids"
+)
+
+// TestNotifiedRefundCountsInPayment: a refund that reaches Succeeded
+// through notifyRefund before the refund controller wrote its status must
+// still count in its Payment's status.amounts.refunded.
+//
+// The manager sends the refund and is killed before it writes the
+// Refund's status (the crash window every idempotency id exists for); the
+// gateway's notifyRefund reaches the receiver, which moves the Refund to
+// Succeeded. notifyRefund carries no paymentId, so status.paymentId stays
+// empty; the restarted manager never looks at a final Refund again; and
+// the Payment's Derive (controllers/payment.go) counts only refunds whose
+// status.paymentId is its own: refunded stays 0 and refundable stays the
+// full amount. The chaos suite meets the same state without any crash,
+// when the notification beats the controller's own status write.
+//
+// Known bug, so skipped unless CHAOS_KNOWN_BUGS=1.
+func TestNotifiedRefundCountsInPayment(t *testing.T) {
+	if os.Getenv("CHAOS_KNOWN_BUGS") == "" {
+		t.Skip("known bug: a notified refund without status.paymentId is not counted by its Payment; CHAOS_KNOWN_BUGS=1 runs this reproduction")
+	}
+	if testing.Short() {
+		t.Skip("runs the whole system")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ls, _ := startSystem(ctx, t, 1)
+	sim := newSimClient(ls.SimURL)
+	poll := func(what string, cond func() (bool, string)) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			ok, desc := cond()
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not after a minute: %s", what, desc)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
+	// A paid wallet payment.
+	plan := &paymentPlan{Name: "paid", Kind: kindWallet, Method: "ALIPAY_HK", Currency: "HKD", Amount: 5000}
+	pay := plan.payment(ns, gwcName)
+	if err := ls.Client.Create(ctx, pay); err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := ids.PaymentRequestID("", pay.UID)
+	poll("the payment at the gateway", func() (bool, string) {
+		_, err := sim.payment(ctx, ref)
+		return err == nil, fmt.Sprint(err)
+	})
+	if err := sim.complete(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	poll("the payment Succeeded", func() (bool, string) {
+		err := ls.Client.Get(ctx, client.ObjectKeyFromObject(pay), pay)
+		return err == nil && pay.Status.Phase == v1.PaymentSucceeded, describePayment(pay)
+	})
+
+	// The manager sends the refund and dies before writing status.
+	manager := ls.Process("manager")
+	manager.Kill()
+	r := plan.refund(ns, opPlan{Name: "paid-ref1", Amount: 1000})
+	if err := ls.Client.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	gc := merchantClient(t, ls.Work, ls.SimURL)
+	rid, _ := ids.RefundRequestID(r.UID)
+	if _, err := gc.Refund(ctx, &gateway.RefundRequest{RefundRequestID: rid, PaymentID: pay.Status.PaymentID,
+		RefundAmount: gateway.Amount{Currency: "HKD", Value: "1000"}, RefundReason: r.Spec.Reason,
+		RefundNotifyURL: ids.NotifyURL(ls.ReceiverURL, ids.KindRefund, ns, r.Name)}); err != nil {
+		t.Fatal(err)
+	}
+	poll("the receiver applied notifyRefund", func() (bool, string) {
+		err := ls.Client.Get(ctx, client.ObjectKeyFromObject(r), r)
+		return err == nil && r.Status.Phase == v1.OperationSucceeded, describeOp(r.Name, &r.Status)
+	})
+	if err := manager.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The restarted manager must make the Payment count the refund.
+	poll("the Payment counts the refund", func() (bool, string) {
+		if err := ls.Client.Get(ctx, client.ObjectKeyFromObject(pay), pay); err != nil {
+			return false, err.Error()
+		}
+		if err := ls.Client.Get(ctx, client.ObjectKeyFromObject(r), r); err != nil {
+			return false, err.Error()
+		}
+		refunded, _ := minorOf(pay.Status.Amounts.Refunded)
+		return refunded == 1000, fmt.Sprintf("payment %s refundable=%s; refund status.paymentId=%q (payment's %q)",
+			describePayment(pay), moneyStr(pay.Status.Amounts.Refundable), r.Status.PaymentID, pay.Status.PaymentID)
+	})
+}
+
+// merchantClient is a gateway client with the simulated merchant's key, as
+// the manager has.
+func merchantClient(t *testing.T, work, endpoint string) *gateway.Client {
+	t.Helper()
+	read := func(f string) string {
+		b, err := os.ReadFile(filepath.Join(work, "sim-keys", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	priv, err := gateway.ParsePrivateKey(read("merchant_private_key.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := gateway.ParsePublicKey(read("gateway_public_key.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := gateway.New(gateway.Config{Endpoint: endpoint, ClientID: clientID, PrivateKey: priv, GatewayPublicKey: pub})
+	if err != nil {
+		t.Fatal(errors.Join(errors.New("gateway client"), err))
+	}
+	return c
+}
