@@ -25,10 +25,9 @@ func minorOf(m *v1.Money) (int64, error) {
 	return a.Minor(), nil
 }
 
-// settled reports, per object, how it differs from its final state:
-// bad is empty when every object is where its script says, except for
-// the signatures of known bugs, which are returned in known.
-func settled(s *snapshot, plans []*paymentPlan) (bad, known []string) {
+// settled reports, per object, how it differs from its final state;
+// empty when every object is where its script says.
+func settled(s *snapshot, plans []*paymentPlan) (bad []string) {
 	for _, p := range plans {
 		obj := s.payments[p.Name]
 		want := p.expectPhase()
@@ -45,13 +44,8 @@ func settled(s *snapshot, plans []*paymentPlan) (bad, known []string) {
 			captured, err1 := minorOf(obj.Status.Amounts.Captured)
 			refunded, err2 := minorOf(obj.Status.Amounts.Refunded)
 			if err1 != nil || err2 != nil || captured != wantCaptured || refunded != wantRefunded {
-				msg := fmt.Sprintf("Payment %s: want captured %s refunded %s, %s", p.Name,
-					major(wantCaptured), major(wantRefunded), describePayment(obj))
-				if err1 == nil && err2 == nil && captured == wantCaptured && refunded+unattributedRefunds(s, p) == wantRefunded {
-					known = append(known, msg+knownBugRefundWithoutPaymentID)
-				} else {
-					bad = append(bad, msg)
-				}
+				bad = append(bad, fmt.Sprintf("Payment %s: want captured %s refunded %s, %s", p.Name,
+					major(wantCaptured), major(wantRefunded), describePayment(obj)))
 			}
 		}
 		for kind, ops := range map[string][]opPlan{"Capture": p.Captures, "Refund": p.Refunds, "CustomsDeclaration": p.Declarations} {
@@ -63,28 +57,7 @@ func settled(s *snapshot, plans []*paymentPlan) (bad, known []string) {
 		}
 	}
 	sort.Strings(bad)
-	sort.Strings(known)
-	return bad, known
-}
-
-// knownBugRefundWithoutPaymentID: a Refund the receiver moved to Succeeded
-// from notifyRefund before the refund controller wrote status.paymentId
-// keeps an empty status.paymentId for ever (notifyRefund carries no
-// paymentId and the controller no longer looks at a final Refund), and the
-// Payment's Derive counts only refunds whose status.paymentId is its own:
-// status.amounts.refunded and refundable stay wrong. Reproduced by
-// TestNotifiedRefundCountsInPayment.
-const knownBugRefundWithoutPaymentID = " — KNOWN BUG: its Succeeded refunds without status.paymentId are not counted (TestNotifiedRefundCountsInPayment)"
-
-// unattributedRefunds sums p's Succeeded refunds whose status.paymentId is empty.
-func unattributedRefunds(s *snapshot, p *paymentPlan) int64 {
-	var sum int64
-	for _, r := range p.Refunds {
-		if o := s.refunds[r.Name]; o != nil && o.Status.Phase == v1.OperationSucceeded && o.Status.PaymentID == "" {
-			sum += r.Amount
-		}
-	}
-	return sum
+	return bad
 }
 
 // ledgerKind maps our kinds to the ledger's.
@@ -117,8 +90,8 @@ func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (probl
 		return id
 	}
 	type objRef struct {
-		kind, name, requestID, statusID, paymentID string
-		expectOps                                  int
+		kind, name, requestID, statusID, paymentID, parentPaymentID string
+		expectOps                                                   int
 	}
 	var objs []objRef
 	for _, p := range plans {
@@ -127,7 +100,7 @@ func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (probl
 			bad("Payment %s missing", p.Name)
 			continue
 		}
-		objs = append(objs, objRef{"Payment", p.Name, derive("Payment", pay.UID), pay.Status.PaymentRequestID, pay.Status.PaymentID, 1})
+		objs = append(objs, objRef{"Payment", p.Name, derive("Payment", pay.UID), pay.Status.PaymentRequestID, pay.Status.PaymentID, pay.Status.PaymentID, 1})
 		add := func(kind string, ops []opPlan, get func(string) (types.UID, *v1.OperationStatus)) {
 			for _, o := range ops {
 				uid, st := get(o.Name)
@@ -139,7 +112,7 @@ func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (probl
 				if o.Expect == v1.OperationSucceeded {
 					n = 1
 				}
-				objs = append(objs, objRef{kind, o.Name, derive(kind, uid), st.RequestID, st.PaymentID, n})
+				objs = append(objs, objRef{kind, o.Name, derive(kind, uid), st.RequestID, st.PaymentID, pay.Status.PaymentID, n})
 			}
 		}
 		add("Capture", p.Captures, func(n string) (types.UID, *v1.OperationStatus) {
@@ -166,6 +139,9 @@ func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (probl
 		owners[lk+"/"+o.requestID] = owner{o.kind, o.name}
 		if o.statusID != "" && o.statusID != o.requestID {
 			bad("%s %s: status request id %s, derived %s", o.kind, o.name, o.statusID, o.requestID)
+		}
+		if o.expectOps == 1 && o.paymentID != o.parentPaymentID {
+			bad("%s %s: status.paymentId %q, its payment's %q", o.kind, o.name, o.paymentID, o.parentPaymentID)
 		}
 		e := l.Request(lk, o.requestID)
 		if e.Operations != o.expectOps {
