@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,13 +121,15 @@ func TestChaos(t *testing.T) {
 	// ---- converge with the faults off -----------------------------------------
 	t0 = time.Now()
 	var final *snapshot
+	var known []string
 	settleTimeout := prof.settleTimeout
 	if t.Failed() {
 		settleTimeout = 30 * time.Second // report, do not wait for what cannot come
 	}
 	err := w.wait(ctx, settleTimeout, "every object in its final state", func(s *snapshot) (bool, string, error) {
 		final = s
-		bad := settled(s, plans)
+		var bad []string
+		bad, known = settled(s, plans)
 		if len(bad) == 0 {
 			return true, "", nil
 		}
@@ -138,6 +141,39 @@ func TestChaos(t *testing.T) {
 	mark("settle (faults off)", t0)
 	if err != nil {
 		t.Error(err)
+	}
+	// Known bugs (each reproduced by its own test, skipped until fixed) are
+	// tolerated by their exact signature so that everything else is still
+	// checked; CHAOS_KNOWN_BUGS=1 makes them fail too.
+	for _, k := range known {
+		if os.Getenv("CHAOS_KNOWN_BUGS") != "" {
+			t.Error(k)
+		} else {
+			t.Log(k)
+		}
+	}
+
+	for _, name := range []string{"alipay-sim", "manager", "notification-receiver"} {
+		if p := ls.Process(name); syscall.Kill(p.Pid(), 0) != nil {
+			t.Errorf("%s (pid %d) exited on its own; see %s", name, p.Pid(), p.LogPath())
+		}
+	}
+	// The faults were real.
+	apiF, notifyF := faultCounts(ctx, ls, sim)
+	if len(apiF) == 0 || notifyF["dropped"]+notifyF["duplicate"]+notifyF["reordered"]+notifyF["delayed"] == 0 {
+		t.Errorf("the simulator injected too few faults: API %v, notifications %v", apiF, notifyF)
+	}
+	if prof.name == "full" {
+		for _, k := range []string{"unknownException", "serverError", "responseLost", "rateLimit"} {
+			if apiF[k] == 0 {
+				t.Errorf("no %s fault was injected: %v", k, apiF)
+			}
+		}
+		for _, k := range []string{"dropped", "duplicate", "reordered", "delayed"} {
+			if notifyF[k] == 0 {
+				t.Errorf("no %s notification fault was injected: %v", k, notifyF)
+			}
+		}
 	}
 
 	// ---- exactly once: the simulator's ledger --------------------------------
@@ -154,7 +190,7 @@ func TestChaos(t *testing.T) {
 		t.Errorf("ledger: %s", p)
 	}
 	if t.Failed() {
-		summary(t, prof, seed, plans, final, ledger, chaos, d, nil, durations, began, ls)
+		summary(t, prof, seed, plans, final, known, ledger, chaos, d, nil, durations, began, ls)
 		return
 	}
 
@@ -168,7 +204,7 @@ func TestChaos(t *testing.T) {
 	t.Run("notified refund counts in its payment", func(t *testing.T) { notifiedRefundCountsInPayment(ctx, t, ls) })
 	mark("regressions", t0)
 
-	summary(t, prof, seed, plans, final, ledger, chaos, d, fs, durations, began, ls)
+	summary(t, prof, seed, plans, final, known, ledger, chaos, d, fs, durations, began, ls)
 }
 
 // startSystem builds the binaries from the working tree (so the suite
@@ -312,6 +348,29 @@ func forgeAll(ctx context.Context, t *testing.T, ls *localsystem.System, sim *si
 	return st
 }
 
+// faultCounts counts the API faults alipay-sim logged and the notification
+// attempts it faulted ("unacknowledged" counts the attempts without a fault
+// that got no acknowledgement: the receiver was down or refused).
+func faultCounts(ctx context.Context, ls *localsystem.System, sim *simClient) (api, notify map[string]int) {
+	api = apiFaults(ls.Process("alipay-sim").LogPath())
+	notify = map[string]int{}
+	notes, err := sim.notifications(ctx)
+	if err != nil {
+		return api, notify
+	}
+	for _, n := range notes {
+		for _, a := range n.Attempts {
+			switch {
+			case a.Fault != "":
+				notify[a.Fault]++
+			case !a.Acked:
+				notify["unacknowledged"]++
+			}
+		}
+	}
+	return api, notify
+}
+
 // fingerprint is everything of a request the receiver may look at.
 func fingerprint(fg forgery) string {
 	h := fg.header
@@ -387,7 +446,7 @@ func keepLogs(t *testing.T, ls *localsystem.System) {
 }
 
 // summary prints what happened.
-func summary(t *testing.T, prof profile, seed uint64, plans []*paymentPlan, s *snapshot, l gatewaysim.Ledger,
+func summary(t *testing.T, prof profile, seed uint64, plans []*paymentPlan, s *snapshot, known []string, l gatewaysim.Ledger,
 	chaos *chaosRunner, d *driver, fs *forgeStats, durations map[string]time.Duration, began time.Time, ls *localsystem.System) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "chaos summary (profile %s, seed %d)\n", prof.name, seed)
@@ -421,6 +480,9 @@ func summary(t *testing.T, prof profile, seed uint64, plans []*paymentPlan, s *s
 			fmt.Fprintf(&b, "    %-19s %s\n", kind, strings.Join(parts, ", "))
 		}
 	}
+	if len(known) > 0 {
+		fmt.Fprintf(&b, "  KNOWN BUGS seen on %d objects (logged above)\n", len(known))
+	}
 	b.WriteString("  simulator ledger:\n")
 	b.WriteString(ledgerTotals(l))
 	fmt.Fprintf(&b, "  kills/restarts: manager %d, notification-receiver %d, kube-apiserver %d\n",
@@ -428,22 +490,9 @@ func summary(t *testing.T, prof profile, seed uint64, plans []*paymentPlan, s *s
 	for _, e := range chaos.events {
 		fmt.Fprintf(&b, "    %s\n", e)
 	}
-	fmt.Fprintf(&b, "  API faults injected: %v\n", apiFaults(ls.Process("alipay-sim").LogPath()))
-	if notes, err := newSimClient(ls.SimURL).notifications(context.Background()); err == nil {
-		nf := map[string]int{}
-		failed := 0
-		for _, n := range notes {
-			for _, a := range n.Attempts {
-				if a.Fault != "" {
-					nf[a.Fault]++
-				}
-				if !a.Acked && a.Fault == "" {
-					failed++
-				}
-			}
-		}
-		fmt.Fprintf(&b, "  notifications: %d sent, faults %v, %d attempts not acknowledged (receiver down or busy)\n", len(notes), nf, failed)
-	}
+	apiF, notifyF := faultCounts(context.Background(), ls, newSimClient(ls.SimURL))
+	fmt.Fprintf(&b, "  faults injected: API calls %v; notification attempts %v, %d attempts not acknowledged (receiver down or busy)\n",
+		apiF, notifyF, notifyF["unacknowledged"])
 	fmt.Fprintf(&b, "  driver: %d objects created, %d create calls repeated after apiserver errors\n", d.created.Load(), d.createRetry.Load())
 	if fs != nil {
 		fmt.Fprintf(&b, "  forged notifications: %d sent, %d refused; %d authentic controls; HTTP statuses %v\n", fs.forged, fs.refused, fs.controls, fs.byStatus)

@@ -96,7 +96,7 @@ func (d *driver) run(ctx context.Context, p *paymentPlan) error {
 				return true, "", nil
 			}
 		}
-		if obj.Status.Phase.IsFinal() && obj.Status.Phase != v1.PaymentSucceeded {
+		if obj.Status.Phase.IsFinal() {
 			return false, "", &errGiveUp{"ended " + describePayment(obj)}
 		}
 		return false, describePayment(obj), nil

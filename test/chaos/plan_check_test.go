@@ -25,6 +25,13 @@ func TestPlanIsConsistent(t *testing.T) {
 					t.Errorf("seed %d, %d payments: no %s payment", seed, n, k)
 				}
 			}
+			var caps, refs, dcls int
+			for _, p := range plans {
+				caps, refs, dcls = caps+len(p.Captures), refs+len(p.Refunds), dcls+len(p.Declarations)
+			}
+			if caps == 0 || refs == 0 || dcls == 0 {
+				t.Errorf("seed %d, %d payments: %d captures, %d refunds, %d declarations", seed, n, caps, refs, dcls)
+			}
 			if !seen["card/Succeeded"] && !seen["card/Authorized"] {
 				t.Errorf("seed %d, %d payments: no approved card", seed, n)
 			}
@@ -37,8 +44,6 @@ func TestPlanIsConsistent(t *testing.T) {
 				ops[o.Expect]++
 			}
 		}
-		t.Logf("%-7s %-6s %8s %s declined=%v via=%s eager=%v captures=%v refunds=%v declarations=%v", p.Name, p.Kind, major(p.Amount), p.Currency,
-			p.Declined, p.Via, p.Eager, p.Captures, p.Refunds, p.Declarations)
 	}
 	t.Logf("seed 1, 30 payments: operations by expected phase %v", ops)
 }

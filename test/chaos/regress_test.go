@@ -33,40 +33,9 @@ import (
 func notifiedRefundCountsInPayment(ctx context.Context, t *testing.T, ls *localsystem.System) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	sim := newSimClient(ls.SimURL)
-	poll := func(what string, cond func() (bool, string)) {
-		t.Helper()
-		deadline := time.Now().Add(time.Minute)
-		for {
-			ok, desc := cond()
-			if ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not after a minute: %s", what, desc)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-
-	// A paid wallet payment.
-	plan := &paymentPlan{Name: "regress-paid", Kind: kindWallet, Method: "ALIPAY_HK", Currency: "HKD", Amount: 5000}
-	pay := plan.payment(ns, gwcName)
-	if err := ls.Client.Create(ctx, pay); err != nil {
-		t.Fatal(err)
-	}
-	ref, _ := ids.PaymentRequestID("", pay.UID)
-	poll("the payment at the gateway", func() (bool, string) {
-		_, err := sim.payment(ctx, ref)
-		return err == nil, fmt.Sprint(err)
-	})
-	if err := sim.complete(ctx, ref); err != nil {
-		t.Fatal(err)
-	}
-	poll("the payment Succeeded", func() (bool, string) {
-		err := ls.Client.Get(ctx, client.ObjectKeyFromObject(pay), pay)
-		return err == nil && pay.Status.Phase == v1.PaymentSucceeded, describePayment(pay)
-	})
+	pay := paidWallet(ctx, t, ls, "regress-paid", 5000)
+	plan := &paymentPlan{Name: pay.Name, Kind: kindWallet, Method: "ALIPAY_HK", Currency: "HKD", Amount: 5000}
+	poll := func(what string, cond func() (bool, string)) { t.Helper(); pollUntil(t, time.Minute, what, cond) }
 
 	// The manager sends the refund and dies before writing status.
 	manager := ls.Process("manager")
@@ -102,6 +71,47 @@ func notifiedRefundCountsInPayment(ctx context.Context, t *testing.T, ls *locals
 		return refunded == 1000, fmt.Sprintf("payment %s refundable=%s; refund status.paymentId=%q (payment's %q)",
 			describePayment(pay), moneyStr(pay.Status.Amounts.Refundable), r.Status.PaymentID, pay.Status.PaymentID)
 	})
+}
+
+// pollUntil re-checks cond until it holds or timeout passes.
+func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, desc := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %s: %s", what, timeout, desc)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// paidWallet creates an ALIPAY_HK payment of minor HKD cents, has the
+// simulator complete it and waits until it is Succeeded.
+func paidWallet(ctx context.Context, t *testing.T, ls *localsystem.System, name string, minor int64) *v1.Payment {
+	t.Helper()
+	sim := newSimClient(ls.SimURL)
+	plan := &paymentPlan{Name: name, Kind: kindWallet, Method: "ALIPAY_HK", Currency: "HKD", Amount: minor}
+	pay := plan.payment(ns, gwcName)
+	if err := ls.Client.Create(ctx, pay); err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := ids.PaymentRequestID("", pay.UID)
+	pollUntil(t, time.Minute, "payment "+name+" at the gateway", func() (bool, string) {
+		_, err := sim.payment(ctx, ref)
+		return err == nil, fmt.Sprint(err)
+	})
+	if err := sim.complete(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, time.Minute, "payment "+name+" Succeeded", func() (bool, string) {
+		err := ls.Client.Get(ctx, client.ObjectKeyFromObject(pay), pay)
+		return err == nil && pay.Status.Phase == v1.PaymentSucceeded, describePayment(pay)
+	})
+	return pay
 }
 
 // merchantClient is a gateway client with the simulated merchant's key, as

@@ -69,8 +69,10 @@ func (w *world) refresh(ctx context.Context) error {
 		rs v1.RefundList
 		ds v1.CustomsDeclarationList
 	)
+	// From the watch cache (resourceVersion 0): cheap, and waiters loop anyway.
+	opts := &client.ListOptions{Namespace: w.ns, Raw: &metav1.ListOptions{ResourceVersion: "0"}}
 	for _, l := range []client.ObjectList{&ps, &cs, &rs, &ds} {
-		if err := w.c.List(lctx, l, client.InNamespace(w.ns)); err != nil {
+		if err := w.c.List(lctx, l, opts); err != nil {
 			return err
 		}
 	}
