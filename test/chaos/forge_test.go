@@ -238,7 +238,7 @@ func (f *forger) send(ctx context.Context, fg forgery) (status int, acked bool, 
 	return resp.StatusCode, resp.StatusCode == http.StatusOK && string(b) == gateway.NotificationAck, nil
 }
 
-// resourceVersions lists every object the receiver could touch.
+// resourceVersions lists every object the receiver can write.
 func resourceVersions(ctx context.Context, c client.Client, ns string) (map[string]string, error) {
 	out := map[string]string{}
 	lists := map[string]client.ObjectList{"Payment": &v1.PaymentList{}, "Capture": &v1.CaptureList{},
@@ -265,13 +265,6 @@ func resourceVersions(ctx context.Context, c client.Client, ns string) (map[stri
 				out[kind+"/"+o.Name] = o.ResourceVersion
 			}
 		}
-	}
-	var gwcs v1.GatewayConfigList
-	if err := c.List(ctx, &gwcs); err != nil {
-		return nil, err
-	}
-	for _, g := range gwcs.Items {
-		out["GatewayConfig/"+g.Name] = g.ResourceVersion
 	}
 	return out, nil
 }
