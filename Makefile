@@ -58,8 +58,8 @@ dev: build ## Like demo, but leave the system running (prints KUBECONFIG); Ctrl-
 
 .PHONY: bench
 bench: build ## Benchmarks: Go micro-benchmarks, then N payments through the whole local system (BENCH_FLAGS=-n 10000).
-	go test -run '^$$' -bench . -benchmem ./internal/...
 	@assets="$(KUBEBUILDER_ASSETS)"; [ -n "$$assets" ] || assets="$$(hack/control-plane.sh)"; \
+	KUBEBUILDER_ASSETS="$$assets" go test -run '^$$' -bench . -benchmem ./internal/... && \
 	KUBEBUILDER_ASSETS="$$assets" go run ./hack/bench $(BENCH_FLAGS)
 
 .PHONY: test-chaos

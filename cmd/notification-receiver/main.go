@@ -120,6 +120,12 @@ func run(ctx context.Context, cfg config, log logr.Logger) error {
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
+	if restCfg.QPS == 0 {
+		// As ctrl.GetConfig does: no client-side rate limit (the apiserver's
+		// priority and fairness governs). client-go's default of 5 writes a
+		// second held every notification ~200ms.
+		restCfg.QPS = -1
+	}
 	mgr, _, err := setup(ctx, cfg, restCfg, log)
 	if err != nil {
 		return err

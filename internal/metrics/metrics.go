@@ -89,7 +89,8 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	for kind, list := range map[string]client.ObjectList{"Payment": &v1.PaymentList{}, "Capture": &v1.CaptureList{},
 		"Refund": &v1.RefundList{}, "CustomsDeclaration": &v1.CustomsDeclarationList{}} {
-		if err := c.reader.List(ctx, list); err != nil {
+		// Counting needs no copies of thousands of cached objects.
+		if err := c.reader.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
 			continue
 		}
 		n := map[string]int{}

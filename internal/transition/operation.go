@@ -75,7 +75,7 @@ func ApplyOperation(st *v1.OperationStatus, spec v1.Money, f OperationFacts, now
 			}
 		}
 	}
-	if f.Result != nil && (ok || f.Source != SourceNotification) {
+	if f.Result != nil && (f.Source != SourceNotification || (ok && v1.OperationPhase(ch.From) != f.Phase)) {
 		setResult(&st.LastResult, *f.Result, f.Source, now)
 	}
 	ch.To = string(st.Phase)

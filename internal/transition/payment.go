@@ -159,7 +159,9 @@ func ApplyPayment(p *v1.Payment, f PaymentFacts, now time.Time) (Change, error) 
 			st.Amounts.Captured = &a
 		}
 	}
-	if f.Result != nil && (ok || f.Source != SourceNotification) {
+	// A notification's result is recorded only when it moved the phase: a
+	// late duplicate of what an inquiry already found costs no write.
+	if f.Result != nil && (f.Source != SourceNotification || (ok && v1.PaymentPhase(ch.From) != next)) {
 		setResult(&st.LastResult, *f.Result, f.Source, now)
 	}
 	if err := recomputeRefundable(p); err != nil {

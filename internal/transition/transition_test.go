@@ -50,6 +50,7 @@ func TestApplyPaymentPhases(t *testing.T) {
 		{"failed never to succeeded", v1.PaymentFailed, false, PaymentFacts{Source: SourceNotification, GatewayStatus: "SUCCESS"}, v1.PaymentFailed, false, true, nil},
 		{"succeeded to cancelled", v1.PaymentSucceeded, false, PaymentFacts{Source: SourceCancel, GatewayStatus: "CANCELLED"}, v1.PaymentCancelled, true, false, nil},
 		{"duplicate success changes nothing", v1.PaymentSucceeded, false, PaymentFacts{Source: SourceNotification, GatewayStatus: "SUCCESS"}, v1.PaymentSucceeded, false, false, nil},
+		{"late notification after an inquiry costs no write", v1.PaymentSucceeded, false, PaymentFacts{Source: SourceNotification, GatewayStatus: "SUCCESS", Result: res(gateway.CodeSuccess)}, v1.PaymentSucceeded, false, false, nil},
 		{"other payment id refused", v1.PaymentProcessing, false, PaymentFacts{Source: SourceNotification, GatewayStatus: "SUCCESS", PaymentID: "P2"}, v1.PaymentProcessing, false, false, ErrMismatch},
 		{"other amount refused", v1.PaymentProcessing, false, PaymentFacts{Source: SourceNotification, GatewayStatus: "SUCCESS", Amount: amt("1051")}, v1.PaymentProcessing, false, false, ErrMismatch},
 		{"other currency refused", v1.PaymentProcessing, false, PaymentFacts{Source: SourceNotification, GatewayStatus: "SUCCESS", Amount: &gateway.Amount{Currency: "USD", Value: "1050"}}, v1.PaymentProcessing, false, false, ErrMismatch},
