@@ -45,7 +45,7 @@ func TestManualCapturesThenPartialRefunds(t *testing.T) {
 	create(ctx, t, r2)
 	r2 = waitOp(ctx, t, r2, v1.OperationSucceeded)
 	waitPayment(ctx, t, p, "payment refunded USD 12.50", func(p *v1.Payment) bool {
-		return moneyIs(p.Status.Amounts.Refunded, "12.50") && moneyIs(p.Status.Amounts.Refundable, "12.50")
+		return moneyIs(p.Status.Amounts.Refunded, "12.50") && moneyIs((*v1.Money)(p.Status.Amounts.Refundable), "12.50")
 	})
 
 	for _, st := range []v1.OperationStatus{c1.Status, c2.Status, r1.Status, r2.Status} {

@@ -164,7 +164,7 @@ func amountsString(a v1.PaymentAmounts) string {
 	for _, x := range []struct {
 		n string
 		m *v1.Money
-	}{{"authorized", a.Authorized}, {"captured", a.Captured}, {"refunded", a.Refunded}, {"refundable", a.Refundable}, {"declared", a.Declared}} {
+	}{{"authorized", a.Authorized}, {"captured", a.Captured}, {"refunded", a.Refunded}, {"refundable", (*v1.Money)(a.Refundable)}, {"declared", a.Declared}} {
 		if x.m != nil {
 			s += fmt.Sprintf("%s=%s ", x.n, x.m)
 		}

@@ -224,3 +224,27 @@ func TestRefundSentBeforeCrashIsAdopted(t *testing.T) {
 		t.Fatalf("gateway operations = %d, want 1", n)
 	}
 }
+
+// TestFullRefundLeavesNothingRefundable: after a full refund the payment's
+// refundable total is zero, which its status must still be able to say
+// (Money is positive-only; status totals are not).
+func TestFullRefundLeavesNothingRefundable(t *testing.T) {
+	ctx, ns, m := setup(t)
+	p := walletPayment(ns, "full", m.GatewayConfig, "HKD", "10.50", "ALIPAY_HK")
+	if err := k8s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	p = waitPhase(ctx, t, p, v1.PaymentProcessing)
+	if err := sys.Sim.Complete(p.Status.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	p = waitPhase(ctx, t, p, v1.PaymentSucceeded)
+	r := newRefund(ns, "all", "full", "HKD", "10.50")
+	create(ctx, t, r)
+	waitOp(ctx, t, r, v1.OperationSucceeded)
+	waitPayment(ctx, t, p, "refunded 10.50, refundable 0.00, Synced", func(p *v1.Payment) bool {
+		a := p.Status.Amounts
+		synced := condition(p.Status.Conditions, v1.ConditionSynced)
+		return moneyIs(a.Refunded, "10.50") && a.Refundable != nil && a.Refundable.Value == "0.00" && synced.Status == metav1.ConditionTrue
+	})
+}

@@ -33,6 +33,23 @@ type Money struct {
 // String renders the amount as "10.50 HKD".
 func (m Money) String() string { return m.Value + " " + m.Currency }
 
+// Total is a running total in status: an exact amount like Money, in major
+// units, that may be zero (a fully refunded payment has nothing refundable).
+type Total struct {
+	// Currency is the ISO 4217 alphabetic code.
+	// +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
+	// +kubebuilder:validation:MaxLength=3
+	Currency string `json:"currency"`
+
+	// Value is the amount in major units, e.g. "0.00" or "10.50".
+	// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
+	// +kubebuilder:validation:MaxLength=32
+	Value string `json:"value"`
+}
+
+// String renders the total as "10.50 HKD".
+func (t Total) String() string { return t.Value + " " + t.Currency }
+
 // LocalObjectReference names an object in the same namespace.
 type LocalObjectReference struct {
 	// Name of the object.

@@ -524,9 +524,9 @@ type PaymentAmounts struct {
 	// Refunded is the amount of succeeded refunds.
 	// +optional
 	Refunded *Money `json:"refunded,omitempty"`
-	// Refundable is captured minus refunded minus refunds in flight.
+	// Refundable is captured minus refunded; zero once fully refunded.
 	// +optional
-	Refundable *Money `json:"refundable,omitempty"`
+	Refundable *Total `json:"refundable,omitempty"`
 	// Declared is the cumulative customs declaration amount (CNY).
 	// +optional
 	Declared *Money `json:"declared,omitempty"`

@@ -282,7 +282,7 @@ func recomputeRefundable(p *v1.Payment) error {
 			r = zero
 		}
 	}
-	st.Refundable = &v1.Money{Currency: r.Currency(), Value: r.Major()}
+	st.Refundable = &v1.Total{Currency: r.Currency(), Value: r.Major()}
 	return nil
 }
 

@@ -60,7 +60,7 @@ func TestApplyPaymentPhases(t *testing.T) {
 			p := payment(tc.from, tc.auth)
 			if tc.from == v1.PaymentSucceeded {
 				p.Status.Amounts.Captured = &v1.Money{Currency: "HKD", Value: "10.50"}
-				p.Status.Amounts.Refundable = &v1.Money{Currency: "HKD", Value: "10.50"}
+				p.Status.Amounts.Refundable = &v1.Total{Currency: "HKD", Value: "10.50"}
 				p.Status.GatewayStatus = "SUCCESS"
 			}
 			before := p.DeepCopy()

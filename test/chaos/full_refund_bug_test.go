@@ -50,6 +50,6 @@ func TestFullRefundRecordedOnPayment(t *testing.T) {
 			return false, err.Error()
 		}
 		refunded, _ := minorOf(pay.Status.Amounts.Refunded)
-		return refunded == 2000, fmt.Sprintf("%s refundable=%s", describePayment(pay), moneyStr(pay.Status.Amounts.Refundable))
+		return refunded == 2000, fmt.Sprintf("%s refundable=%s", describePayment(pay), moneyStr((*v1.Money)(pay.Status.Amounts.Refundable)))
 	})
 }

@@ -69,7 +69,7 @@ func notifiedRefundCountsInPayment(ctx context.Context, t *testing.T, ls *locals
 		}
 		refunded, _ := minorOf(pay.Status.Amounts.Refunded)
 		return refunded == 1000, fmt.Sprintf("payment %s refundable=%s; refund status.paymentId=%q (payment's %q)",
-			describePayment(pay), moneyStr(pay.Status.Amounts.Refundable), r.Status.PaymentID, pay.Status.PaymentID)
+			describePayment(pay), moneyStr((*v1.Money)(pay.Status.Amounts.Refundable)), r.Status.PaymentID, pay.Status.PaymentID)
 	})
 }
 
