@@ -72,7 +72,7 @@ go build -trimpath -ldflags "-s -w" -o "$OUT/etcd" go.etcd.io/etcd/server/v3
 log "etcd built"
 
 "$OUT/kube-apiserver" --version >&2
-"$OUT/etcd" --version | head -1 >&2
+"$OUT/etcd" --version | sed -n 1p >&2 # sed reads it all: no SIGPIPE under pipefail
 touch "$STAMP"
 log "done: $OUT"
 echo "$OUT"
