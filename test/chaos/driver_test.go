@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,18 @@ func (d *driver) create(ctx context.Context, obj client.Object) error {
 
 // run plays one payment's script.
 func (d *driver) run(ctx context.Context, p *paymentPlan) error {
+	start, last := time.Now(), time.Now()
+	var steps []string
+	step := func(what string) {
+		steps = append(steps, fmt.Sprintf("%s %s", what, time.Since(last).Round(100*time.Millisecond)))
+		last = time.Now()
+	}
+	defer func() {
+		if took := time.Since(start); took > 45*time.Second {
+			d.logf("slow script %s (%s, via %s, eager %v): %s; steps: %s", p.Name, p.Kind, p.Via, p.Eager,
+				took.Round(100*time.Millisecond), strings.Join(steps, ", "))
+		}
+	}()
 	if p.Kind == kindCard {
 		if err := d.create(ctx, p.cardSecret(d.ns)); err != nil {
 			return err
@@ -74,11 +87,13 @@ func (d *driver) run(ctx context.Context, p *paymentPlan) error {
 			return err
 		}
 	}
+	step("create")
 	switch p.Via {
 	case viaControl, viaCheckout:
 		if err := d.settle(ctx, p, pay); err != nil {
 			return err
 		}
+		step("pay at the gateway")
 	}
 	// Wait until the Payment shows the outcome before going on, as a
 	// merchant's system would.
@@ -103,6 +118,7 @@ func (d *driver) run(ctx context.Context, p *paymentPlan) error {
 	}); err != nil {
 		return err
 	}
+	step("payment " + string(p.expectPhase()))
 	if !p.Eager {
 		if err := d.createChildren(ctx, p); err != nil {
 			return err
@@ -125,6 +141,7 @@ func (d *driver) run(ctx context.Context, p *paymentPlan) error {
 		}); err != nil {
 			return err
 		}
+		step("captures Succeeded")
 		for _, r := range p.Refunds {
 			if err := d.create(ctx, p.refund(d.ns, r)); err != nil {
 				return err
