@@ -240,23 +240,24 @@ func (c *chaosRunner) run(ctx context.Context, start time.Time, evs []chaosEvent
 		case <-time.After(time.Until(start.Add(ev.at))):
 		}
 		t0 := time.Now()
+		at := t0.Sub(start).Round(100 * time.Millisecond)
 		var err error
 		switch ev.target {
 		case "kube-apiserver":
-			c.logf("chaos t+%s: SIGKILL kube-apiserver; down for %s", time.Since(start).Round(100*time.Millisecond), ev.down)
+			c.logf("chaos t+%s: SIGKILL kube-apiserver; down for %s", at, ev.down)
 			err = c.api.restart(ctx, ev.down)
 		default:
 			p := c.ls.Process(ev.target)
 			pid := p.Pid()
 			p.Kill()
-			c.logf("chaos t+%s: SIGKILL %s (pid %d); down for %s", time.Since(start).Round(100*time.Millisecond), ev.target, pid, ev.down)
+			c.logf("chaos t+%s: SIGKILL %s (pid %d); down for %s", at, ev.target, pid, ev.down)
 			select {
 			case <-ctx.Done():
 			case <-time.After(ev.down):
 			}
 			err = p.Start()
 		}
-		line := fmt.Sprintf("t+%s %s restarted (%s)", t0.Sub(start).Round(100*time.Millisecond), ev.target, time.Since(t0).Round(100*time.Millisecond))
+		line := fmt.Sprintf("t+%s %s killed, up again after %s", at, ev.target, time.Since(t0).Round(100*time.Millisecond))
 		c.logf("chaos %s", line)
 		c.mu.Lock()
 		c.events = append(c.events, line)

@@ -73,6 +73,36 @@ func notifiedRefundCountsInPayment(ctx context.Context, t *testing.T, ls *locals
 	})
 }
 
+// fullRefundRecorded: refunding a payment in full shows on the Payment
+// (refunded = the amount, refundable 0.00). refundable used to be a Money,
+// whose CEL rule wants a value above zero, so the apiserver refused every
+// status write of a fully refunded payment; found by the suite's full
+// profile, fixed by 8c4eb1e (status totals are Totals); this is its
+// deterministic regression check.
+func fullRefundRecorded(ctx context.Context, t *testing.T, ls *localsystem.System) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	pay := paidWallet(ctx, t, ls, "regress-refunded-in-full", 2000)
+	plan := &paymentPlan{Name: pay.Name, Kind: kindWallet, Method: "ALIPAY_HK", Currency: "HKD", Amount: 2000}
+	r := plan.refund(ns, opPlan{Name: "regress-refunded-in-full-ref1", Amount: 2000})
+	if err := ls.Client.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, time.Minute, "the refund Succeeded", func() (bool, string) {
+		err := ls.Client.Get(ctx, client.ObjectKeyFromObject(r), r)
+		return err == nil && r.Status.Phase == v1.OperationSucceeded, describeOp(r.Name, &r.Status)
+	})
+	pollUntil(t, time.Minute, "the Payment shows the full refund", func() (bool, string) {
+		if err := ls.Client.Get(ctx, client.ObjectKeyFromObject(pay), pay); err != nil {
+			return false, err.Error()
+		}
+		refunded, _ := minorOf(pay.Status.Amounts.Refunded)
+		refundable, err := minorOf((*v1.Money)(pay.Status.Amounts.Refundable))
+		return refunded == 2000 && err == nil && pay.Status.Amounts.Refundable != nil && refundable == 0,
+			fmt.Sprintf("%s refundable=%s", describePayment(pay), moneyStr((*v1.Money)(pay.Status.Amounts.Refundable)))
+	})
+}
+
 // pollUntil re-checks cond until it holds or timeout passes.
 func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()

@@ -13,9 +13,10 @@ import (
 	moneypkg "github.com/cashier-operator/cashier-operator/internal/money"
 )
 
-// minorOf reads a status amount in minor units (nil is zero).
+// minorOf reads a status amount in minor units (nil is zero; so is "0.00",
+// which money.ParseMajor refuses as not positive).
 func minorOf(m *v1.Money) (int64, error) {
-	if m == nil {
+	if m == nil || (m.Value != "" && strings.Trim(m.Value, "0.") == "" && strings.Count(m.Value, ".") <= 1) {
 		return 0, nil
 	}
 	a, err := moneypkg.ParseMajor(m.Currency, m.Value)
@@ -25,10 +26,9 @@ func minorOf(m *v1.Money) (int64, error) {
 	return a.Minor(), nil
 }
 
-// settled reports, per object, how it differs from its final state: bad
-// is empty when every object is where its script says, but for the exact
-// signatures of known bugs, which go to known.
-func settled(s *snapshot, plans []*paymentPlan) (bad, known []string) {
+// settled reports, per object, how it differs from its final state;
+// empty when every object is where its script says.
+func settled(s *snapshot, plans []*paymentPlan) (bad []string) {
 	for _, p := range plans {
 		obj := s.payments[p.Name]
 		want := p.expectPhase()
@@ -44,14 +44,11 @@ func settled(s *snapshot, plans []*paymentPlan) (bad, known []string) {
 			wantRefunded, _ := sumOps(p.Refunds, v1.OperationSucceeded)
 			captured, err1 := minorOf(obj.Status.Amounts.Captured)
 			refunded, err2 := minorOf(obj.Status.Amounts.Refunded)
-			if err1 != nil || err2 != nil || captured != wantCaptured || refunded != wantRefunded {
-				msg := fmt.Sprintf("Payment %s: want captured %s refunded %s, %s", p.Name,
-					major(wantCaptured), major(wantRefunded), describePayment(obj))
-				if err1 == nil && captured == wantCaptured && wantRefunded == wantCaptured && refunded < wantRefunded {
-					known = append(known, msg+" — KNOWN BUG: refunded in full, refundable 0.00 is refused by the CRD (TestFullRefundRecordedOnPayment)")
-				} else {
-					bad = append(bad, msg)
-				}
+			refundable, err3 := minorOf((*v1.Money)(obj.Status.Amounts.Refundable))
+			if err1 != nil || err2 != nil || err3 != nil || obj.Status.Amounts.Refundable == nil ||
+				captured != wantCaptured || refunded != wantRefunded || refundable != wantCaptured-wantRefunded {
+				bad = append(bad, fmt.Sprintf("Payment %s: want captured %s refunded %s refundable %s, %s", p.Name,
+					major(wantCaptured), major(wantRefunded), major(wantCaptured-wantRefunded), describePayment(obj)))
 			}
 		}
 		for kind, ops := range map[string][]opPlan{"Capture": p.Captures, "Refund": p.Refunds, "CustomsDeclaration": p.Declarations} {
@@ -63,8 +60,7 @@ func settled(s *snapshot, plans []*paymentPlan) (bad, known []string) {
 		}
 	}
 	sort.Strings(bad)
-	sort.Strings(known)
-	return bad, known
+	return bad
 }
 
 // ledgerKind maps our kinds to the ledger's.

@@ -157,8 +157,9 @@ func describePayment(p *v1.Payment) string {
 	if p == nil {
 		return "not created"
 	}
-	return fmt.Sprintf("phase=%q gatewayStatus=%q captured=%s refunded=%s%s", p.Status.Phase, p.Status.GatewayStatus,
-		moneyStr(p.Status.Amounts.Captured), moneyStr(p.Status.Amounts.Refunded), describeConds(p.Status.Conditions))
+	return fmt.Sprintf("phase=%q gatewayStatus=%q captured=%s refunded=%s refundable=%s%s", p.Status.Phase, p.Status.GatewayStatus,
+		moneyStr(p.Status.Amounts.Captured), moneyStr(p.Status.Amounts.Refunded), moneyStr((*v1.Money)(p.Status.Amounts.Refundable)),
+		describeConds(p.Status.Conditions))
 }
 
 func describeOp(name string, st *v1.OperationStatus) string {
