@@ -138,26 +138,28 @@ func (p *payment) openDispute() *dispute {
 	return nil
 }
 
-// capturedTotal is the sum of successful captures; capturingTotal adds those
-// still in process (they count against the authorization).
-func (p *payment) capturedTotal() int64 {
+// sumMinor totals the minor-unit amounts of the items keep accepts.
+func sumMinor[T any](items []T, minor func(T) int64, keep func(T) bool) int64 {
 	var t int64
-	for _, c := range p.captures {
-		if c.status == gateway.PaymentStatusSuccess {
-			t += c.amount.minor
+	for _, it := range items {
+		if keep(it) {
+			t += minor(it)
 		}
 	}
 	return t
 }
 
+func captureMinor(c *capture) int64 { return c.amount.minor }
+func refundMinor(r *refund) int64   { return r.amount.minor }
+
+// capturedTotal is the sum of successful captures; capturingTotal adds those
+// still in process (they count against the authorization).
+func (p *payment) capturedTotal() int64 {
+	return sumMinor(p.captures, captureMinor, func(c *capture) bool { return c.status == gateway.PaymentStatusSuccess })
+}
+
 func (p *payment) capturingTotal() int64 {
-	var t int64
-	for _, c := range p.captures {
-		if c.status != gateway.PaymentStatusFail {
-			t += c.amount.minor
-		}
-	}
-	return t
+	return sumMinor(p.captures, captureMinor, func(c *capture) bool { return c.status != gateway.PaymentStatusFail })
 }
 
 // paidTotal is what the merchant received: the amount of a successful
@@ -174,23 +176,11 @@ func (p *payment) paidTotal() int64 {
 
 // refundingTotal is the sum of refunds that are not FAIL.
 func (p *payment) refundingTotal() int64 {
-	var t int64
-	for _, r := range p.refunds {
-		if r.status != gateway.RefundStatusFail {
-			t += r.amount.minor
-		}
-	}
-	return t
+	return sumMinor(p.refunds, refundMinor, func(r *refund) bool { return r.status != gateway.RefundStatusFail })
 }
 
 func (p *payment) refundedTotal() int64 {
-	var t int64
-	for _, r := range p.refunds {
-		if r.status == gateway.RefundStatusSuccess {
-			t += r.amount.minor
-		}
-	}
-	return t
+	return sumMinor(p.refunds, refundMinor, func(r *refund) bool { return r.status == gateway.RefundStatusSuccess })
 }
 
 func (p *payment) declaredTotal() int64 {
