@@ -26,7 +26,8 @@ func captureSpec() opSpec[*v1.Capture] {
 		fullStatus: func(c *v1.Capture) any { return &c.Status },
 		amount:     func(c *v1.Capture) v1.Money { return c.Spec.Amount },
 		paymentRef: func(c *v1.Capture) string { return c.Spec.PaymentRef.Name },
-		requestID:  ids.CaptureRequestID,
+		requestID:  ids.Capture,
+		recorded:   func(p *v1.Payment) *v1.Money { return p.Status.Amounts.Captured },
 		eligible:   captureEligible,
 		prepare:    lastCaptureWaits,
 		budget: func(_ context.Context, c *opCall[*v1.Capture]) (money.Amount, string, error) {

@@ -41,7 +41,8 @@ func declarationSpec(deps *Deps, b *declarationBatcher) opSpec[*v1.CustomsDeclar
 		fullStatus: func(d *v1.CustomsDeclaration) any { return &d.Status },
 		amount:     func(d *v1.CustomsDeclaration) v1.Money { return d.Spec.Amount },
 		paymentRef: func(d *v1.CustomsDeclaration) string { return d.Spec.PaymentRef.Name },
-		requestID:  ids.DeclarationRequestID,
+		requestID:  ids.Declaration,
+		recorded:   func(p *v1.Payment) *v1.Money { return p.Status.Amounts.Declared },
 		eligible:   declarationEligible,
 		prepare:    buyerCertificate,
 		budget: func(_ context.Context, c *opCall[*v1.CustomsDeclaration]) (money.Amount, string, error) {

@@ -88,7 +88,7 @@ func TestConsultedMethodsFailFast(t *testing.T) {
 	if r := notOffered.Status.LastResult; r == nil || r.Code != v1.ReasonMethodNotOffered || !strings.Contains(c.Message, "OCTOPUS") {
 		t.Fatalf("lastResult %+v, Ready %+v", r, c)
 	}
-	reqID, _ := ids.PaymentRequestID("", notOffered.UID)
+	reqID := ids.Payment(notOffered, "")
 	if n := operations(t, reqID); n != 0 {
 		t.Fatalf("a method that is not offered reached the gateway: %d operations", n)
 	}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -63,7 +65,13 @@ type opSpec[T client.Object] struct {
 	fullStatus func(T) any
 	amount     func(T) v1.Money
 	paymentRef func(T) string
-	requestID  func(types.UID) (string, error)
+	// requestID is the operation's idempotency id under the merchant's
+	// identity scope (package ids: status, spec, then derived from the manifest).
+	requestID func(o T, scope string) string
+	// recorded is what the payment's status says the gateway has taken of
+	// the budget (its captured, refunded or declared total): it counts
+	// operations whose objects were deleted, which no sibling shows.
+	recorded func(p *v1.Payment) *v1.Money
 
 	// eligible decides, for an operation the gateway has not accepted, from
 	// its payment alone: nil (go), a *WaitError, or a *TerminalError (the
@@ -82,6 +90,10 @@ type opSpec[T client.Object] struct {
 	// observe asks the gateway about c.id; found=false when it has never
 	// heard of it.
 	observe func(ctx context.Context, c *opCall[T]) (f transition.OperationFacts, found bool, err error)
+	// belongs (optional) confirms, before an object is adopted, that what
+	// the gateway holds under c.id is an operation on c.payment when the
+	// observation alone cannot say (an inquiryRefund names no payment).
+	belongs func(ctx context.Context, c *opCall[T]) (bool, error)
 	// refusedWait maps a gateway refusal that means "not now" to a wait (a
 	// refund during a chargeback); nil for a real failure.
 	refusedWait func(code string, c *opCall[T]) *engine.WaitError
@@ -111,13 +123,14 @@ type opKind[T client.Object] struct {
 	spec opSpec[T]
 }
 
-func (k opKind[T]) Name() string          { return k.spec.kind }
-func (k opKind[T]) New() T                { return k.spec.newObj() }
-func (k opKind[T]) Status(o T) any        { return k.spec.fullStatus(o) }
-func (k opKind[T]) Final(o T) bool        { return k.spec.status(o).Phase.IsFinal() }
-func (k opKind[T]) WantsCancel(T) bool    { return false }
-func (k opKind[T]) NeedsFinalizer(T) bool { return false }
-func (k opKind[T]) Submitted(o T) bool    { return submitted(k.spec.status(o)) }
+func (k opKind[T]) Name() string                       { return k.spec.kind }
+func (k opKind[T]) New() T                             { return k.spec.newObj() }
+func (k opKind[T]) Status(o T) any                     { return k.spec.fullStatus(o) }
+func (k opKind[T]) Conditions(o T) *[]metav1.Condition { return &k.spec.status(o).Conditions }
+func (k opKind[T]) Final(o T) bool                     { return k.spec.status(o).Phase.IsFinal() }
+func (k opKind[T]) WantsCancel(T) bool                 { return false }
+func (k opKind[T]) NeedsFinalizer(T) bool              { return false }
+func (k opKind[T]) Submitted(o T) bool                 { return submitted(k.spec.status(o)) }
 func (k opKind[T]) paymentKey(o T) types.NamespacedName {
 	return types.NamespacedName{Namespace: o.GetNamespace(), Name: k.spec.paymentRef(o)}
 }
@@ -194,25 +207,29 @@ func (k opKind[T]) Connect(ctx context.Context, o T) (engine.External[T], error)
 			"spec.amount is in %s but payment %s is in %s", amount.Currency(), key, p.Spec.Amount.Currency)}
 	}
 	st := k.spec.status(o)
-	id := st.RequestID
-	if id == "" {
-		if id, err = k.spec.requestID(o.GetUID()); err != nil {
-			return nil, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
-		}
-	}
-	c := &opCall[T]{deps: k.deps, conn: conn, payment: &p, obj: o, st: st, id: id, amount: amount,
-		wire: gateway.Amount{Currency: amount.Currency(), Value: amount.MinorString()}}
+	c := &opCall[T]{deps: k.deps, conn: conn, payment: &p, obj: o, st: st, id: k.spec.requestID(o, conn.Config.Spec.IdentityScope),
+		amount: amount, wire: gateway.Amount{Currency: amount.Currency(), Value: amount.MinorString()}}
 	e := &opExternal[T]{k: k, c: c}
 	if accepted(st) {
 		return e, nil
 	}
 	if err := k.spec.eligible(c, k.deps.now()); err != nil {
 		var term *engine.TerminalError
-		if !errors.As(err, &term) {
+		var wait *engine.WaitError
+		switch {
+		case errors.As(err, &term):
+			// Never fail without asking the gateway first: the engine
+			// observes, and Create refuses only what the gateway lacks.
+			e.refusal = term
+		case errors.As(err, &wait) && wait.Blocked:
+			// Blocked (a chargeback): the operation may already exist at
+			// the gateway (a re-created object), so observe before waiting.
+			e.wait = wait
+		default:
+			// The payment is not yet where the operation can exist at the
+			// gateway: nothing to observe.
 			return nil, err
 		}
-		// Never fail without asking the gateway first: Create does.
-		e.refusal = term
 	}
 	return e, nil
 }
@@ -222,8 +239,14 @@ type opExternal[T client.Object] struct {
 	k opKind[T]
 	c *opCall[T]
 	// refusal is why the payment can never take the operation; confirmed
-	// against the gateway before the operation is failed.
+	// against the gateway (Observe found nothing) before the operation is failed.
 	refusal *engine.TerminalError
+	// wait is a Blocked wait, likewise returned only after Observe.
+	wait *engine.WaitError
+}
+
+func (e *opExternal[T]) Update(context.Context, T) (engine.Result, error) {
+	return engine.Result{}, nil // operations are immutable: nothing to update
 }
 
 func (e *opExternal[T]) Cancel(context.Context, T) (engine.Result, error) {
@@ -236,20 +259,19 @@ func (e *opExternal[T]) Cancel(context.Context, T) (engine.Result, error) {
 func (e *opExternal[T]) Create(ctx context.Context, o T) (engine.Result, error) {
 	c, spec := e.c, e.k.spec
 	from := c.st.Phase
-	if e.refusal != nil {
-		return e.refuse(ctx, from, e.refusal)
+	// Nothing is concluded while settling: Observe has not asked the
+	// gateway yet.
+	if d := e.settling(o); d > 0 {
+		return engine.Result{RequeueAfter: d}, nil
 	}
-	if c.st.RequestID == "" {
-		if d := o.GetCreationTimestamp().Add(admissionSettle).Sub(e.k.deps.now()); d > 0 {
-			return engine.Result{RequeueAfter: d}, nil
-		}
+	switch {
+	case e.refusal != nil:
+		return engine.Result{}, e.refusal
+	case e.wait != nil:
+		return engine.Result{}, e.wait
 	}
 	if spec.prepare != nil {
 		if err := spec.prepare(ctx, c); err != nil {
-			var term *engine.TerminalError
-			if errors.As(err, &term) {
-				return e.refuse(ctx, from, term)
-			}
 			return engine.Result{}, err
 		}
 	}
@@ -259,7 +281,7 @@ func (e *opExternal[T]) Create(ctx context.Context, o T) (engine.Result, error) 
 			return engine.Result{}, err
 		}
 		if term != nil {
-			return e.refuse(ctx, from, term)
+			return engine.Result{}, term
 		}
 	}
 	// Reserve: the request id goes into status before the call, so that a
@@ -301,13 +323,9 @@ func (e *opExternal[T]) conclude(ctx context.Context, from v1.OperationPhase, f 
 			return engine.Result{}, err
 		}
 		if rerr.Code == gateway.CodeRepeatReqInconsistent {
-			// The id was used before: what the gateway did with it then
-			// is the operation's outcome, not this refusal.
-			if known, found, oerr := e.k.spec.observe(ctx, e.c); oerr != nil {
-				return engine.Result{}, oerr
-			} else if found {
-				return e.apply(from, known)
-			}
+			return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonIdentityConflict, Message: fmt.Sprintf(
+				"%s was used before for another %s (the gateway: %s); nothing moved; create the %s under a new name",
+				e.c.id, e.k.spec.what, rerr.Message, e.k.spec.kind)}
 		}
 		f.Phase = v1.OperationFailed
 		if f.Result == nil || f.Result.ResultStatus != gateway.StatusFail {
@@ -323,22 +341,38 @@ func (e *opExternal[T]) conclude(ctx context.Context, from v1.OperationPhase, f 
 	return e.apply(from, f)
 }
 
-// Observe inquires; an id the gateway has never heard of is sent again.
-func (e *opExternal[T]) Observe(ctx context.Context, o T) (engine.Result, error) {
+// settling is how long a fresh operation still waits before it is first
+// sent (see admissionSettle); 0 once it may go.
+func (e *opExternal[T]) settling(o T) time.Duration {
+	if submitted(e.c.st) {
+		return 0
+	}
+	if d := o.GetCreationTimestamp().Add(admissionSettle).Sub(e.k.deps.now()); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// Observe inquires and applies what the gateway knows. An operation this
+// object never sent but the gateway has (a re-created object) is adopted,
+// unless the gateway holds another amount or payment under its id.
+func (e *opExternal[T]) Observe(ctx context.Context, o T) (engine.Observation, error) {
 	c := e.c
+	if c.payment.Status.PaymentID == "" || e.settling(o) > 0 {
+		// Nothing can exist at the gateway before its payment does; a
+		// fresh operation is looked up once it may be sent.
+		return engine.Observation{}, nil
+	}
 	from := c.st.Phase
 	f, found, err := e.k.spec.observe(ctx, c)
-	if err != nil {
-		return engine.Result{}, err
+	if err != nil || !found {
+		return engine.Observation{}, err
 	}
-	if !found {
-		if e.refusal != nil {
-			return engine.Result{}, e.refusal
+	var adopted string
+	if !submitted(c.st) {
+		if adopted, err = e.adoptable(ctx, f); err != nil {
+			return engine.Observation{}, err
 		}
-		// The create call never reached the gateway (or was lost before it
-		// committed): send it again with the same id. Its budget share was
-		// reserved when the id was first recorded.
-		return e.Create(ctx, o)
 	}
 	now := e.k.deps.now()
 	if t := c.st.LastCheckTime; t == nil || now.Sub(t.Time) >= time.Minute {
@@ -346,23 +380,40 @@ func (e *opExternal[T]) Observe(ctx context.Context, o T) (engine.Result, error)
 		// nothing costs no status write.
 		c.st.LastCheckTime = nowTime(now)
 	}
-	return e.apply(from, f)
+	res, err := e.apply(from, f)
+	return engine.Observation{Exists: true, Adopted: adopted, Result: res}, err
 }
 
-// refuse fails an operation the payment cannot take, unless the gateway
-// already has it: a reconcile may have sent it and crashed before writing
-// status, and an operation that moved money must never end Failed.
-func (e *opExternal[T]) refuse(ctx context.Context, from v1.OperationPhase, term *engine.TerminalError) (engine.Result, error) {
-	if e.c.payment.Status.PaymentID != "" {
-		f, found, err := e.k.spec.observe(ctx, e.c)
+// adoptable checks that what the gateway holds under c.id is this
+// operation (same payment, same amount) and describes it; otherwise an
+// IdentityConflict.
+func (e *opExternal[T]) adoptable(ctx context.Context, f transition.OperationFacts) (string, error) {
+	c, spec := e.c, e.k.spec
+	var diffs []string
+	if a := f.Amount; a != nil && (a.Currency != c.wire.Currency || a.Value != c.wire.Value) {
+		diffs = append(diffs, fmt.Sprintf("amount %s %s (minor units) where the spec asks %s %s", a.Value, a.Currency, c.wire.Value, c.wire.Currency))
+	}
+	if f.PaymentID != "" && f.PaymentID != c.payment.Status.PaymentID {
+		diffs = append(diffs, fmt.Sprintf("payment %s where the spec's payment is %s", f.PaymentID, c.payment.Status.PaymentID))
+	} else if spec.belongs != nil && len(diffs) == 0 {
+		ok, err := spec.belongs(ctx, c)
 		if err != nil {
-			return engine.Result{}, err
+			return "", err
 		}
-		if found {
-			return e.apply(from, f)
+		if !ok {
+			diffs = append(diffs, "another payment than "+c.paymentName())
 		}
 	}
-	return engine.Result{}, term
+	if len(diffs) > 0 {
+		return "", &engine.TerminalError{Reason: v1.ReasonIdentityConflict, Message: fmt.Sprintf(
+			"the gateway already holds %s %s with %s: this name was used before for another %s; nothing moved; create the %s under a new name",
+			spec.what, c.id, strings.Join(diffs, " and "), spec.what, spec.kind)}
+	}
+	phase := f.Phase
+	if phase == "" {
+		phase = v1.OperationPending
+	}
+	return fmt.Sprintf("%s %s is gateway %s %s, %s", spec.what, c.id, spec.what, f.GatewayID, phase), nil
 }
 
 // apply moves status by what the gateway said.
@@ -412,10 +463,11 @@ func (e *opExternal[T]) checkLimit(ctx context.Context) (*engine.TerminalError, 
 	if err != nil {
 		return nil, fmt.Errorf("list %s of payment %s: %w", spec.plural, key, err)
 	}
-	used, err := money.Zero(budget.Currency())
+	succeeded, err := money.Zero(budget.Currency())
 	if err != nil {
 		return nil, err
 	}
+	inflight := succeeded
 	var earlier []T
 	for _, s := range siblings {
 		st := spec.status(s)
@@ -423,17 +475,27 @@ func (e *opExternal[T]) checkLimit(ctx context.Context) (*engine.TerminalError, 
 			(st.PaymentID != "" && p.Status.PaymentID != "" && st.PaymentID != p.Status.PaymentID) {
 			continue
 		}
+		a, ok := e.amountIn(s, budget.Currency())
 		switch {
+		case !ok:
+		case st.Phase == v1.OperationSucceeded:
+			succeeded = addOrKeep(succeeded, a)
 		case submitted(st):
-			if a, ok := e.amountIn(s, budget.Currency()); ok {
-				if sum, err := used.Add(a); err == nil {
-					used = sum
-				}
-			}
+			inflight = addOrKeep(inflight, a)
 		case before(s, c.obj):
 			earlier = append(earlier, s)
 		}
 	}
+	// What the gateway reports as taken counts even when its objects were
+	// deleted; the objects count when the payment's total lags them.
+	if r := spec.recorded(&p); r != nil {
+		if rec, ok := e.moneyIn(*r, budget.Currency()); ok {
+			if more, _ := rec.Cmp(succeeded); more > 0 {
+				succeeded = rec
+			}
+		}
+	}
+	used := addOrKeep(succeeded, inflight)
 	sort.Slice(earlier, func(i, j int) bool { return before(earlier[i], earlier[j]) })
 	for _, s := range earlier {
 		a, ok := e.amountIn(s, budget.Currency())
@@ -461,9 +523,20 @@ func (e *opExternal[T]) checkLimit(ctx context.Context) (*engine.TerminalError, 
 // amountIn parses a sibling's amount; false when it is not a valid amount
 // in the payment's currency (such a sibling fails and takes nothing).
 func (e *opExternal[T]) amountIn(o T, currency string) (money.Amount, bool) {
-	m := e.k.spec.amount(o)
+	return e.moneyIn(e.k.spec.amount(o), currency)
+}
+
+func (e *opExternal[T]) moneyIn(m v1.Money, currency string) (money.Amount, bool) {
 	a, err := money.ParseMajor(m.Currency, m.Value)
 	return a, err == nil && a.Currency() == currency
+}
+
+// addOrKeep adds b to a; a when the sum is impossible (another currency).
+func addOrKeep(a, b money.Amount) money.Amount {
+	if s, err := a.Add(b); err == nil {
+		return s
+	}
+	return a
 }
 
 // before orders operations by (creationTimestamp, name).

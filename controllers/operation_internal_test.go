@@ -49,7 +49,7 @@ func refundCall(t *testing.T, spec opSpec[*v1.Refund], r *v1.Refund, siblings ..
 	deps := &Deps{Client: cl, APIReader: cl, Cadence: Cadence{OperationPoll: time.Second}}
 	k := opKind[*v1.Refund]{deps: deps, spec: spec}
 	amount, _ := money.ParseMajor("HKD", r.Spec.Amount.Value)
-	id, _ := spec.requestID(r.UID)
+	id := spec.requestID(r, "")
 	return &opExternal[*v1.Refund]{k: k, c: &opCall[*v1.Refund]{deps: deps, payment: p, obj: r, st: &r.Status, id: id,
 		amount: amount, wire: gateway.Amount{Currency: "HKD", Value: amount.MinorString()}}}
 }
@@ -61,6 +61,7 @@ func stubbed(known map[string]v1.OperationPhase, sent *[]string) opSpec[*v1.Refu
 		*sent = append(*sent, c.obj.Name)
 		return transition.OperationFacts{Source: transition.SourceRefund, Phase: v1.OperationSucceeded, RequestID: c.id}, nil
 	}
+	spec.belongs = func(context.Context, *opCall[*v1.Refund]) (bool, error) { return true, nil }
 	spec.observe = func(_ context.Context, c *opCall[*v1.Refund]) (transition.OperationFacts, bool, error) {
 		ph, ok := known[c.obj.Name]
 		if !ok {
@@ -143,23 +144,29 @@ func TestRefusedOperationAdoptsWhatTheGatewayDid(t *testing.T) {
 	late := testRefund("late", uidA, "4.00", created, v1.OperationStatus{})
 
 	// The gateway has it (a reconcile sent it and crashed before writing
-	// status): adopted, not failed, nothing sent again.
+	// status, or the object was deleted and re-applied): Observe adopts it,
+	// nothing is sent again.
 	var sent []string
 	e := refundCall(t, stubbed(map[string]v1.OperationPhase{"late": v1.OperationSucceeded}, &sent), late.DeepCopy(), r0)
-	res, err := e.Create(context.Background(), e.c.obj)
+	obs, err := e.Observe(context.Background(), e.c.obj)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := e.c.st
-	if st.Phase != v1.OperationSucceeded || st.RequestID != e.c.id || st.GatewayID != "RF-late" || st.PaymentID != "P1" || len(sent) != 0 {
-		t.Fatalf("adopted status %+v, sent %v", st, sent)
+	if !obs.Exists || obs.Adopted == "" || st.Phase != v1.OperationSucceeded || st.RequestID != e.c.id || st.GatewayID != "RF-late" ||
+		st.PaymentID != "P1" || len(sent) != 0 {
+		t.Fatalf("observation %+v, adopted status %+v, sent %v", obs, st, sent)
 	}
-	if res.Change.From != "" || res.Change.To != string(v1.OperationSucceeded) {
-		t.Fatalf("change = %+v", res.Change)
+	if obs.Change.From != "" || obs.Change.To != string(v1.OperationSucceeded) {
+		t.Fatalf("change = %+v", obs.Change)
 	}
 
-	// The gateway does not know it: LimitExceeded, without a create call.
+	// The gateway does not know it: it does not exist, and Create refuses
+	// it (LimitExceeded) without a create call.
 	e = refundCall(t, stubbed(nil, &sent), late.DeepCopy(), r0)
+	if obs, err := e.Observe(context.Background(), e.c.obj); err != nil || obs.Exists {
+		t.Fatalf("observation %+v, %v; want none", obs, err)
+	}
 	_, err = e.Create(context.Background(), e.c.obj)
 	var term *engine.TerminalError
 	if !errors.As(err, &term) || term.Reason != v1.ReasonLimitExceeded || len(sent) != 0 {
@@ -172,9 +179,49 @@ func TestRefusedOperationAdoptsWhatTheGatewayDid(t *testing.T) {
 		return transition.OperationFacts{}, false, fmt.Errorf("timeout")
 	}
 	e = refundCall(t, spec, late.DeepCopy(), r0)
-	_, err = e.Create(context.Background(), e.c.obj)
+	_, err = e.Observe(context.Background(), e.c.obj)
 	if err == nil || errors.As(err, &term) || e.c.st.Phase == v1.OperationFailed {
 		t.Fatalf("err = %v, phase %s; want a retry", err, e.c.st.Phase)
+	}
+}
+
+// TestAdoptionChecksIdentity: what the gateway holds under the id is
+// adopted only when it is this operation; otherwise IdentityConflict and
+// nothing applied.
+func TestAdoptionChecksIdentity(t *testing.T) {
+	late := testRefund("late", uidA, "4.00", created, v1.OperationStatus{})
+	cases := []struct {
+		name     string
+		facts    transition.OperationFacts
+		belongs  bool
+		conflict string
+	}{
+		{"same amount, listed by the payment", transition.OperationFacts{Amount: &gateway.Amount{Currency: "HKD", Value: "400"}}, true, ""},
+		{"another amount", transition.OperationFacts{Amount: &gateway.Amount{Currency: "HKD", Value: "500"}}, true, "amount 500 HKD"},
+		{"another payment named", transition.OperationFacts{PaymentID: "P2"}, true, "payment P2"},
+		{"not listed by the payment", transition.OperationFacts{}, false, "another payment than shop/p1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var sent []string
+			spec := stubbed(nil, &sent)
+			spec.observe = func(_ context.Context, c *opCall[*v1.Refund]) (transition.OperationFacts, bool, error) {
+				f := tc.facts
+				f.Source, f.Phase, f.RequestID, f.GatewayID = transition.SourceInquiry, v1.OperationSucceeded, c.id, "RF-x"
+				return f, true, nil
+			}
+			spec.belongs = func(context.Context, *opCall[*v1.Refund]) (bool, error) { return tc.belongs, nil }
+			e := refundCall(t, spec, late.DeepCopy(), testRefund("r0", uidR0, "1.00", created, v1.OperationStatus{}))
+			obs, err := e.Observe(context.Background(), e.c.obj)
+			var term *engine.TerminalError
+			switch {
+			case tc.conflict == "" && (err != nil || !obs.Exists || e.c.st.Phase != v1.OperationSucceeded):
+				t.Fatalf("not adopted: %+v %v", obs, err)
+			case tc.conflict != "" && (!errors.As(err, &term) || term.Reason != v1.ReasonIdentityConflict ||
+				!strings.Contains(term.Message, tc.conflict) || e.c.st.Phase != ""):
+				t.Fatalf("err = %v, phase %q; want IdentityConflict naming %q and nothing applied", err, e.c.st.Phase, tc.conflict)
+			}
+		})
 	}
 }
 

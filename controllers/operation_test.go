@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -177,13 +176,16 @@ func moneyIs(m *v1.Money, value string) bool { return m != nil && m.Value == val
 // requestIDOf is the idempotency id the operation is (or would be) sent with.
 func requestIDOf(t *testing.T, o client.Object) string {
 	t.Helper()
-	derive := map[string]func(types.UID) (string, error){"*v1alpha1.Capture": ids.CaptureRequestID,
-		"*v1alpha1.Refund": ids.RefundRequestID, "*v1alpha1.CustomsDeclaration": ids.DeclarationRequestID}[fmt.Sprintf("%T", o)]
-	id, err := derive(o.GetUID())
-	if err != nil {
-		t.Fatal(err)
+	switch o := o.(type) {
+	case *v1.Capture:
+		return ids.Capture(o, "")
+	case *v1.Refund:
+		return ids.Refund(o, "")
+	case *v1.CustomsDeclaration:
+		return ids.Declaration(o, "")
 	}
-	return id
+	t.Fatalf("%T is not an operation", o)
+	return ""
 }
 
 // expectRefused checks that the operation failed for reason (with message,

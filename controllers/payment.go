@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,18 +30,24 @@ type paymentKind struct {
 var _ engine.Kind[*v1.Payment] = paymentKind{}
 var _ engine.Deriver[*v1.Payment] = paymentKind{}
 
-func (paymentKind) Name() string                        { return "Payment" }
-func (paymentKind) New() *v1.Payment                    { return &v1.Payment{} }
-func (paymentKind) Status(p *v1.Payment) any            { return &p.Status }
-func (paymentKind) Final(p *v1.Payment) bool            { return p.Status.Phase.IsFinal() }
-func (paymentKind) Wait(*v1.Payment, *engine.WaitError) {}
+func (paymentKind) Name() string                                 { return "Payment" }
+func (paymentKind) New() *v1.Payment                             { return &v1.Payment{} }
+func (paymentKind) Status(p *v1.Payment) any                     { return &p.Status }
+func (paymentKind) Conditions(p *v1.Payment) *[]metav1.Condition { return &p.Status.Conditions }
+func (paymentKind) Final(p *v1.Payment) bool                     { return p.Status.Phase.IsFinal() }
+func (paymentKind) Wait(*v1.Payment, *engine.WaitError)          {}
 
 func observeOnly(p *v1.Payment) bool { return p.Spec.ManagementPolicy == v1.ManagementObserve }
 
-// Submitted: the gateway has answered a pay call (or, for Observe, there is
-// nothing to create).
+// Submitted: a pay call was sent (its request id is recorded before the
+// call; its outcome may be unknown), or the gateway has answered one; for
+// Observe there is nothing to create.
 func (paymentKind) Submitted(p *v1.Payment) bool {
-	return observeOnly(p) || p.Status.PaymentID != "" ||
+	return paymentSubmitted(p)
+}
+
+func paymentSubmitted(p *v1.Payment) bool {
+	return observeOnly(p) || p.Status.PaymentRequestID != "" || p.Status.PaymentID != "" ||
 		(p.Status.Phase != "" && p.Status.Phase != v1.PaymentPending)
 }
 
@@ -163,9 +170,7 @@ func wireSum(ms []v1.Money) (*gateway.Amount, error) {
 	return &gateway.Amount{Currency: total.Currency(), Value: total.MinorString()}, nil
 }
 
-// Connect resolves the merchant connection and checks the spec against what
-// only the operator can check (currency precision, per-method minimums,
-// methods the GatewayConfig's consult profiles offer).
+// Connect resolves the merchant connection and parses the amount.
 func (k paymentKind) Connect(ctx context.Context, p *v1.Payment) (engine.External[*v1.Payment], error) {
 	conn, err := k.deps.Registry.Get(ctx, p.Spec.GatewayRef.Name)
 	if err != nil {
@@ -178,18 +183,24 @@ func (k paymentKind) Connect(ctx context.Context, p *v1.Payment) (engine.Externa
 	if err != nil {
 		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error()}
 	}
-	if !k.Submitted(p) {
-		if err := money.CheckMethodRules(p.Spec.PaymentMethod.Type, amount); err != nil {
-			return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error()}
-		}
-		var gwc v1.GatewayConfig
-		if err := k.deps.Client.Get(ctx, types.NamespacedName{Name: p.Spec.GatewayRef.Name}, &gwc); err == nil {
-			if msg := notOffered(&gwc, p); msg != "" {
-				return nil, &engine.TerminalError{Reason: v1.ReasonMethodNotOffered, Message: msg}
-			}
+	return &paymentExternal{deps: k.deps, conn: conn, amount: amount}, nil
+}
+
+// checkNew checks a payment about to be created against what only the
+// operator can check (per-method minimums, methods the GatewayConfig's
+// consult profiles offer). It runs after the gateway said it does not know
+// the payment: one it already has is adopted, never failed for these.
+func (e *paymentExternal) checkNew(ctx context.Context, p *v1.Payment) error {
+	if err := money.CheckMethodRules(p.Spec.PaymentMethod.Type, e.amount); err != nil {
+		return &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error()}
+	}
+	var gwc v1.GatewayConfig
+	if err := e.deps.Client.Get(ctx, types.NamespacedName{Name: p.Spec.GatewayRef.Name}, &gwc); err == nil {
+		if msg := notOffered(&gwc, p); msg != "" {
+			return &engine.TerminalError{Reason: v1.ReasonMethodNotOffered, Message: msg}
 		}
 	}
-	return &paymentExternal{deps: k.deps, conn: conn, amount: amount}, nil
+	return nil
 }
 
 // notOffered checks the payment method against the consult results of every
@@ -227,19 +238,109 @@ type paymentExternal struct {
 	amount money.Amount
 }
 
-func (e *paymentExternal) requestID(p *v1.Payment) (string, error) {
-	if p.Status.PaymentRequestID != "" {
-		return p.Status.PaymentRequestID, nil
-	}
-	return ids.PaymentRequestID(p.Spec.PaymentRequestID, p.UID)
+// requestID is the payment's paymentRequestId (package ids: status, spec,
+// then derived from the manifest).
+func (e *paymentExternal) requestID(p *v1.Payment) string {
+	return ids.Payment(p, e.conn.Config.Spec.IdentityScope)
 }
 
-// Create sends pay with the payment's idempotency id.
+// Observe inquires and applies what the gateway knows. A payment the
+// gateway does not know does not exist (the engine pays); one this object
+// never paid is adopted, unless the gateway holds another amount or method
+// under its identity.
+func (e *paymentExternal) Observe(ctx context.Context, p *v1.Payment) (engine.Observation, error) {
+	if p.Status.Phase == v1.PaymentAuthorized && wantsAutoCapture(p) {
+		// The status shows the live authorization: capturing it is the update.
+		return engine.Observation{Exists: true, NeedsUpdate: true}, nil
+	}
+	resp, err := e.inquiry(ctx, p)
+	if gateway.Code(err) == gateway.CodeOrderNotExist {
+		if observeOnly(p) {
+			return engine.Observation{}, &engine.TerminalError{Reason: "PaymentNotFound",
+				Message: fmt.Sprintf("the gateway has no payment %s to observe", p.Spec.PaymentID)}
+		}
+		return engine.Observation{}, nil
+	}
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	var adopted string
+	if !paymentSubmitted(p) {
+		if msg := paymentConflict(p, e.amount, resp); msg != "" {
+			return engine.Observation{}, &engine.TerminalError{Reason: v1.ReasonIdentityConflict, Message: msg}
+		}
+		adopted = adoptedPayment(resp)
+	}
+	p.Status.LastCheckTime = nowTime(e.deps.now())
+	res, err := e.apply(p, transition.FromInquiryPayment(resp))
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	return engine.Observation{Exists: true, Adopted: adopted, Result: res,
+		NeedsUpdate: p.Status.Phase == v1.PaymentAuthorized && wantsAutoCapture(p)}, nil
+}
+
+// inquiry asks the gateway about the payment: by paymentId once known,
+// else by the imported spec.paymentId, else by paymentRequestId.
+func (e *paymentExternal) inquiry(ctx context.Context, p *v1.Payment) (*gateway.InquiryPaymentResponse, error) {
+	req := &gateway.InquiryPaymentRequest{PaymentID: p.Status.PaymentID}
+	switch {
+	case req.PaymentID != "":
+	case observeOnly(p):
+		req.PaymentID = p.Spec.PaymentID
+	default:
+		req.PaymentRequestID = e.requestID(p)
+	}
+	return e.conn.Client.InquiryPayment(ctx, req)
+}
+
+// paymentConflict says how the payment the gateway holds under p's identity
+// differs from p's spec; "" when it is the same payment.
+func paymentConflict(p *v1.Payment, amount money.Amount, r *gateway.InquiryPaymentResponse) string {
+	var diffs []string
+	if a := r.PaymentAmount; a != nil && (a.Currency != amount.Currency() || a.Value != amount.MinorString()) {
+		diffs = append(diffs, fmt.Sprintf("amount %s %s (minor units) where the spec asks %s %s", a.Value, a.Currency, amount.MinorString(), amount.Currency()))
+	}
+	if m := r.PaymentMethodType; m != "" && m != p.Spec.PaymentMethod.Type {
+		diffs = append(diffs, fmt.Sprintf("payment method %s where the spec asks %s", m, p.Spec.PaymentMethod.Type))
+	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the gateway already holds payment %s under paymentRequestId %s with %s: this name was used before for another payment; nothing was charged; to charge, create a Payment with a new name",
+		r.PaymentID, r.PaymentRequestID, strings.Join(diffs, " and "))
+}
+
+// adoptedPayment describes an adopted payment for its Adopted condition.
+func adoptedPayment(r *gateway.InquiryPaymentResponse) string {
+	msg := fmt.Sprintf("paymentRequestId %s is gateway payment %s, %s", r.PaymentRequestID, r.PaymentID, r.PaymentStatus)
+	switch r.PaymentStatus {
+	case gateway.PaymentStatusFail, gateway.PaymentStatusCancelled:
+		msg += "; a name is spent once used: to charge again, create a Payment with a new name"
+	}
+	return msg
+}
+
+func wantsAutoCapture(p *v1.Payment) bool {
+	return p.Spec.CaptureMode != v1.CaptureManual && !observeOnly(p) && !autoCaptureRefused(p)
+}
+
+func autoCaptureRefused(p *v1.Payment) bool {
+	r := p.Status.LastResult
+	return r != nil && r.API == string(transition.SourceCapture) && r.Status == gateway.StatusFail
+}
+
+// Create sends pay with the payment's idempotency id, recorded in status
+// first so that the id never changes once a call may have reached the gateway.
 func (e *paymentExternal) Create(ctx context.Context, p *v1.Payment) (engine.Result, error) {
+	if err := e.checkNew(ctx, p); err != nil {
+		return engine.Result{}, err
+	}
 	req, expiry, err := e.payRequest(ctx, p)
 	if err != nil {
 		return engine.Result{}, err
 	}
+	p.Status.PaymentRequestID = req.PaymentRequestID
 	resp, err := e.conn.Client.Pay(ctx, req)
 	var rerr *gateway.ResultError
 	switch {
@@ -251,22 +352,7 @@ func (e *paymentExternal) Create(ctx context.Context, p *v1.Payment) (engine.Res
 		}
 		return e.apply(p, f)
 	case errors.As(err, &rerr) && rerr.Status == gateway.StatusFail:
-		switch rerr.Code {
-		case gateway.CodeProcessFail, gateway.CodeRepeatReqInconsistent:
-			// The same id was used before: the payment may already have
-			// ended (FAIL or CANCELLED answer PROCESS_FAIL). Ask the gateway
-			// what it knows before concluding anything.
-			p.Status.PaymentRequestID = req.PaymentRequestID
-			if res, ierr := e.inquire(ctx, p); ierr == nil && p.Status.Phase.IsFinal() {
-				return res, nil
-			}
-		}
-		f := transition.PaymentFacts{Source: transition.SourcePay, GatewayStatus: gateway.PaymentStatusFail,
-			PaymentRequestID: req.PaymentRequestID, Result: &gateway.Result{ResultCode: rerr.Code, ResultStatus: rerr.Status, ResultMessage: rerr.Message}}
-		if resp != nil {
-			f.PaymentID = resp.PaymentID
-		}
-		return e.apply(p, f)
+		return e.payRefused(ctx, p, req, resp, rerr)
 	case errors.Is(err, gateway.ErrInvalidRequest):
 		return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
 	default:
@@ -275,55 +361,40 @@ func (e *paymentExternal) Create(ctx context.Context, p *v1.Payment) (engine.Res
 	}
 }
 
-// Observe inquires, and captures an authorization in captureMode Automatic.
-func (e *paymentExternal) Observe(ctx context.Context, p *v1.Payment) (engine.Result, error) {
-	if p.Status.Phase == v1.PaymentAuthorized && p.Spec.CaptureMode != v1.CaptureManual && !observeOnly(p) && !autoCaptureRefused(p) {
-		return e.autoCapture(ctx, p)
-	}
-	return e.inquire(ctx, p)
-}
-
-func (e *paymentExternal) inquire(ctx context.Context, p *v1.Payment) (engine.Result, error) {
-	req := &gateway.InquiryPaymentRequest{PaymentID: p.Status.PaymentID}
-	if req.PaymentID == "" {
-		if observeOnly(p) {
-			req.PaymentID = p.Spec.PaymentID
-		} else {
-			id, err := e.requestID(p)
-			if err != nil {
-				return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
+// payRefused concludes an F answer to pay. A repeated id whose payment
+// already ended (PROCESS_FAIL, ORDER_IS_CLOSED, ORDER_IS_CANCELED) shows the
+// real final phase; one held with other parameters is an identity conflict.
+func (e *paymentExternal) payRefused(ctx context.Context, p *v1.Payment, req *gateway.PayRequest, resp *gateway.PayResponse, rerr *gateway.ResultError) (engine.Result, error) {
+	switch rerr.Code {
+	case gateway.CodeRepeatReqInconsistent:
+		return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonIdentityConflict, Message: fmt.Sprintf(
+			"paymentRequestId %s was used before with another amount or payment method (the gateway: %s); nothing was charged; to charge, create a Payment with a new name",
+			req.PaymentRequestID, rerr.Message)}
+	case gateway.CodeProcessFail, gateway.CodeOrderIsClosed, gateway.CodeOrderIsCanceled:
+		if ir, ierr := e.inquiry(ctx, p); ierr == nil {
+			res, err := e.apply(p, transition.FromInquiryPayment(ir))
+			if err != nil || p.Status.Phase.IsFinal() {
+				if r := p.Status.LastResult; err == nil && r != nil {
+					r.Message = strings.TrimSpace(r.Message + " (paymentRequestId " + req.PaymentRequestID +
+						" is spent: to charge again, create a Payment with a new name)")
+				}
+				return res, err
 			}
-			req.PaymentRequestID = id
 		}
 	}
-	resp, err := e.conn.Client.InquiryPayment(ctx, req)
-	if err != nil {
-		if gateway.Code(err) == gateway.CodeOrderNotExist {
-			if observeOnly(p) {
-				return engine.Result{}, &engine.TerminalError{Reason: "PaymentNotFound",
-					Message: fmt.Sprintf("the gateway has no payment %s to observe", req.PaymentID)}
-			}
-			// Never created (the pay call was lost before the gateway
-			// committed it): send pay again with the same id.
-			return e.Create(ctx, p)
-		}
-		return engine.Result{}, err
+	f := transition.PaymentFacts{Source: transition.SourcePay, GatewayStatus: gateway.PaymentStatusFail,
+		PaymentRequestID: req.PaymentRequestID, Result: &gateway.Result{ResultCode: rerr.Code, ResultStatus: rerr.Status, ResultMessage: rerr.Message}}
+	if resp != nil {
+		f.PaymentID = resp.PaymentID
 	}
-	p.Status.LastCheckTime = nowTime(e.deps.now())
-	return e.apply(p, transition.FromInquiryPayment(resp))
+	return e.apply(p, f)
 }
 
-func autoCaptureRefused(p *v1.Payment) bool {
-	r := p.Status.LastResult
-	return r != nil && r.API == string(transition.SourceCapture) && r.Status == gateway.StatusFail
-}
-
-// autoCapture captures the full authorized amount (captureMode Automatic).
-func (e *paymentExternal) autoCapture(ctx context.Context, p *v1.Payment) (engine.Result, error) {
-	id, err := ids.AutoCaptureRequestID(p.UID)
-	if err != nil {
-		return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
-	}
+// Update captures the full authorized amount (captureMode Automatic) with
+// an id that follows the payment's own, so a re-created payment re-sends
+// the same capture instead of a second one.
+func (e *paymentExternal) Update(ctx context.Context, p *v1.Payment) (engine.Result, error) {
+	id := ids.AutoCapture(p, e.conn.Config.Spec.IdentityScope)
 	wire := gateway.Amount{Currency: e.amount.Currency(), Value: e.amount.MinorString()}
 	resp, err := e.conn.Client.Capture(ctx, &gateway.CaptureRequest{CaptureRequestID: id, PaymentID: p.Status.PaymentID,
 		CaptureAmount: wire, IsLastCapture: gateway.BoolPtr(true)})
@@ -348,13 +419,10 @@ func (e *paymentExternal) autoCapture(ctx context.Context, p *v1.Payment) (engin
 // Cancel cancels the payment (spec.cancel, or deletion with deletionPolicy Cancel).
 func (e *paymentExternal) Cancel(ctx context.Context, p *v1.Payment) (engine.Result, error) {
 	now := e.deps.now()
+	id := e.requestID(p)
 	if p.Status.PaymentID == "" && (p.Status.Phase == "" || p.Status.Phase == v1.PaymentPending) {
 		// Nothing was paid; make sure nothing will be: inquire by request
 		// id first in case a pay call we lost did reach the gateway.
-		id, err := e.requestID(p)
-		if err != nil {
-			return engine.Result{}, err
-		}
 		if _, err := e.conn.Client.InquiryPayment(ctx, &gateway.InquiryPaymentRequest{PaymentRequestID: id}); gateway.Code(err) == gateway.CodeOrderNotExist {
 			f := transition.PaymentFacts{Source: transition.SourceCancel, GatewayStatus: gateway.PaymentStatusCancelled, PaymentRequestID: id}
 			return e.apply(p, f)
@@ -364,7 +432,7 @@ func (e *paymentExternal) Cancel(ctx context.Context, p *v1.Payment) (engine.Res
 	}
 	req := &gateway.CancelRequest{PaymentID: p.Status.PaymentID}
 	if req.PaymentID == "" {
-		req.PaymentRequestID, _ = e.requestID(p)
+		req.PaymentRequestID = id
 	}
 	resp, err := e.conn.Client.Cancel(ctx, req)
 	var rerr *gateway.ResultError
@@ -397,10 +465,7 @@ func (e *paymentExternal) apply(p *v1.Payment, f transition.PaymentFacts) (engin
 // payRequest builds the pay request. The expiry time is derived from the
 // object's creation time, so a re-sent pay is byte-for-byte the same request.
 func (e *paymentExternal) payRequest(ctx context.Context, p *v1.Payment) (*gateway.PayRequest, *time.Time, error) {
-	id, err := e.requestID(p)
-	if err != nil {
-		return nil, nil, &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: err.Error()}
-	}
+	id := e.requestID(p)
 	s := p.Spec
 	req := &gateway.PayRequest{
 		ProductCode:        gateway.ProductCodeCashierPayment,

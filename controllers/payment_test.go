@@ -204,10 +204,10 @@ func TestInvalidAmountFailsWithoutGatewayCall(t *testing.T) {
 	}
 	p = waitPhase(ctx, t, p, v1.PaymentFailed)
 	c := condition(p.Status.Conditions, v1.ConditionReady)
-	if c.Reason != v1.ReasonFailed || p.Status.LastResult == nil || p.Status.LastResult.Code != v1.ReasonInvalidAmount {
+	if c.Reason != v1.ReasonInvalidAmount || p.Status.LastResult == nil || p.Status.LastResult.Code != v1.ReasonInvalidAmount {
 		t.Fatalf("Ready = %+v lastResult = %+v", c, p.Status.LastResult)
 	}
-	reqID, _ := ids.PaymentRequestID("", p.UID)
+	reqID := ids.Payment(p, "")
 	if p.Status.PaymentID != "" || operations(t, reqID) != 0 {
 		t.Fatalf("a gateway payment was created: %s", p.Status.PaymentID)
 	}

@@ -29,7 +29,8 @@ func refundSpec() opSpec[*v1.Refund] {
 		fullStatus: func(r *v1.Refund) any { return &r.Status },
 		amount:     func(r *v1.Refund) v1.Money { return r.Spec.Amount },
 		paymentRef: func(r *v1.Refund) string { return r.Spec.PaymentRef.Name },
-		requestID:  ids.RefundRequestID,
+		requestID:  ids.Refund,
+		recorded:   func(p *v1.Payment) *v1.Money { return p.Status.Amounts.Refunded },
 		eligible:   refundEligible,
 		prepare:    refundCapture,
 		budget:     refundBudget,
@@ -49,6 +50,20 @@ func refundSpec() opSpec[*v1.Refund] {
 				return transition.OperationFacts{}, false, err
 			}
 			return transition.FromInquiryRefund(resp), true, nil
+		},
+		// inquiryRefund names no payment: before adopting, the payment's
+		// transactions must list the refund.
+		belongs: func(ctx context.Context, c *opCall[*v1.Refund]) (bool, error) {
+			resp, err := c.conn.Client.InquiryPayment(ctx, &gateway.InquiryPaymentRequest{PaymentID: c.payment.Status.PaymentID})
+			if err != nil {
+				return false, err
+			}
+			for _, t := range resp.Transactions {
+				if t.TransactionType == gateway.TransactionRefund && t.TransactionRequestID == c.id {
+					return true, nil
+				}
+			}
+			return false, nil
 		},
 		// The gateway refuses refunds while a chargeback is unjudged (the
 		// dispute notification may not have reached the payment yet): wait.

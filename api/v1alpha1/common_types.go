@@ -158,6 +158,11 @@ const (
 	// ConditionBlocked is True while an operation waits on something outside
 	// it, e.g. a refund held while a chargeback is unjudged.
 	ConditionBlocked = "Blocked"
+	// ConditionAdopted is True on an object whose identity the gateway
+	// already knew when the operator first looked (the same manifest applied
+	// again after a delete, a restore from git): its status was rebuilt from
+	// the gateway and no call that moves money was sent.
+	ConditionAdopted = "Adopted"
 )
 
 // Condition reasons.
@@ -184,4 +189,10 @@ const (
 	ReasonObserving        = "Observing"
 	ReasonSecretInvalid    = "SecretInvalid"
 	ReasonAvailable        = "Available"
+	// ReasonAdopted: the gateway already had the object's identity; see ConditionAdopted.
+	ReasonAdopted = "Adopted"
+	// ReasonIdentityConflict: the gateway holds something else under the
+	// object's identity (the name was used before with another amount,
+	// payment or method). Nothing moved; use a new name.
+	ReasonIdentityConflict = "IdentityConflict"
 )

@@ -20,6 +20,7 @@ const (
 )
 
 // GatewayConfigSpec is one merchant's connection to the gateway.
+// +kubebuilder:validation:XValidation:rule="has(self.identityScope) == has(oldSelf.identityScope)",message="spec.identityScope cannot be added or removed after create: it would give every re-created object new gateway ids"
 type GatewayConfigSpec struct {
 	// Endpoint is the gateway's base URL without path, e.g.
 	// https://open-sea-global.alipay.com, or http://127.0.0.1:8080 for alipay-sim.
@@ -69,6 +70,21 @@ type GatewayConfigSpec struct {
 	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	ConsultProfiles []ConsultProfile `json:"consultProfiles,omitempty"`
+
+	// IdentityScope is mixed into every id the operator derives for this
+	// merchant's objects (paymentRequestId, captureRequestId, refundRequestId,
+	// declarationRequestId). Ids are derived from the manifest (kind,
+	// namespace, name), never from the cluster, so a cluster restored from git
+	// adopts what the gateway already did instead of paying again: keep the
+	// default (empty) for that. Set it only when two clusters share one
+	// merchant and must not share identities (e.g. "staging" and "prod" both
+	// holding a payment shop/order-1). Immutable: changing it would make every
+	// re-created object a new payment.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.identityScope is immutable: changing it would give every re-created object new gateway ids, so re-applying a manifest would move money again"
+	// +optional
+	IdentityScope string `json:"identityScope,omitempty"`
 
 	// ConsultInterval is how often the consult profiles are refreshed.
 	// Default 1h.

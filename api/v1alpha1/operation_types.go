@@ -35,8 +35,9 @@ type OperationStatus struct {
 	Phase OperationPhase `json:"phase,omitempty"`
 
 	// RequestID is the idempotency key sent to the gateway
-	// (captureRequestId, refundRequestId or declarationRequestId), derived
-	// from the object's UID.
+	// (captureRequestId, refundRequestId or declarationRequestId): the spec's,
+	// or one derived from the GatewayConfig's identityScope and the object's
+	// kind, namespace and name. Once recorded it never changes.
 	// +optional
 	RequestID string `json:"requestId,omitempty"`
 
@@ -88,6 +89,16 @@ type CaptureSpec struct {
 	// the rest of the authorization.
 	// +optional
 	IsLastCapture bool `json:"isLastCapture,omitempty"`
+
+	// CaptureRequestID is the idempotency key for the capture call (1-64
+	// letters, digits, '_' or '-'), for merchants whose order system owns the
+	// ids. Leave it out and the operator derives one from the GatewayConfig's
+	// identityScope and this Capture's namespace and name, so the same
+	// manifest applied again (a GitOps re-sync, a restore) never captures twice.
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]{1,64}$`
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	CaptureRequestID string `json:"captureRequestId,omitempty"`
 }
 
 // Capture takes (part of) the money a card authorization holds.
@@ -143,6 +154,16 @@ type RefundSpec struct {
 	// captured several times.
 	// +optional
 	CaptureRef *LocalObjectReference `json:"captureRef,omitempty"`
+
+	// RefundRequestID is the idempotency key for the refund call (1-64
+	// letters, digits, '_' or '-'), for merchants whose order system owns the
+	// ids. Leave it out and the operator derives one from the GatewayConfig's
+	// identityScope and this Refund's namespace and name, so the same manifest
+	// applied again (a GitOps re-sync, a restore) never refunds twice.
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]{1,64}$`
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	RefundRequestID string `json:"refundRequestId,omitempty"`
 }
 
 // Refund returns money of a succeeded payment to the user. It waits (Blocked,
@@ -229,6 +250,16 @@ type CustomsDeclarationSpec struct {
 	// identity check. Certificate numbers never go in the spec.
 	// +optional
 	BuyerCertificateSecretRef *SecretReference `json:"buyerCertificateSecretRef,omitempty"`
+
+	// DeclarationRequestID is the idempotency key for the declare call (1-32
+	// letters, digits, '_' or '-'), for merchants whose order system owns the
+	// ids. Leave it out and the operator derives one from the GatewayConfig's
+	// identityScope and this declaration's namespace and name, so the same
+	// manifest applied again (a GitOps re-sync, a restore) never declares twice.
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]{1,32}$`
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	DeclarationRequestID string `json:"declarationRequestId,omitempty"`
 }
 
 // CustomsOffice names a customs office.

@@ -81,8 +81,11 @@ type PaymentSpec struct {
 
 	// PaymentRequestID is the merchant's idempotency key for the pay call
 	// (1-64 letters, digits, '_' or '-'). Leave it out and the operator derives
-	// one from the object's UID, so a crash between the pay call and the status
-	// write can never create a second payment.
+	// one from the GatewayConfig's identityScope and this Payment's namespace
+	// and name: a crash between the pay call and the status write, or the same
+	// manifest applied again after the object was deleted (a GitOps re-sync, a
+	// restore from git), can never create a second payment. A name is
+	// therefore spent once used: to charge again, use a new name.
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]{1,64}$`
 	// +kubebuilder:validation:MaxLength=64
 	// +optional

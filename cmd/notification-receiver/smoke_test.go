@@ -106,8 +106,7 @@ func TestBinaryWiring(t *testing.T) {
 	})
 	addr := srv.addr.Load().(net.Addr).String()
 
-	reqID, err := ids.PaymentRequestID("", p.UID)
-	must(t, err)
+	reqID := ids.Payment(p, "")
 	body := []byte(`{"notifyType":"PAYMENT_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"},` +
 		`"paymentRequestId":"` + reqID + `","paymentId":"2026112211000000000001","paymentAmount":{"currency":"HKD","value":"1050"}}`)
 	path := ids.NotifyURL("http://"+addr, ids.KindPayment, ns.Name, "p")[len("http://"+addr):]

@@ -5,10 +5,11 @@
 // The model is Crossplane's managed reconciler and its ExternalClient
 // (Observe / Create / Update / Delete), changed where money demands it:
 //
-//   - Every create carries an idempotency id derived from the object's UID
-//     and the gateway answers a repeated id with the first outcome, so a crash
-//     between the gateway call and the status write can never move money twice:
-//     the next reconcile sends the same id again or inquires.
+//   - Every create carries an idempotency id derived from the manifest
+//     (package ids), and the gateway is asked first whether it knows that id:
+//     a crash between the gateway call and the status write, or the same
+//     manifest re-applied after a delete or a restore, can never move money
+//     twice. What the gateway already did is adopted.
 //   - An Unknown outcome (U result, timeout, transport error, unverifiable
 //     response) is never a failure: the engine backs off with jitter and tries
 //     again with the same id.
@@ -30,12 +31,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
@@ -58,14 +62,40 @@ type Result struct {
 	RequeueAfter time.Duration
 }
 
+// Observation is what Observe learned: Crossplane's ExternalObservation,
+// with the money rule that the gateway, not the cluster, says whether an
+// object exists.
+type Observation struct {
+	// Exists says the gateway knows the object's identity (its request id).
+	// When false the engine sends the create call.
+	Exists bool
+	// NeedsUpdate says the object exists but still needs a call that changes
+	// it (a Payment's automatic capture); the engine calls Update. It is
+	// Crossplane's ResourceUpToDate, inverted so that the zero value is "up to
+	// date".
+	NeedsUpdate bool
+	// Adopted describes, for the Adopted condition and event, what the
+	// gateway already held (e.g. "paymentRequestId pay… is SUCCESS"), when the
+	// object had never sent its create call.
+	Adopted string
+	// Result is what applying the observation concluded.
+	Result
+}
+
 // External acts on one object at the gateway. Implementations apply what
-// they learn to the object's status through package transition.
+// they learn to the object's status through package transition. They never
+// call each other: the engine decides, in one place, whether to create,
+// observe, adopt, update or cancel.
 type External[T client.Object] interface {
-	// Observe asks the gateway where the object stands (inquiry).
-	Observe(ctx context.Context, obj T) (Result, error)
+	// Observe asks the gateway where the object stands (inquiry) and applies
+	// it. An identity the gateway holds with other parameters than the spec
+	// is a *TerminalError with reason IdentityConflict, applied to nothing.
+	Observe(ctx context.Context, obj T) (Observation, error)
 	// Create sends the create call (pay, capture, refund, declare) with the
-	// object's idempotency id.
+	// object's idempotency id; only after Observe found nothing.
 	Create(ctx context.Context, obj T) (Result, error)
+	// Update makes the call an existing object still needs (see NeedsUpdate).
+	Update(ctx context.Context, obj T) (Result, error)
 	// Cancel cancels the object at the gateway, where the kind allows it.
 	Cancel(ctx context.Context, obj T) (Result, error)
 }
@@ -80,7 +110,9 @@ type Kind[T client.Object] interface {
 	// payment, limits). Errors of type *WaitError and *TerminalError have
 	// special meaning; others are retried with backoff.
 	Connect(ctx context.Context, obj T) (External[T], error)
-	// Submitted reports whether the create call has been answered before.
+	// Submitted reports whether the create call has been sent before (its
+	// outcome may be unknown); an object that has not, but that the gateway
+	// knows, is adopted.
 	Submitted(obj T) bool
 	// Final reports whether nothing further will happen at the gateway.
 	Final(obj T) bool
@@ -98,6 +130,8 @@ type Kind[T client.Object] interface {
 	SetConditions(obj T, err error)
 	// Status returns a pointer to the object's status (for change detection).
 	Status(obj T) any
+	// Conditions returns a pointer to the object's status conditions.
+	Conditions(obj T) *[]metav1.Condition
 }
 
 // Deriver is implemented by kinds whose status also follows other
@@ -246,19 +280,45 @@ func (r *Reconciler[T]) step(ctx context.Context, obj T) (Result, error) {
 	return res, err
 }
 
+// act decides, in this one place, what the object needs at the gateway:
+// a cancel the spec asks for; else what the gateway knows (Observe) decides
+// between create (it knows nothing), adopt (it knows what this object never
+// sent: a re-created object), update, or nothing.
 func (r *Reconciler[T]) act(ctx context.Context, obj T) (Result, error) {
 	ext, err := r.kind.Connect(ctx, obj)
 	if err != nil {
 		return Result{}, err
 	}
-	switch {
-	case r.kind.WantsCancel(obj):
+	if r.kind.WantsCancel(obj) {
 		return ext.Cancel(ctx, obj)
-	case !r.kind.Submitted(obj):
-		return ext.Create(ctx, obj)
-	default:
-		return ext.Observe(ctx, obj)
 	}
+	sent := r.kind.Submitted(obj)
+	obs, err := ext.Observe(ctx, obj)
+	switch {
+	case err != nil:
+		return Result{}, err
+	case !obs.Exists:
+		return ext.Create(ctx, obj)
+	}
+	if !sent {
+		r.adopt(obj, obs.Adopted)
+	}
+	if obs.NeedsUpdate {
+		return ext.Update(ctx, obj)
+	}
+	return obs.Result, nil
+}
+
+// adopt records that the gateway already had what obj never sent.
+func (r *Reconciler[T]) adopt(obj T, what string) {
+	msg := "the gateway already had this object's identity"
+	if what != "" {
+		msg += " (" + what + ")"
+	}
+	msg += "; status was rebuilt from the gateway and nothing was sent again"
+	meta.SetStatusCondition(r.kind.Conditions(obj), metav1.Condition{Type: v1.ConditionAdopted, Status: metav1.ConditionTrue,
+		Reason: v1.ReasonAdopted, Message: msg, ObservedGeneration: obj.GetGeneration()})
+	r.event(obj, corev1.EventTypeNormal, v1.ReasonAdopted, "Adopt", msg)
 }
 
 // phase reads the object's phase for events.

@@ -347,11 +347,22 @@ func (r *Receiver) toPayment(ctx context.Context, v *verified, p *v1.Payment) an
 	return refuse(v.kind, ReasonRouteKind, nil)
 }
 
+// scope is the identityScope of GatewayConfig name, which every derived id
+// of its objects depends on; "" when it cannot be read (a derived id under
+// another scope then does not match, and polling covers the notification).
+func (r *Receiver) scope(ctx context.Context, name string) string {
+	var gwc v1.GatewayConfig
+	if err := r.opts.Client.Get(ctx, client.ObjectKey{Name: name}, &gwc); err != nil {
+		return ""
+	}
+	return gwc.Spec.IdentityScope
+}
+
 // checkPaymentIDs checks the gateway ids a notification names against
-// those the payment is known by, without relying on status fields the
-// controller may not have written yet.
-func checkPaymentIDs(p *v1.Payment, paymentID, paymentRequestID string) error {
-	if want := expectedPaymentRequestID(p); paymentRequestID != "" && want != "" && paymentRequestID != want {
+// those the payment is known by under scope, without relying on status
+// fields the controller may not have written yet.
+func checkPaymentIDs(p *v1.Payment, scope, paymentID, paymentRequestID string) error {
+	if want := ids.Payment(p, scope); paymentRequestID != "" && want != "" && paymentRequestID != want {
 		return fmt.Errorf("%w: paymentRequestId %s, the payment is paid with %s", transition.ErrMismatch, paymentRequestID, want)
 	}
 	for _, known := range []string{p.Spec.PaymentID, p.Status.PaymentID} {
@@ -383,7 +394,7 @@ func (r *Receiver) applyPayment(ctx context.Context, v *verified, p *v1.Payment,
 }
 
 func (r *Receiver) applyNotifyPayment(ctx context.Context, v *verified, p *v1.Payment, n *gateway.NotifyPayment) answer {
-	if err := checkPaymentIDs(p, n.PaymentID, n.PaymentRequestID); err != nil {
+	if err := checkPaymentIDs(p, r.scope(ctx, p.Spec.GatewayRef.Name), n.PaymentID, n.PaymentRequestID); err != nil {
 		return r.mismatch(v, p, err)
 	}
 	_, _, a := r.applyPayment(ctx, v, p, transition.FromNotifyPayment(n))
@@ -391,14 +402,15 @@ func (r *Receiver) applyNotifyPayment(ctx context.Context, v *verified, p *v1.Pa
 }
 
 func (r *Receiver) applyNotifyCapture(ctx context.Context, v *verified, p *v1.Payment, n *gateway.NotifyCapture) answer {
-	if err := checkPaymentIDs(p, n.PaymentID, ""); err != nil {
+	scope := r.scope(ctx, p.Spec.GatewayRef.Name)
+	if err := checkPaymentIDs(p, scope, n.PaymentID, ""); err != nil {
 		return r.mismatch(v, p, err)
 	}
-	auto, _ := ids.AutoCaptureRequestID(p.UID)
-	if own := expectedPaymentRequestID(p); n.CaptureRequestID == auto || (own != "" && n.CaptureRequestID == own) {
+	own := ids.Payment(p, scope)
+	if own != "" && (n.CaptureRequestID == ids.AutoCapture(p, scope) || n.CaptureRequestID == own) {
 		return r.applyAutoCapture(ctx, v, p, n)
 	}
-	c, err := r.findCapture(ctx, p, n.CaptureRequestID)
+	c, err := r.findCapture(ctx, p, scope, n.CaptureRequestID)
 	if err != nil {
 		return unavailable(v.kind, err)
 	}
@@ -430,14 +442,14 @@ func (r *Receiver) applyAutoCapture(ctx context.Context, v *verified, p *v1.Paym
 
 // findCapture finds the Capture of p whose captureRequestId is id; nil
 // when there is none (confirmed uncached).
-func (r *Receiver) findCapture(ctx context.Context, p *v1.Payment, id string) (*v1.Capture, error) {
+func (r *Receiver) findCapture(ctx context.Context, p *v1.Payment, scope, id string) (*v1.Capture, error) {
 	pick := func(items []v1.Capture) *v1.Capture {
 		for i := range items {
 			c := &items[i]
 			if c.Spec.PaymentRef.Name != p.Name {
 				continue
 			}
-			if want, err := ids.CaptureRequestID(c.UID); err == nil && want == id {
+			if ids.Capture(c, scope) == id {
 				return c
 			}
 		}
@@ -458,7 +470,7 @@ func (r *Receiver) findCapture(ctx context.Context, p *v1.Payment, id string) (*
 }
 
 func (r *Receiver) applyNotifyDispute(ctx context.Context, v *verified, p *v1.Payment, n *gateway.NotifyDispute) answer {
-	if err := checkPaymentIDs(p, n.PaymentID, n.PaymentRequestID); err != nil {
+	if err := checkPaymentIDs(p, r.scope(ctx, p.Spec.GatewayRef.Name), n.PaymentID, n.PaymentRequestID); err != nil {
 		return r.mismatch(v, p, err)
 	}
 	var ch transition.Change
@@ -528,7 +540,7 @@ func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID
 		seen := map[types.UID]bool{}
 		for i := range items {
 			p := &items[i]
-			if seen[p.UID] || !matchesPayment(p, paymentID, paymentRequestID) {
+			if seen[p.UID] || !matchesPayment(p, r.scope(ctx, p.Spec.GatewayRef.Name), paymentID, paymentRequestID) {
 				continue
 			}
 			seen[p.UID] = true
@@ -647,12 +659,21 @@ func (r *Receiver) toRefund(ctx context.Context, v *verified, rf *v1.Refund) ans
 // refund that a notification finishes before the refund controller wrote
 // its status still counts in the payment's totals.
 func (r *Receiver) applyRefund(ctx context.Context, v *verified, rf *v1.Refund, p *v1.Payment, n *gateway.NotifyRefund) answer {
-	if want, err := ids.RefundRequestID(rf.UID); err == nil && n.RefundRequestID != want {
+	if want := ids.Refund(rf, r.scope(ctx, p.Spec.GatewayRef.Name)); n.RefundRequestID != want {
 		return r.mismatch(v, rf, fmt.Errorf("%w: refundRequestId %s, the refund is %s", transition.ErrMismatch, n.RefundRequestID, want))
 	}
 	return applyOperation(ctx, r, v, rf, func(o *v1.Refund) (*v1.OperationStatus, v1.Money, int64) {
 		return &o.Status, o.Spec.Amount, o.Generation
 	}, func() *v1.Refund { return &v1.Refund{} }, "refund", refundFacts(n, p))
+}
+
+// refundScope is the identity scope of rf's payment's GatewayConfig.
+func (r *Receiver) refundScope(ctx context.Context, rf *v1.Refund) string {
+	p, found, err := get(ctx, r, client.ObjectKey{Namespace: rf.Namespace, Name: rf.Spec.PaymentRef.Name}, newPayment)
+	if err != nil || !found {
+		return ""
+	}
+	return r.scope(ctx, p.Spec.GatewayRef.Name)
 }
 
 func refundFacts(n *gateway.NotifyRefund, p *v1.Payment) transition.OperationFacts {
@@ -669,7 +690,7 @@ func (r *Receiver) findRefunds(ctx context.Context, id string, keep func(*v1.Ref
 		var out []v1.Refund
 		for i := range items {
 			rf := &items[i]
-			if want, err := ids.RefundRequestID(rf.UID); err != nil || want != id {
+			if rf.Status.RequestID != id && ids.Refund(rf, r.refundScope(ctx, rf)) != id {
 				continue
 			}
 			ok, err := keep(rf)

@@ -13,9 +13,9 @@
 //
 //	POST /notify/payment/<ns>/<name>  notifyPayment → the Payment;
 //	                                  notifyCapture → the Capture of that Payment whose
-//	                                  ids.CaptureRequestID(uid) is captureRequestId, or the
-//	                                  Payment itself when captureRequestId is
-//	                                  ids.AutoCaptureRequestID(payment uid) (the Payment
+//	                                  ids.Capture (under its GatewayConfig's identityScope) is
+//	                                  captureRequestId, or the Payment itself when it is
+//	                                  ids.AutoCapture of the payment (the Payment
 //	                                  controller's own capture in captureMode Automatic)
 //	                                  or the payment's own paymentRequestId (the gateway's
 //	                                  automatic capture): applied as "SUCCESS, captured
@@ -33,9 +33,10 @@
 //	                                  candidates (gateway ids are unique per gateway, not
 //	                                  across merchants or sandbox and production).
 //
-// Belonging is checked with the ids derived from the object's UID
-// (package ids), never with status fields the controller may not have
-// written yet.
+// Belonging is checked with the ids derived from the object's manifest
+// under its GatewayConfig's identityScope, or recorded in its status
+// (package ids), so a notification that beats the controller's status write
+// still finds its object.
 //
 // # Verification, before any object is read
 //

@@ -345,8 +345,7 @@ func TestCaptureNotification(t *testing.T) {
 		Spec: v1.CaptureSpec{PaymentRef: v1.LocalObjectReference{Name: "card"}, Amount: v1.Money{Currency: "HKD", Value: "40.00"}}}
 	f.create(c)
 	f.sim.SetBehavior(gatewaysim.Behavior{CaptureAsync: true})
-	capID, err := ids.CaptureRequestID(c.UID)
-	must(t, err)
+	capID := ids.Capture(c, "")
 	resp, err := f.conn.Client.Capture(f.ctx, &gateway.CaptureRequest{CaptureRequestID: capID, PaymentID: p.Status.PaymentID,
 		CaptureAmount: gateway.Amount{Currency: "HKD", Value: "4000"}})
 	if !gateway.IsInProcess(err) {
@@ -387,7 +386,7 @@ func TestCaptureNotification(t *testing.T) {
 
 // TestAutomaticCapture: the capture that completes an automatic-capture
 // authorization lands on the Payment: the operator's own capture
-// (ids.AutoCaptureRequestID) and the gateway's automatic capture.
+// (ids.AutoCapture) and the gateway's automatic capture.
 func TestAutomaticCapture(t *testing.T) {
 	f := newFixture(t)
 	p := f.cardPayment("auto", "25.00", v1.CaptureAutomatic)
@@ -399,8 +398,7 @@ func TestAutomaticCapture(t *testing.T) {
 	if p.Status.Phase != v1.PaymentAuthorized || condition(p.Status.Conditions, v1.ConditionReady).Status != metav1.ConditionFalse {
 		t.Fatalf("authorized (automatic): phase %s conditions %+v", p.Status.Phase, p.Status.Conditions)
 	}
-	autoID, err := ids.AutoCaptureRequestID(p.UID)
-	must(t, err)
+	autoID := ids.AutoCapture(p, "")
 	if _, err := f.conn.Client.Capture(f.ctx, &gateway.CaptureRequest{CaptureRequestID: autoID, PaymentID: p.Status.PaymentID,
 		CaptureAmount: gateway.Amount{Currency: "HKD", Value: "2500"}}); err != nil {
 		t.Fatal(err)
@@ -418,8 +416,7 @@ func TestAutomaticCapture(t *testing.T) {
 	// its capture carries the payment's own request id.
 	g := f.cardPayment("gw-auto", "30.00", v1.CaptureAutomatic)
 	f.create(g)
-	reqID, err := ids.PaymentRequestID("", g.UID)
-	must(t, err)
+	reqID := ids.Payment(g, "")
 	g = f.payWith(g, &gateway.PayRequest{PaymentRequestID: reqID, PaymentAmount: gateway.Amount{Currency: "HKD", Value: "3000"},
 		PaymentMethod:    gateway.PaymentMethod{PaymentMethodType: "CARD"},
 		PaymentNotifyURL: ids.NotifyURL(f.url, ids.KindPayment, f.ns, "gw-auto"), Env: &gateway.Env{TerminalType: "WEB"},
@@ -441,8 +438,7 @@ func TestRefundNotification(t *testing.T) {
 	rf := &v1.Refund{ObjectMeta: metav1.ObjectMeta{Name: "rf-1", Namespace: f.ns},
 		Spec: v1.RefundSpec{PaymentRef: v1.LocalObjectReference{Name: "refund-me"}, Amount: v1.Money{Currency: "HKD", Value: "20.00"}}}
 	f.create(rf)
-	rid, err := ids.RefundRequestID(rf.UID)
-	must(t, err)
+	rid := ids.Refund(rf, "")
 	resp, err := f.conn.Client.Refund(f.ctx, &gateway.RefundRequest{RefundRequestID: rid, PaymentID: p.Status.PaymentID,
 		RefundAmount: gateway.Amount{Currency: "HKD", Value: "2000"}, IsAsyncRefund: gateway.BoolPtr(true),
 		RefundNotifyURL: ids.NotifyURL(f.url, ids.KindRefund, f.ns, "rf-1")})
@@ -475,8 +471,7 @@ func TestRefundNotification(t *testing.T) {
 	rf2 := &v1.Refund{ObjectMeta: metav1.ObjectMeta{Name: "rf-2", Namespace: f.ns},
 		Spec: v1.RefundSpec{PaymentRef: v1.LocalObjectReference{Name: "refund-me"}, Amount: v1.Money{Currency: "HKD", Value: "5.00"}}}
 	f.create(rf2)
-	rid2, err := ids.RefundRequestID(rf2.UID)
-	must(t, err)
+	rid2 := ids.Refund(rf2, "")
 	if _, err := f.conn.Client.Refund(f.ctx, &gateway.RefundRequest{RefundRequestID: rid2, PaymentID: p.Status.PaymentID,
 		RefundAmount: gateway.Amount{Currency: "HKD", Value: "500"}}); err != nil {
 		t.Fatal(err)

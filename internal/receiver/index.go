@@ -16,13 +16,16 @@ const (
 	// and, for managementPolicy Observe, spec.paymentId.
 	IndexPaymentID = "status.paymentId"
 	// IndexPaymentRequestID indexes Payments by the paymentRequestId they
-	// are paid with: spec.paymentRequestId or the one derived from the UID,
-	// so a payment is found before the controller wrote any status.
+	// are paid with: the recorded one, spec.paymentRequestId, or the one
+	// derived from the manifest under the default identity scope, so a
+	// payment is found before the controller wrote any status (a payment of
+	// a scoped GatewayConfig is found by the uncached fallback until then).
 	IndexPaymentRequestID = "paymentRequestId"
 	// IndexCapturePayment indexes Captures by spec.paymentRef.name.
 	IndexCapturePayment = "spec.paymentRef.name"
-	// IndexRefundRequestID indexes Refunds by the refundRequestId derived
-	// from their UID (notifyRefund carries no paymentId).
+	// IndexRefundRequestID indexes Refunds by their recorded
+	// refundRequestId and the one derived from the manifest under the
+	// default identity scope (notifyRefund carries no paymentId).
 	IndexRefundRequestID = "refundRequestId"
 )
 
@@ -48,11 +51,10 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 			if !ok {
 				return nil
 			}
-			id, err := ids.RefundRequestID(r.UID)
-			if err != nil {
-				return nil
-			}
-			return []string{id}
+			// The index cannot read the GatewayConfig's identity scope:
+			// it holds the recorded id and the id under the default scope;
+			// findRefunds checks candidates under their real scope.
+			return uniq(r.Status.RequestID, ids.Refund(r, ""))
 		}},
 	} {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.fn); err != nil {
@@ -75,25 +77,20 @@ func paymentRequestIDValues(o client.Object) []string {
 	if !ok {
 		return nil
 	}
-	return uniq(expectedPaymentRequestID(p), p.Status.PaymentRequestID)
+	return paymentRequestIDs(p, "")
 }
 
-// expectedPaymentRequestID is the paymentRequestId the payment is paid
-// with; "" for an imported (Observe) payment, whose id is not ours.
-func expectedPaymentRequestID(p *v1.Payment) string {
-	if p.Spec.ManagementPolicy == v1.ManagementObserve {
-		return ""
-	}
-	id, err := ids.PaymentRequestID(p.Spec.PaymentRequestID, p.UID)
-	if err != nil {
-		return ""
-	}
-	return id
+// paymentRequestIDs are the paymentRequestIds p is known by under scope:
+// the recorded one and the one it is (or will be) paid with; none for an
+// imported (Observe) payment, whose id is not ours.
+func paymentRequestIDs(p *v1.Payment, scope string) []string {
+	return uniq(p.Status.PaymentRequestID, ids.Payment(p, scope))
 }
 
 // matchesPayment reports whether p is the payment with the given gateway
-// paymentId or paymentRequestId (the uncached fallback of the indexes).
-func matchesPayment(p *v1.Payment, paymentID, paymentRequestID string) bool {
+// paymentId or paymentRequestId under scope (the uncached fallback of the
+// indexes).
+func matchesPayment(p *v1.Payment, scope, paymentID, paymentRequestID string) bool {
 	if paymentID != "" {
 		for _, v := range paymentIDValues(p) {
 			if v == paymentID {
@@ -102,7 +99,7 @@ func matchesPayment(p *v1.Payment, paymentID, paymentRequestID string) bool {
 		}
 	}
 	if paymentRequestID != "" {
-		for _, v := range paymentRequestIDValues(p) {
+		for _, v := range paymentRequestIDs(p, scope) {
 			if v == paymentRequestID {
 				return true
 			}

@@ -346,8 +346,7 @@ func writeStatus[T client.Object](f *fixture, obj T, apply func(T) error) T {
 // the resulting status (Processing, awaiting the user).
 func (f *fixture) pay(p *v1.Payment) *v1.Payment {
 	f.t.Helper()
-	reqID, err := ids.PaymentRequestID(p.Spec.PaymentRequestID, p.UID)
-	must(f.t, err)
+	reqID := ids.Payment(p, "")
 	amt, err := transition.WireFromMoney(p.Spec.Amount)
 	must(f.t, err)
 	req := &gateway.PayRequest{

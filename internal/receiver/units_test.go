@@ -185,27 +185,35 @@ func TestWorstOutcome(t *testing.T) {
 
 func TestCheckPaymentIDs(t *testing.T) {
 	uid := types.UID("3f1c2a9e-8b7d-4c6e-9f01-23456789abcd")
-	derived, _ := ids.PaymentRequestID("", uid)
-	full := &v1.Payment{ObjectMeta: metav1.ObjectMeta{UID: uid}}
+	meta := metav1.ObjectMeta{UID: uid, Namespace: "shop", Name: "order-1"}
+	derived := ids.Derived(ids.KindNamePayment, "", "shop", "order-1")
+	scoped := ids.Derived(ids.KindNamePayment, "prod", "shop", "order-1")
+	legacy, _ := ids.LegacyPaymentRequestID(uid)
+	full := &v1.Payment{ObjectMeta: meta}
 	withStatus := full.DeepCopy()
 	withStatus.Status.PaymentID = "P1"
-	observed := &v1.Payment{ObjectMeta: metav1.ObjectMeta{UID: uid}, Spec: v1.PaymentSpec{ManagementPolicy: v1.ManagementObserve, PaymentID: "P9"}}
+	oldScheme := full.DeepCopy()
+	oldScheme.Status.PaymentRequestID = legacy
+	observed := &v1.Payment{ObjectMeta: meta, Spec: v1.PaymentSpec{ManagementPolicy: v1.ManagementObserve, PaymentID: "P9"}}
 	cases := []struct {
-		name     string
-		p        *v1.Payment
-		pid, rid string
-		mismatch bool
+		name, scope string
+		p           *v1.Payment
+		pid, rid    string
+		mismatch    bool
 	}{
-		{"derived request id", full, "", derived, false},
-		{"other request id", full, "", "pay-other", true},
-		{"no status yet: any paymentId", full, "P7", derived, false},
-		{"status paymentId", withStatus, "P1", "", false},
-		{"other paymentId", withStatus, "P2", "", true},
-		{"observed: its paymentId", observed, "P9", "whatever", false},
-		{"observed: another paymentId", observed, "P8", "", true},
+		{"derived request id", "", full, "", derived, false},
+		{"derived under the GatewayConfig's scope", "prod", full, "", scoped, false},
+		{"default-scope id under another scope", "prod", full, "", derived, true},
+		{"recorded legacy id wins", "", oldScheme, "", legacy, false},
+		{"other request id", "", full, "", "pay-other", true},
+		{"no status yet: any paymentId", "", full, "P7", derived, false},
+		{"status paymentId", "", withStatus, "P1", "", false},
+		{"other paymentId", "", withStatus, "P2", "", true},
+		{"observed: its paymentId", "", observed, "P9", "whatever", false},
+		{"observed: another paymentId", "", observed, "P8", "", true},
 	}
 	for _, tc := range cases {
-		err := receiver.CheckPaymentIDs(tc.p, tc.pid, tc.rid)
+		err := receiver.CheckPaymentIDs(tc.p, tc.scope, tc.pid, tc.rid)
 		if errors.Is(err, transition.ErrMismatch) != tc.mismatch {
 			t.Errorf("%s: err = %v", tc.name, err)
 		}

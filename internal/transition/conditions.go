@@ -69,7 +69,13 @@ func SetPaymentConditions(p *v1.Payment) {
 			condSet(c, gen, false, false, true, v1.ReasonCancelled, resultMsg(st.LastResult, "the payment was cancelled at the gateway"))
 		}
 	case v1.PaymentFailed:
-		condSet(c, gen, false, false, true, v1.ReasonFailed, resultMsg(st.LastResult, "the payment failed"))
+		reason := v1.ReasonFailed
+		if r := st.LastResult; r != nil && r.API == string(SourceController) {
+			// Decided by the operator (InvalidAmount, IdentityConflict, ...):
+			// the reason says which.
+			reason = r.Code
+		}
+		condSet(c, gen, false, false, true, reason, resultMsg(st.LastResult, "the payment failed"))
 	case v1.PaymentExpired:
 		condSet(c, gen, false, false, true, v1.ReasonExpired, resultMsg(st.LastResult, "the payment expired before it was paid or captured"))
 	}

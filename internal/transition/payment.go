@@ -150,7 +150,9 @@ func ApplyPayment(p *v1.Payment, f PaymentFacts, now time.Time) (Change, error) 
 			// The user has nothing left to do once the payment moved on.
 			st.UserAction = nil
 		}
-		if next == v1.PaymentAuthorized && st.Amounts.Authorized == nil {
+		// An authorization seen first as Succeeded (adopted by a re-created
+		// object) was authorized for its amount all the same.
+		if (next == v1.PaymentAuthorized || (next == v1.PaymentSucceeded && p.Spec.Authorization)) && st.Amounts.Authorized == nil {
 			a := p.Spec.Amount
 			st.Amounts.Authorized = &a
 		}

@@ -181,11 +181,9 @@ func (d *driver) createChildren(ctx context.Context, p *paymentPlan) error {
 // payment is found by its paymentRequestId, derived from the object's
 // UID, so the user may pay before the operator recorded the pay answer.
 func (d *driver) settle(ctx context.Context, p *paymentPlan, pay *v1.Payment) error {
-	ref, err := ids.PaymentRequestID("", pay.UID)
-	if err != nil {
-		return err
-	}
+	ref := ids.Payment(pay, "")
 	var view paymentView
+	var err error
 	wctx, cancel := context.WithTimeout(ctx, d.prof.driveTimeout)
 	defer cancel()
 	for {

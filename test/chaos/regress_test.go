@@ -45,7 +45,7 @@ func notifiedRefundCountsInPayment(ctx context.Context, t *testing.T, ls *locals
 		t.Fatal(err)
 	}
 	gc := merchantClient(t, ls.Work, ls.SimURL)
-	rid, _ := ids.RefundRequestID(r.UID)
+	rid := ids.Refund(r, "")
 	if _, err := gc.Refund(ctx, &gateway.RefundRequest{RefundRequestID: rid, PaymentID: pay.Status.PaymentID,
 		RefundAmount: gateway.Amount{Currency: "HKD", Value: "1000"}, RefundReason: r.Spec.Reason,
 		RefundNotifyURL: ids.NotifyURL(ls.ReceiverURL, ids.KindRefund, ns, r.Name)}); err != nil {
@@ -129,7 +129,7 @@ func paidWallet(ctx context.Context, t *testing.T, ls *localsystem.System, name 
 	if err := ls.Client.Create(ctx, pay); err != nil {
 		t.Fatal(err)
 	}
-	ref, _ := ids.PaymentRequestID("", pay.UID)
+	ref := ids.Payment(pay, "")
 	pollUntil(t, time.Minute, "payment "+name+" at the gateway", func() (bool, string) {
 		_, err := sim.payment(ctx, ref)
 		return err == nil, fmt.Sprint(err)

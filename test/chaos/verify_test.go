@@ -74,24 +74,8 @@ func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (probl
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	type owner struct{ kind, name string }
 	owners := map[string]owner{} // "ledgerKind/requestId" → object
-	derive := func(kind string, uid types.UID) string {
-		var id string
-		var err error
-		switch kind {
-		case "Payment":
-			id, err = ids.PaymentRequestID("", uid)
-		case "Capture":
-			id, err = ids.CaptureRequestID(uid)
-		case "Refund":
-			id, err = ids.RefundRequestID(uid)
-		case "CustomsDeclaration":
-			id, err = ids.DeclarationRequestID(uid)
-		}
-		if err != nil {
-			bad("%s uid %s: %v", kind, uid, err)
-		}
-		return id
-	}
+	// Ids come from the manifest: kind, namespace and name (default scope).
+	derive := func(kind, ns, name string) string { return ids.Derived(kind, "", ns, name) }
 	type objRef struct {
 		kind, name, requestID, statusID, paymentID, parentPaymentID string
 		expectOps                                                   int
@@ -103,10 +87,10 @@ func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (probl
 			bad("Payment %s missing", p.Name)
 			continue
 		}
-		objs = append(objs, objRef{"Payment", p.Name, derive("Payment", pay.UID), pay.Status.PaymentRequestID, pay.Status.PaymentID, pay.Status.PaymentID, 1})
+		objs = append(objs, objRef{"Payment", p.Name, derive("Payment", pay.Namespace, pay.Name), pay.Status.PaymentRequestID, pay.Status.PaymentID, pay.Status.PaymentID, 1})
 		add := func(kind string, ops []opPlan, get func(string) (types.UID, *v1.OperationStatus)) {
 			for _, o := range ops {
-				uid, st := get(o.Name)
+				_, st := get(o.Name)
 				if st == nil {
 					bad("%s %s missing", kind, o.Name)
 					continue
@@ -115,7 +99,7 @@ func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (probl
 				if o.Expect == v1.OperationSucceeded {
 					n = 1
 				}
-				objs = append(objs, objRef{kind, o.Name, derive(kind, uid), st.RequestID, st.PaymentID, pay.Status.PaymentID, n})
+				objs = append(objs, objRef{kind, o.Name, derive(kind, pay.Namespace, o.Name), st.RequestID, st.PaymentID, pay.Status.PaymentID, n})
 			}
 		}
 		add("Capture", p.Captures, func(n string) (types.UID, *v1.OperationStatus) {
@@ -169,7 +153,7 @@ func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (probl
 		if pay == nil {
 			continue
 		}
-		ref := derive("Payment", pay.UID)
+		ref := derive("Payment", pay.Namespace, pay.Name)
 		e, ok := l.Payment(ref)
 		if !ok {
 			bad("Payment %s: no ledger entry for %s", p.Name, ref)

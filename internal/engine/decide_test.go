@@ -1,0 +1,149 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+)
+
+// fakeGateway is an External whose answers are function fields; it
+// records which calls the engine made.
+type fakeGateway struct {
+	calls   []string
+	observe func() (Observation, error)
+	create  func() (Result, error)
+}
+
+func (f *fakeGateway) Observe(context.Context, *v1.Refund) (Observation, error) {
+	f.calls = append(f.calls, "observe")
+	if f.observe == nil {
+		return Observation{}, nil
+	}
+	return f.observe()
+}
+
+func (f *fakeGateway) Create(context.Context, *v1.Refund) (Result, error) {
+	f.calls = append(f.calls, "create")
+	if f.create == nil {
+		return Result{}, nil
+	}
+	return f.create()
+}
+
+func (f *fakeGateway) Update(context.Context, *v1.Refund) (Result, error) {
+	f.calls = append(f.calls, "update")
+	return Result{}, nil
+}
+
+func (f *fakeGateway) Cancel(context.Context, *v1.Refund) (Result, error) {
+	f.calls = append(f.calls, "cancel")
+	return Result{}, nil
+}
+
+// fakeKind is a Kind over Refund objects whose answers are fields.
+type fakeKind struct {
+	gw         *fakeGateway
+	connectErr error
+	submitted  bool
+	wantCancel bool
+}
+
+func (k *fakeKind) Name() string    { return "Fake" }
+func (k *fakeKind) New() *v1.Refund { return &v1.Refund{} }
+func (k *fakeKind) Status(o *v1.Refund) any {
+	return &o.Status
+}
+func (k *fakeKind) Conditions(o *v1.Refund) *[]metav1.Condition { return &o.Status.Conditions }
+func (k *fakeKind) Connect(context.Context, *v1.Refund) (External[*v1.Refund], error) {
+	if k.connectErr != nil {
+		return nil, k.connectErr
+	}
+	return k.gw, nil
+}
+func (k *fakeKind) Submitted(*v1.Refund) bool       { return k.submitted }
+func (k *fakeKind) Final(*v1.Refund) bool           { return false }
+func (k *fakeKind) WantsCancel(*v1.Refund) bool     { return k.wantCancel }
+func (k *fakeKind) NeedsFinalizer(*v1.Refund) bool  { return false }
+func (k *fakeKind) Fail(*v1.Refund, string, string) {}
+func (k *fakeKind) Wait(*v1.Refund, *WaitError)     {}
+func (k *fakeKind) SetConditions(*v1.Refund, error) {}
+
+// TestDecision: the engine alone decides, from what the gateway knows,
+// whether to create, adopt, update, cancel or do nothing; an adapter never
+// calls another.
+func TestDecision(t *testing.T) {
+	exists := func(o Observation) func() (Observation, error) {
+		return func() (Observation, error) { return o, nil }
+	}
+	timeout := errors.New("inquiry timed out")
+	cases := []struct {
+		name      string
+		kind      fakeKind
+		observe   func() (Observation, error)
+		wantCalls []string
+		wantErr   error
+		wantAdopt bool
+	}{
+		{name: "unknown to the gateway: create", wantCalls: []string{"observe", "create"}},
+		{name: "sent before, outcome unknown, gateway lost it: create again (same id)", kind: fakeKind{submitted: true},
+			wantCalls: []string{"observe", "create"}},
+		{name: "known and sent by this object: observe only", kind: fakeKind{submitted: true},
+			observe: exists(Observation{Exists: true}), wantCalls: []string{"observe"}},
+		{name: "known but never sent by this object: adopt, no create", observe: exists(Observation{Exists: true, Adopted: "ref1 is SUCCESS"}),
+			wantCalls: []string{"observe"}, wantAdopt: true},
+		{name: "known and needs an update", kind: fakeKind{submitted: true},
+			observe: exists(Observation{Exists: true, NeedsUpdate: true}), wantCalls: []string{"observe", "update"}},
+		{name: "adopted and needs an update", observe: exists(Observation{Exists: true, NeedsUpdate: true}),
+			wantCalls: []string{"observe", "update"}, wantAdopt: true},
+		{name: "inquiry fails: nothing is created", observe: func() (Observation, error) { return Observation{}, timeout },
+			wantCalls: []string{"observe"}, wantErr: timeout},
+		{name: "identity conflict: nothing is created", observe: func() (Observation, error) {
+			return Observation{}, &TerminalError{Reason: v1.ReasonIdentityConflict}
+		}, wantCalls: []string{"observe"}, wantErr: &TerminalError{}},
+		{name: "spec asks to cancel", kind: fakeKind{wantCancel: true}, wantCalls: []string{"cancel"}},
+		{name: "cannot connect: no call", kind: fakeKind{connectErr: &WaitError{Reason: "GatewayNotReady"}}, wantErr: &WaitError{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			gw := &fakeGateway{observe: tc.observe}
+			k := tc.kind
+			k.gw = gw
+			r := New[*v1.Refund](nil, &k, nil, Options{})
+			obj := &v1.Refund{}
+			_, err := r.act(context.Background(), obj)
+			switch want := tc.wantErr.(type) {
+			case nil:
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+			case *TerminalError:
+				var term *TerminalError
+				if !errors.As(err, &term) {
+					t.Fatalf("err = %v, want a TerminalError", err)
+				}
+			case *WaitError:
+				var wait *WaitError
+				if !errors.As(err, &wait) {
+					t.Fatalf("err = %v, want a WaitError", err)
+				}
+			default:
+				if !errors.Is(err, want) {
+					t.Fatalf("err = %v, want %v", err, want)
+				}
+			}
+			if got := gw.calls; len(got) != len(tc.wantCalls) || !slices.Equal(got, tc.wantCalls) {
+				t.Fatalf("calls %v, want %v", got, tc.wantCalls)
+			}
+			adopted := meta.IsStatusConditionTrue(obj.Status.Conditions, v1.ConditionAdopted)
+			if adopted != tc.wantAdopt {
+				t.Fatalf("Adopted condition %v, want %v: %+v", adopted, tc.wantAdopt, obj.Status.Conditions)
+			}
+		})
+	}
+}
