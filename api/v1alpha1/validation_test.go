@@ -230,3 +230,51 @@ func checkAdmission(t *testing.T, err error, want string) {
 		t.Fatalf("rejection does not say %q:\n%v", want, err)
 	}
 }
+
+// TestIdentityValidation: the identity fields are checked at admission.
+func TestIdentityValidation(t *testing.T) {
+	ctx := context.Background()
+	hkd := v1.Money{Currency: "HKD", Value: "5.00"}
+	decl := func(name string, m v1.Money) *v1.CustomsDeclaration {
+		return &v1.CustomsDeclaration{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: v1.CustomsDeclarationSpec{PaymentRef: v1.LocalObjectReference{Name: "p"}, Amount: m,
+				Customs: v1.CustomsOffice{Code: "ZONGSHU"}, MerchantCustomsCode: "1234", MerchantCustomsName: "Shop"}}
+	}
+	t.Run("explicit operation ids", func(t *testing.T) {
+		r := &v1.Refund{ObjectMeta: metav1.ObjectMeta{Name: "r-id", Namespace: ns},
+			Spec: v1.RefundSpec{PaymentRef: v1.LocalObjectReference{Name: "p"}, Amount: hkd, RefundRequestID: "order 7/refund"}}
+		checkAdmission(t, k8s.Create(ctx, r), "spec.refundRequestId")
+		r.Spec.RefundRequestID = "order-7_refund-1"
+		checkAdmission(t, k8s.Create(ctx, r), "")
+		d := decl("d-id", v1.Money{Currency: "CNY", Value: "1"})
+		d.Spec.DeclarationRequestID = strings.Repeat("d", 33)
+		checkAdmission(t, k8s.Create(ctx, d), "spec.declarationRequestId")
+	})
+	t.Run("identity scope", func(t *testing.T) {
+		g := &v1.GatewayConfig{ObjectMeta: metav1.ObjectMeta{Name: "g-scope"},
+			Spec: v1.GatewayConfigSpec{Endpoint: "http://127.0.0.1:8080", IdentityScope: "Prod East",
+				CredentialsSecretRef: v1.NamespacedSecretReference{Name: "s", Namespace: "default"}}}
+		checkAdmission(t, k8s.Create(ctx, g), "spec.identityScope")
+		g.Spec.IdentityScope = "prod-east"
+		checkAdmission(t, k8s.Create(ctx, g), "")
+		g.Spec.IdentityScope = "prod-west"
+		checkAdmission(t, k8s.Update(ctx, g), "spec.identityScope is immutable")
+		g = get(ctx, t, g)
+		g.Spec.IdentityScope = ""
+		checkAdmission(t, k8s.Update(ctx, g), "spec.identityScope cannot be added or removed")
+		u := &v1.GatewayConfig{ObjectMeta: metav1.ObjectMeta{Name: "g-unscoped"},
+			Spec: v1.GatewayConfigSpec{Endpoint: "http://127.0.0.1:8080",
+				CredentialsSecretRef: v1.NamespacedSecretReference{Name: "s", Namespace: "default"}}}
+		checkAdmission(t, k8s.Create(ctx, u), "")
+		u.Spec.IdentityScope = "late"
+		checkAdmission(t, k8s.Update(ctx, u), "spec.identityScope cannot be added or removed")
+	})
+}
+
+func get[T client.Object](ctx context.Context, t *testing.T, o T) T {
+	t.Helper()
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}

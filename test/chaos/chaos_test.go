@@ -117,6 +117,9 @@ func TestChaos(t *testing.T) {
 	for _, e := range driveErrs {
 		t.Errorf("script of payment %s", e)
 	}
+	if planned := countReapplied(plans); len(driveErrs) == 0 && (planned == 0 || d.reapplied.Load() != int64(planned)) {
+		t.Errorf("%d objects deleted and applied again mid-flight, %d planned (want some)", d.reapplied.Load(), planned)
+	}
 
 	// ---- converge with the faults off -----------------------------------------
 	t0 = time.Now()
@@ -377,6 +380,24 @@ func fingerprint(fg forgery) string {
 		h.Get(gateway.HeaderRequestTime), h.Get(gateway.HeaderSignature), string(fg.body)}, "\x00")
 }
 
+// countReapplied counts the objects the plan deletes and applies again.
+func countReapplied(plans []*paymentPlan) int {
+	n := 0
+	for _, p := range plans {
+		if p.Reapply {
+			n++
+		}
+		for _, l := range [][]opPlan{p.Captures, p.Refunds, p.Declarations} {
+			for _, o := range l {
+				if o.Reapply {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
 func countObjects(plans []*paymentPlan) int {
 	n := 0
 	for _, p := range plans {
@@ -489,7 +510,8 @@ func summary(t *testing.T, prof profile, seed uint64, plans []*paymentPlan, s *s
 	apiF, notifyF := faultCounts(context.Background(), ls, newSimClient(ls.SimURL))
 	fmt.Fprintf(&b, "  faults injected: API calls %v; notification attempts %v, %d attempts not acknowledged (receiver down or busy)\n",
 		apiF, notifyF, notifyF["unacknowledged"])
-	fmt.Fprintf(&b, "  driver: %d objects created, %d create calls repeated after apiserver errors\n", d.created.Load(), d.createRetry.Load())
+	fmt.Fprintf(&b, "  driver: %d objects created, %d deleted and applied again mid-flight, %d create calls repeated after apiserver errors\n",
+		d.created.Load(), d.reapplied.Load(), d.createRetry.Load())
 	if fs != nil {
 		fmt.Fprintf(&b, "  forged notifications: %d sent, %d refused; %d authentic controls; HTTP statuses %v\n", fs.forged, fs.refused, fs.controls, fs.byStatus)
 	}

@@ -30,6 +30,43 @@ type driver struct {
 
 	created     atomic.Int64 // objects created (Secrets excluded)
 	createRetry atomic.Int64 // create calls repeated after an apiserver error
+	reapplied   atomic.Int64 // objects deleted and applied again mid-flight
+}
+
+// reapply deletes obj and applies fresh, its manifest, again: a GitOps
+// tool's self-heal or a restore from git. The new object has a new UID and
+// the same identity, so it must adopt whatever the deleted one started.
+func (d *driver) reapply(ctx context.Context, obj, fresh client.Object) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	for {
+		err := d.c.Delete(ctx, obj)
+		if err == nil || apierrors.IsNotFound(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("delete %T %s: %w (last error: %v)", obj, obj.GetName(), ctx.Err(), err)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	probe := obj.DeepCopyObject().(client.Object)
+	for {
+		err := d.c.Get(ctx, client.ObjectKeyFromObject(obj), probe)
+		if apierrors.IsNotFound(err) || (err == nil && probe.GetUID() != obj.GetUID()) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%T %s not gone: %w", obj, obj.GetName(), ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err := d.create(ctx, fresh); err != nil {
+		return err
+	}
+	d.reapplied.Add(1)
+	return nil
 }
 
 // create creates obj, repeating on apiserver errors (the apiserver may be
@@ -82,6 +119,13 @@ func (d *driver) run(ctx context.Context, p *paymentPlan) error {
 		return err
 	}
 	d.created.Add(1)
+	if p.Reapply {
+		fresh := p.payment(d.ns, d.gwc)
+		if err := d.reapply(ctx, pay, fresh); err != nil {
+			return err
+		}
+		pay = fresh
+	}
 	if p.Eager {
 		if err := d.createChildren(ctx, p); err != nil {
 			return err
@@ -143,10 +187,9 @@ func (d *driver) run(ctx context.Context, p *paymentPlan) error {
 		}
 		step("captures Succeeded")
 		for _, r := range p.Refunds {
-			if err := d.create(ctx, p.refund(d.ns, r)); err != nil {
+			if err := d.createOp(ctx, func() client.Object { return p.refund(d.ns, r) }, r.Reapply); err != nil {
 				return err
 			}
-			d.created.Add(1)
 		}
 	}
 	return nil
@@ -155,23 +198,40 @@ func (d *driver) run(ctx context.Context, p *paymentPlan) error {
 // createChildren creates the captures, declarations and (for wallets) the
 // refunds of a payment.
 func (d *driver) createChildren(ctx context.Context, p *paymentPlan) error {
-	var objs []client.Object
+	type child struct {
+		build   func() client.Object
+		reapply bool
+	}
+	var objs []child
 	for _, c := range p.Captures {
-		objs = append(objs, p.capture(d.ns, c))
+		objs = append(objs, child{func() client.Object { return p.capture(d.ns, c) }, c.Reapply})
 	}
 	if p.Kind != kindCard {
 		for _, r := range p.Refunds {
-			objs = append(objs, p.refund(d.ns, r))
+			objs = append(objs, child{func() client.Object { return p.refund(d.ns, r) }, r.Reapply})
 		}
 	}
 	for _, dc := range p.Declarations {
-		objs = append(objs, p.declaration(d.ns, dc))
+		objs = append(objs, child{func() client.Object { return p.declaration(d.ns, dc) }, dc.Reapply})
 	}
 	for _, o := range objs {
-		if err := d.create(ctx, o); err != nil {
+		if err := d.createOp(ctx, o.build, o.reapply); err != nil {
 			return err
 		}
-		d.created.Add(1)
+	}
+	return nil
+}
+
+// createOp creates an operation and, when its plan says so, deletes it
+// right away and applies it again.
+func (d *driver) createOp(ctx context.Context, build func() client.Object, reapply bool) error {
+	obj := build()
+	if err := d.create(ctx, obj); err != nil {
+		return err
+	}
+	d.created.Add(1)
+	if reapply {
+		return d.reapply(ctx, obj, build())
 	}
 	return nil
 }

@@ -114,7 +114,11 @@ type paymentPlan struct {
 	// Eager children are created right after the Payment (they wait for
 	// it); the others once the Payment reached its phase. Card refunds are
 	// always created once every capture succeeded.
-	Eager        bool
+	Eager bool
+	// Reapply deletes the Payment right after it is created (while its pay
+	// call may be in flight) and applies its manifest again, as a GitOps
+	// tool's self-heal does: the new object must adopt, never pay again.
+	Reapply      bool
 	Captures     []opPlan
 	Refunds      []opPlan
 	Declarations []opPlan
@@ -128,6 +132,9 @@ type opPlan struct {
 	Customs    string // declarations: customs office
 	SubOrder   string // declarations: sub-order id when split
 	Expect     v1.OperationPhase
+	// Reapply deletes the operation right after it is created and applies
+	// its manifest again.
+	Reapply bool
 }
 
 // expectPhase is the Payment's final phase.
@@ -316,6 +323,7 @@ func makePlan(seed uint64, n int) []*paymentPlan {
 		}
 		plans = append(plans, p)
 	}
+	drawReapply(seed, plans)
 	return plans
 }
 
@@ -366,6 +374,21 @@ func (p *paymentPlan) declaration(ns string, o opPlan) *v1.CustomsDeclaration {
 		Spec: v1.CustomsDeclarationSpec{PaymentRef: v1.LocalObjectReference{Name: p.Name}, Amount: amountOf("CNY", o.Amount),
 			Customs: v1.CustomsOffice{Code: o.Customs, Region: "CN"}, MerchantCustomsCode: "SHOP001", MerchantCustomsName: "Chaos Shop",
 			SplitOrder: o.SubOrder != "", SubOrderID: o.SubOrder}}
+}
+
+// drawReapply marks about one payment in five and one operation in six for
+// deletion and re-apply mid-flight, from a stream of its own so that the
+// rest of the plan does not depend on it.
+func drawReapply(seed uint64, plans []*paymentPlan) {
+	r := rand.New(rand.NewPCG(seed, 0x6E7A99))
+	for _, p := range plans {
+		p.Reapply = r.IntN(5) == 0
+		for _, l := range [][]opPlan{p.Captures, p.Refunds, p.Declarations} {
+			for i := range l {
+				l[i].Reapply = r.IntN(6) == 0
+			}
+		}
+	}
 }
 
 // ---- kill schedule -------------------------------------------------------------
