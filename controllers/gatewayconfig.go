@@ -41,6 +41,9 @@ func (r *gatewayConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	before := gwc.Status.DeepCopy()
 	gen := gwc.Generation
+	// A spec the controller has not acted on yet makes every consult
+	// profile due now (an edited profile keeps its name).
+	specChanged := gwc.Status.ObservedGeneration != gen
 	gwc.Status.ObservedGeneration = gen
 	requeue := r.resync
 
@@ -50,7 +53,7 @@ func (r *gatewayConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		gwc.Status.ClientID, gwc.Status.KeyVersion = conn.ClientID, conn.KeyVersion
 		meta.SetStatusCondition(&gwc.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionTrue,
 			Reason: v1.ReasonAvailable, Message: "credentials parse; payments can use this gateway", ObservedGeneration: gen})
-		if next := r.consult(ctx, &gwc, conn); next < requeue {
+		if next := r.consult(ctx, &gwc, conn, specChanged); next < requeue {
 			requeue = next
 		}
 		transition.SetSynced(&gwc.Status.Conditions, gen, nil, "")
@@ -73,8 +76,9 @@ func (r *gatewayConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
-// consult refreshes the profiles that are due and returns when the next one is.
-func (r *gatewayConfigReconciler) consult(ctx context.Context, gwc *v1.GatewayConfig, conn *connection.Connection) time.Duration {
+// consult refreshes the profiles that are due (all of them when the spec
+// changed) and returns when the next one is.
+func (r *gatewayConfigReconciler) consult(ctx context.Context, gwc *v1.GatewayConfig, conn *connection.Connection, specChanged bool) time.Duration {
 	interval := defaultConsultInterval
 	if gwc.Spec.ConsultInterval != nil && gwc.Spec.ConsultInterval.Duration > 0 {
 		interval = gwc.Spec.ConsultInterval.Duration
@@ -88,8 +92,7 @@ func (r *gatewayConfigReconciler) consult(ctx context.Context, gwc *v1.GatewayCo
 	var out []v1.ProfilePaymentMethods
 	for _, prof := range gwc.Spec.ConsultProfiles {
 		res, ok := results[prof.Name]
-		due := !ok || res.ConsultTime == nil || now.Sub(res.ConsultTime.Time) >= interval ||
-			gwc.Status.ObservedGeneration != gwc.Generation
+		due := !ok || res.ConsultTime == nil || now.Sub(res.ConsultTime.Time) >= interval || specChanged
 		if !due {
 			if left := interval - now.Sub(res.ConsultTime.Time); left < next {
 				next = left

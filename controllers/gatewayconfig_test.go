@@ -93,3 +93,55 @@ func TestConsultedMethodsFailFast(t *testing.T) {
 		t.Fatalf("a method that is not offered reached the gateway: %d operations", n)
 	}
 }
+
+// TestEditedConsultProfileIsConsultedAtOnce: editing a consult profile
+// without renaming it consults it again now, not a consult interval later.
+func TestEditedConsultProfileIsConsultedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("t%d", nsSeq.Add(1))
+	if err := sys.Env.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	clientID := "SIM_m-" + ns
+	options := func(methods ...string) {
+		var cfg []gatewaysim.PaymentOptionConfig
+		for _, m := range methods {
+			cfg = append(cfg, gatewaysim.PaymentOptionConfig{PaymentMethodType: m, PaymentMethodCategory: "WALLET",
+				Regions: []string{"HK"}, Currencies: []string{"HKD"}})
+		}
+		if err := sys.Sim.SetPaymentOptions(clientID, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := sys.AddMerchant(ctx, "m-"+ns, ns, "", func(g *v1.GatewayConfigSpec) {
+		options("ALIPAY_HK")
+		g.ConsultProfiles = []v1.ConsultProfile{{Name: "hk-web", TerminalType: "WEB", UserRegion: "HK",
+			Amount: v1.Money{Currency: "HKD", Value: "100.00"}}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwc := &v1.GatewayConfig{ObjectMeta: metav1.ObjectMeta{Name: m.GatewayConfig}}
+	offers := func(method string) func() (bool, string) {
+		return func() (bool, string) {
+			gwc = get(ctx, t, gwc)
+			for _, r := range gwc.Status.PaymentMethods {
+				for _, om := range r.Methods {
+					if r.Profile == "hk-web" && om.Type == method && om.Enabled {
+						return true, ""
+					}
+				}
+			}
+			return false, fmt.Sprintf("%+v", gwc.Status.PaymentMethods)
+		}
+	}
+	testenv.Eventually(t, timeout, "ALIPAY_HK consulted", offers("ALIPAY_HK"))
+	// The merchant's contract gains Octopus; the profile is edited (same
+	// name, another amount): the consult runs again at once.
+	options("ALIPAY_HK", "OCTOPUS")
+	gwc.Spec.ConsultProfiles[0].Amount.Value = "200.00"
+	if err := k8s.Update(ctx, gwc); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, timeout, "the edited profile consulted again (OCTOPUS offered)", offers("OCTOPUS"))
+}

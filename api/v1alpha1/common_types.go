@@ -16,9 +16,12 @@ import (
 // +kubebuilder:validation:XValidation:rule="!self.value.matches('^[0-9]+(\\\\.[0-9]+)?$') || !self.value.matches('^0*(\\\\.0*)?$')",message="value must be greater than zero"
 // +kubebuilder:validation:XValidation:rule="!self.value.matches('^[0-9]+(\\\\.[0-9]+)?$') || (self.currency in ['BIF','CLP','DJF','GNF','ISK','JPY','KMF','KRW','PYG','RWF','UGX','UYI','VND','VUV','XAF','XOF','XPF'] ? self.value.matches('^[0-9]+(\\\\.0*)?$') : self.currency in ['BHD','IQD','JOD','KWD','LYD','OMR','TND'] ? self.value.matches('^[0-9]+(\\\\.[0-9]{0,3}0*)?$') : self.currency in ['CLF','UYW'] ? self.value.matches('^[0-9]+(\\\\.[0-9]{0,4}0*)?$') : self.value.matches('^[0-9]+(\\\\.[0-9]{0,2}0*)?$'))",messageExpression="'value ' + self.value + ' has more decimal places than ' + self.currency + ' allows (' + (self.currency in ['BIF','CLP','DJF','GNF','ISK','JPY','KMF','KRW','PYG','RWF','UGX','UYI','VND','VUV','XAF','XOF','XPF'] ? '0' : self.currency in ['BHD','IQD','JOD','KWD','LYD','OMR','TND'] ? '3' : self.currency in ['CLF','UYW'] ? '4' : '2') + ')'"
 type Money struct {
-	// Currency is the ISO 4217 alphabetic code, upper case, e.g. "HKD".
+	// Currency is the ISO 4217 alphabetic code, upper case, e.g. "HKD". The
+	// list below is internal/money's currency table (a unit test keeps them
+	// equal): a code outside it is refused at admission, not later.
 	// +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
 	// +kubebuilder:validation:MaxLength=3
+	// +kubebuilder:validation:XValidation:rule="self in ['AED','AFN','ALL','AMD','ANG','AOA','ARS','AUD','AWG','AZN','BAM','BBD','BDT','BGN','BHD','BIF','BMD','BND','BOB','BOV','BRL','BSD','BTN','BWP','BYN','BZD','CAD','CDF','CHE','CHF','CHW','CLF','CLP','CNY','COP','COU','CRC','CUC','CUP','CVE','CZK','DJF','DKK','DOP','DZD','EGP','ERN','ETB','EUR','FJD','FKP','GBP','GEL','GHS','GIP','GMD','GNF','GTQ','GYD','HKD','HNL','HTG','HUF','IDR','ILS','INR','IQD','IRR','ISK','JMD','JOD','JPY','KES','KGS','KHR','KMF','KPW','KRW','KWD','KYD','KZT','LAK','LBP','LKR','LRD','LSL','LYD','MAD','MDL','MGA','MKD','MMK','MNT','MOP','MRU','MUR','MVR','MWK','MXN','MXV','MYR','MZN','NAD','NGN','NIO','NOK','NPR','NZD','OMR','PAB','PEN','PGK','PHP','PKR','PLN','PYG','QAR','RON','RSD','RUB','RWF','SAR','SBD','SCR','SDG','SEK','SGD','SHP','SLE','SOS','SRD','SSP','STN','SVC','SYP','SZL','THB','TJS','TMT','TND','TOP','TRY','TTD','TWD','TZS','UAH','UGX','USD','USN','UYI','UYU','UYW','UZS','VED','VES','VND','VUV','WST','XAF','XCD','XCG','XOF','XPF','YER','ZAR','ZMW','ZWG']",messageExpression="'unknown currency ' + self + ': not an ISO 4217 currency with a minor unit'"
 	// +required
 	Currency string `json:"currency"`
 

@@ -48,6 +48,27 @@ func TestMoneyRuleMatchesExponentTable(t *testing.T) {
 	}
 }
 
+// TestCurrencyRuleMatchesTable keeps the list of currencies admission
+// accepts equal to internal/money's table.
+func TestCurrencyRuleMatchesTable(t *testing.T) {
+	src, err := os.ReadFile("common_types.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`rule="self in \[([^\]]*)\]",messageExpression="'unknown currency '`).FindStringSubmatch(string(src))
+	if m == nil {
+		t.Fatal("no currency rule on Money.currency")
+	}
+	var want []string
+	for _, c := range money.Currencies() {
+		want = append(want, c.Code)
+	}
+	sort.Strings(want)
+	if got := parseList(m[1]); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("CEL rule lists %d currencies, money table %d:\n%v\n%v", len(got), len(want), got, want)
+	}
+}
+
 func parseList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {

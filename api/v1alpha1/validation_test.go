@@ -58,6 +58,7 @@ func TestCreateValidation(t *testing.T) {
 		{"KWD 3 decimals", func(p *v1.Payment) { p.Spec.Amount = v1.Money{Currency: "KWD", Value: "1.250"} }, ""},
 		{"JPY whole", func(p *v1.Payment) { p.Spec.Amount = v1.Money{Currency: "JPY", Value: "1000"} }, ""},
 		{"HKD 3 decimals", func(p *v1.Payment) { p.Spec.Amount.Value = "10.505" }, "value 10.505 has more decimal places than HKD allows (2)"},
+		{"unknown currency", func(p *v1.Payment) { p.Spec.Amount = v1.Money{Currency: "XYZ", Value: "1.00"} }, "unknown currency XYZ"},
 		{"JPY decimals", func(p *v1.Payment) { p.Spec.Amount = v1.Money{Currency: "JPY", Value: "10.5"} }, "has more decimal places than JPY allows (0)"},
 		{"KWD 4 decimals", func(p *v1.Payment) { p.Spec.Amount = v1.Money{Currency: "KWD", Value: "1.2345"} }, "KWD allows (3)"},
 		{"negative", func(p *v1.Payment) { p.Spec.Amount.Value = "-10.50" }, "value must be a plain positive decimal number"},

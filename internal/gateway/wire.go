@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 )
@@ -97,6 +98,38 @@ func (i *Int) UnmarshalJSON(data []byte) error {
 	}
 	*i = Int(n)
 	return nil
+}
+
+// Decimal is a decimal number (an exchange rate) that the official SDK types
+// as a JSON number while some documentation shows a string. It decodes both,
+// keeps the exact decimal text (never a float) and encodes a JSON number.
+type Decimal string
+
+var decimalText = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// UnmarshalJSON accepts 1.0873 and "1.0873".
+func (d *Decimal) UnmarshalJSON(data []byte) error {
+	s := string(bytes.TrimSpace(data))
+	if s == "null" {
+		*d = ""
+		return nil
+	}
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	if !decimalText.MatchString(s) {
+		return fmt.Errorf("decimal field: %q is not a number", s)
+	}
+	*d = Decimal(s)
+	return nil
+}
+
+// MarshalJSON writes the number as the SDK expects it.
+func (d Decimal) MarshalJSON() ([]byte, error) {
+	if !decimalText.MatchString(string(d)) {
+		return nil, fmt.Errorf("decimal field: %q is not a number", string(d))
+	}
+	return []byte(d), nil
 }
 
 // Env describes where the order is placed.
@@ -275,11 +308,11 @@ type PSPCustomerInfo struct {
 
 // Quote is an exchange rate quote.
 type Quote struct {
-	QuoteID           string `json:"quoteId,omitempty"`
-	QuoteCurrencyPair string `json:"quoteCurrencyPair,omitempty"`
-	QuotePrice        string `json:"quotePrice,omitempty"`
-	QuoteStartTime    string `json:"quoteStartTime,omitempty"`
-	QuoteExpiryTime   string `json:"quoteExpiryTime,omitempty"`
+	QuoteID           string  `json:"quoteId,omitempty"`
+	QuoteCurrencyPair string  `json:"quoteCurrencyPair,omitempty"`
+	QuotePrice        Decimal `json:"quotePrice,omitempty"`
+	QuoteStartTime    string  `json:"quoteStartTime,omitempty"`
+	QuoteExpiryTime   string  `json:"quoteExpiryTime,omitempty"`
 }
 
 // CardInfo is the masked card a payment used.

@@ -1,7 +1,6 @@
 package gatewaysim
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -153,8 +152,6 @@ func (s *Simulator) apiDeclare(c *call) answer {
 		return fail(gateway.CodeParamIllegal, msg)
 	}
 	c.requestID = req.DeclarationRequestID
-	var present map[string]json.RawMessage
-	_ = json.Unmarshal(c.body, &present)
 	if msg := checkID("declarationRequestId", req.DeclarationRequestID, 32, true); msg != "" {
 		return fail(gateway.CodeParamIllegal, msg)
 	}
@@ -171,8 +168,6 @@ func (s *Simulator) apiDeclare(c *call) answer {
 		return fail(gateway.CodeParamIllegal, "merchantCustomsInfo.merchantCustomsCode is required")
 	case req.MerchantCustomsInfo.MerchantCustomsName == "":
 		return fail(gateway.CodeParamIllegal, "merchantCustomsInfo.merchantCustomsName is required")
-	case present["splitOrder"] == nil || string(present["splitOrder"]) == "null":
-		return fail(gateway.CodeParamIllegal, "splitOrder is required")
 	case bool(req.SplitOrder) && req.SubOrderID == "":
 		return fail(gateway.CodeParamIllegal, "suborderId is required when splitOrder is true")
 	}

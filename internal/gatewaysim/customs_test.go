@@ -75,6 +75,16 @@ func TestDeclarations(t *testing.T) {
 	if _, res, _ := e.raw(rawReq{path: gateway.PrefixProduction + gateway.PathDeclare, clientID: testClientID, body: string(long)}); res.ResultCode != gateway.CodeParamIllegal || !strings.Contains(res.ResultMessage, "32") {
 		t.Errorf("33-character declarationRequestId: %+v", res)
 	}
+	// The official Go SDK's demo declares with splitOrder false, which its
+	// JSON omits: absent means false.
+	var noSplit map[string]any
+	body, _ := json.Marshal(declareReq("dec-nosplit", e.paidWallet("cn-nosplit", gateway.Amount{Currency: "CNY", Value: "100"}, "ALIPAY_CN"), "1"))
+	_ = json.Unmarshal(body, &noSplit)
+	delete(noSplit, "splitOrder")
+	body, _ = json.Marshal(noSplit)
+	if _, res, _ := e.raw(rawReq{path: gateway.PrefixProduction + gateway.PathDeclare, clientID: testClientID, body: string(body)}); res.ResultCode != gateway.CodeSuccess {
+		t.Errorf("declare without splitOrder: %+v", res)
+	}
 	again, _ := e.declare(declareReq("dec-1", pid, "6000"))
 	if !reflect.DeepEqual(first, again) {
 		t.Errorf("replay differs: %+v %+v", first, again)
