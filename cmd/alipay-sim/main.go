@@ -65,6 +65,9 @@ func run(args []string) error {
 	captureMode := fs.String("default-capture-mode", "AUTOMATIC", "card captureMode when the request has none: AUTOMATIC or MANUAL")
 	remote := fs.Bool("allow-remote-control", false, "serve the /_sim/ control API to non-loopback clients too")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	sftpAddr := fs.String("sftp-listen", "", "serve the reconciliation reports over SFTP on this address (e.g. 127.0.0.1:2222; empty = off)")
+	sftpUser := fs.String("sftp-user", "", "with --sftp-listen: username:password of the merchant registered at start")
+	settleDays := fs.Int("settlement-delay-days", 1, "N of the T+N settlement period of the reports")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -105,6 +108,7 @@ func run(args []string) error {
 		GatewayKey: gatewayKey, GatewayKeyVersion: *keyVersion, Clock: clock, Seed: *seed,
 		PublicURL: strings.TrimRight(*publicURL, "/"), Logger: log, DefaultCaptureMode: *captureMode,
 		AllowRemoteControl: *remote, Faults: fp,
+		Reports: gatewaysim.ReportOptions{SFTPAddr: *sftpAddr, SettlementDelayDays: *settleDays},
 		Behavior: gatewaysim.Behavior{
 			CaptureAsync: *captureAsync, RefundAsync: *refundAsync,
 			AutoComplete: gatewaysim.AutoComplete{After: gatewaysim.Duration(*autoComplete), DeclineRate: *declineRate},
@@ -116,6 +120,19 @@ func run(args []string) error {
 	defer sim.Close()
 	if err := sim.AddMerchant(*clientID, merchantPub, *keyVersion, *notifyURL); err != nil {
 		return err
+	}
+	if *sftpUser != "" {
+		u, p, ok := strings.Cut(*sftpUser, ":")
+		if !ok {
+			return errors.New("--sftp-user: want username:password")
+		}
+		if err := sim.SetSFTPUser(*clientID, u, p); err != nil {
+			return err
+		}
+	}
+	if *sftpAddr != "" {
+		addr, _ := sim.StartSFTP(*sftpAddr)
+		log.Info("alipay-sim SFTP reports", "addr", addr, "hostKey", sim.SFTPHostKey())
 	}
 
 	ln, err := net.Listen("tcp", *listen)

@@ -351,6 +351,9 @@ func (s *Simulator) apiPay(c *call) answer {
 		createTime: c.now, expiryTime: expiry, status: gateway.PaymentStatusProcessing,
 		notifyURL: req.PaymentNotifyURL, redirectURL: req.PaymentRedirectURL,
 	}
+	if ss := req.SettlementStrategy; ss != nil {
+		p.settleCur = ss.SettlementCurrency
+	}
 	if cd != nil && cd.token == "" {
 		cd.token = "SIMTOKEN" + p.id
 	}

@@ -237,6 +237,7 @@ func (s *Simulator) controlHandler() http.Handler {
 		done(w, nil, map[string]string{"clientId": req.ClientID, "gatewayPublicKey": s.GatewayPublicKeyString(),
 			"gatewayKeyVersion": s.gwKeyVersion})
 	})
+	s.reportRoutes(mux)
 	mux.HandleFunc("GET /_sim/gateway-key", func(w http.ResponseWriter, r *http.Request) {
 		done(w, nil, map[string]string{"publicKey": s.GatewayPublicKeyString(), "keyVersion": s.gwKeyVersion})
 	})

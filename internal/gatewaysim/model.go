@@ -17,6 +17,7 @@ type payment struct {
 	card        *card
 	isAuth      bool
 	captureMode string
+	settleCur   string // settlementStrategy.settlementCurrency, "" for the payment's own
 
 	createTime, expiryTime, paymentTime, authExpiry, cancelTime time.Time
 

@@ -50,6 +50,9 @@ type Options struct {
 	// Behavior and Faults are the initial runtime settings.
 	Behavior Behavior
 	Faults   FaultProfile
+	// Reports configures the reconciliation reports and their SFTP server
+	// (reports.go).
+	Reports ReportOptions
 }
 
 // Behavior holds runtime-switchable processing choices (SetBehavior, PUT /_sim/behavior).

@@ -66,6 +66,8 @@ type Simulator struct {
 	ctl     http.Handler
 
 	closeOnce sync.Once
+
+	rep *reports
 }
 
 // New creates a simulator and starts its timer goroutine. Call Close when done.
@@ -138,12 +140,19 @@ func New(opts Options) (*Simulator, error) {
 	s.sched = newScheduler(s.clock, s.bc)
 	s.nt = newNotifier(s)
 	s.sched.waitNt = s.nt.waitIdle
+	s.rep = newReports(s)
 	if mc, ok := s.clock.(*ManualClock); ok {
 		mc.mu.Lock()
 		mc.sim = s
 		mc.mu.Unlock()
 	}
 	go s.sched.loop()
+	if a := opts.Reports.SFTPAddr; a != "" {
+		if _, err := s.StartSFTP(a); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -155,6 +164,7 @@ func (s *Simulator) Close() error {
 		close(s.sched.stop)
 		<-s.sched.done
 		s.nt.close()
+		s.rep.close()
 		s.srvMu.Lock()
 		srv := s.srv
 		s.srvMu.Unlock()

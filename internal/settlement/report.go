@@ -233,3 +233,6 @@ func KindOf(name string) Kind {
 	}
 	return ""
 }
+
+// Before reports whether d is earlier than e.
+func (d Day) Before(e Day) bool { return d < e }
