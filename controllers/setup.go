@@ -155,5 +155,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) erro
 		Complete(payments); err != nil {
 		return fmt.Errorf("payment controller: %w", err)
 	}
+	if err := setupSettlementReconciliation(mgr, deps, rec, limiter); err != nil {
+		return fmt.Errorf("settlementreconciliation controller: %w", err)
+	}
 	return setupOperations(mgr, deps, opts, rec, workers, limiter)
 }

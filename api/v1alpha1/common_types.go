@@ -166,6 +166,10 @@ const (
 	// again after a delete, a restore from git): its status was rebuilt from
 	// the gateway and no call that moves money was sent.
 	ConditionAdopted = "Adopted"
+	// ConditionDiscrepancies (SettlementReconciliation) is True when the
+	// reports and the cluster differ; the message has the count and the
+	// first few.
+	ConditionDiscrepancies = "Discrepancies"
 )
 
 // Condition reasons.
@@ -198,4 +202,10 @@ const (
 	// object's identity (the name was used before with another amount,
 	// payment or method). Nothing moved; use a new name.
 	ReasonIdentityConflict = "IdentityConflict"
+	// SettlementReconciliation reasons.
+	ReasonSFTPUnavailable    = "SFTPUnavailable"
+	ReasonReportTruncated    = "ReportTruncated"
+	ReasonReconciled         = "Reconciled"
+	ReasonDiscrepanciesFound = "DiscrepanciesFound"
+	ReasonNoDiscrepancies    = "NoDiscrepancies"
 )

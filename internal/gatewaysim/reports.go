@@ -198,7 +198,7 @@ func paymentTxns(p *payment) []txn {
 		t.typ, t.id, t.reqID, t.origID, t.at, t.amount, t.sign = typ, id, req, orig, at, a, sign
 		out = append(out, t)
 	}
-	if !p.paymentTime.IsZero() {
+	if !p.paymentTime.IsZero() && p.status != gateway.PaymentStatusFail {
 		if p.isAuth {
 			add(settlement.TypeAuthorization, p.id, p.requestID, "", p.paymentTime, p.amount, 0)
 		} else {
