@@ -180,6 +180,10 @@ func TestSettlementReconciliation(t *testing.T) {
 		e.t = t
 		_ = sys.Sim.SetTransactionOverride(e.p1.Status.PaymentID, gatewaysim.TransactionOverride{Amount: "80.00"})
 		_ = sys.Sim.SetTransactionOverride(e.refund.Status.GatewayID, gatewaysim.TransactionOverride{Omit: true})
+		_ = sys.Sim.SetTransactionOverride(e.p3.Status.PaymentID, gatewaysim.TransactionOverride{Currency: "SGD"})
+		// The gateway reports p2's authorization as cancelled.
+		p2 := get(ctx, t, &v1.Payment{ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: "p2"}})
+		_ = sys.Sim.SetTransactionOverride(p2.Status.PaymentID, gatewaysim.TransactionOverride{Type: "CANCEL"})
 		// A payment the cluster no longer has: deleted (money stays put).
 		gone := paidWallet(ctx, t, e.ns, "gone", e.m.GatewayConfig, "HKD", "5.00", "ALIPAY_HK")
 		goneID := gone.Status.PaymentID
@@ -192,9 +196,14 @@ func TestSettlementReconciliation(t *testing.T) {
 			return hasDiscrepancy(st, v1.DiscrepancyAmount, "Payment/p1", v1.ReportTransactionDetails) &&
 				hasDiscrepancy(st, v1.DiscrepancyNotInReport, "Refund/p1-return", v1.ReportTransactionDetails) &&
 				hasDiscrepancy(st, v1.DiscrepancyNotInReport, "Refund/p1-return", v1.ReportSettlementDetails) &&
-				hasDiscrepancy(st, v1.DiscrepancyNotInCluster, "", v1.ReportTransactionDetails)
+				hasDiscrepancy(st, v1.DiscrepancyNotInCluster, "", v1.ReportTransactionDetails) &&
+				hasDiscrepancy(st, v1.DiscrepancyCurrency, "Payment/p3", v1.ReportTransactionDetails) &&
+				hasDiscrepancy(st, v1.DiscrepancyStatus, "Payment/p2", v1.ReportTransactionDetails)
 		})
-		if td := e.dayStatus(e.day); td.Discrepancies.Amount != 1 || td.Discrepancies.NotInReport != 1 {
+		// The day's transaction details: p1's amount, p3's currency, p2's
+		// status; the refund and p2's authorization are not in it.
+		want := v1.DiscrepancyCounts{Amount: 1, Currency: 1, Status: 1, NotInReport: 2}
+		if td := e.dayStatus(e.day); td.Discrepancies != want {
 			t.Fatalf("day %s counts %+v", e.day, td.Discrepancies)
 		}
 		if gd := e.dayStatus(goneDay); gd.Discrepancies.NotInCluster != 1 {
@@ -219,6 +228,8 @@ func TestSettlementReconciliation(t *testing.T) {
 		}
 		_ = sys.Sim.SetTransactionOverride(e.p1.Status.PaymentID, gatewaysim.TransactionOverride{})
 		_ = sys.Sim.SetTransactionOverride(e.refund.Status.GatewayID, gatewaysim.TransactionOverride{})
+		_ = sys.Sim.SetTransactionOverride(e.p3.Status.PaymentID, gatewaysim.TransactionOverride{})
+		_ = sys.Sim.SetTransactionOverride(p2.Status.PaymentID, gatewaysim.TransactionOverride{})
 		_ = sys.Sim.SetTransactionOverride(goneID, gatewaysim.TransactionOverride{Omit: true})
 		e.wait("no discrepancy once the reports are right", e.clean)
 	})

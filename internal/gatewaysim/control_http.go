@@ -42,6 +42,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// reply writes err, or v (a plain "ok" when nil), as the control API's JSON.
+func reply(w http.ResponseWriter, err error, v any) {
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if v == nil {
+		v = map[string]string{"status": "ok"}
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 func writeErr(w http.ResponseWriter, err error) {
 	writeJSON(w, errStatus(err), map[string]string{"error": err.Error()})
 }
@@ -70,16 +82,7 @@ func (e *inputError) Unwrap() error { return ErrInvalidInput }
 
 func (s *Simulator) controlHandler() http.Handler {
 	mux := http.NewServeMux()
-	done := func(w http.ResponseWriter, err error, v any) {
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		if v == nil {
-			v = map[string]string{"status": "ok"}
-		}
-		writeJSON(w, http.StatusOK, v)
-	}
+	done := reply
 	mux.HandleFunc("GET /_sim/health", func(w http.ResponseWriter, r *http.Request) {
 		done(w, nil, map[string]any{"status": "ok", "now": s.Now()})
 	})

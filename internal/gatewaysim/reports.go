@@ -64,10 +64,14 @@ type ReportFault struct {
 }
 
 // TransactionOverride changes how one transaction appears in every report:
-// Omit drops it, Amount (major units) replaces its transactionAmountValue.
+// Omit drops it, Amount (major units) replaces its transactionAmountValue,
+// Currency its transactionCurrency (same digits), Type its transactionType
+// (e.g. CANCEL for a payment the cluster has as paid).
 type TransactionOverride struct {
-	Omit   bool   `json:"omit,omitempty"`
-	Amount string `json:"amount,omitempty"`
+	Omit     bool   `json:"omit,omitempty"`
+	Amount   string `json:"amount,omitempty"`
+	Currency string `json:"currency,omitempty"`
+	Type     string `json:"type,omitempty"`
 }
 
 type faultKey struct {
@@ -313,6 +317,14 @@ func (r *reports) applyOverride(l *settlement.Line) bool {
 		if a, err := money.ParseSignedMajor(l.TransactionAmount.Currency(), o.Amount); err == nil {
 			l.TransactionAmount = a
 		}
+	}
+	if o.Currency != "" {
+		if a, err := money.ParseSignedMajor(o.Currency, l.TransactionAmount.Major()); err == nil {
+			l.TransactionAmount = a
+		}
+	}
+	if o.Type != "" {
+		l.TransactionType = settlement.TransactionType(o.Type)
 	}
 	return true
 }

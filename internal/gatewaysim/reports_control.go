@@ -9,16 +9,6 @@ import (
 // reportRoutes adds the reconciliation-report control routes (listed in
 // docs/simulator.md).
 func (s *Simulator) reportRoutes(mux *http.ServeMux) {
-	reply := func(w http.ResponseWriter, err error, v any) {
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		if v == nil {
-			v = map[string]string{"status": "ok"}
-		}
-		writeJSON(w, http.StatusOK, v)
-	}
 	mux.HandleFunc("POST /_sim/sftp/users", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			ClientID string `json:"clientId"`
