@@ -254,7 +254,7 @@ type SettlementReconciliationStatus struct {
 	Matched int32 `json:"matched,omitempty"`
 	// DiscrepancyCount is the number of discrepancies over all days.
 	// +optional
-	DiscrepancyCount int32 `json:"discrepancyCount,omitempty"`
+	DiscrepancyCount int32 `json:"discrepancyCount"`
 	// Days are the days reconciled, most recent first.
 	// +optional
 	Days []ReconciliationDay `json:"days,omitempty"`

@@ -68,9 +68,10 @@ func step(format string, a ...any) {
 }
 
 type system struct {
-	root string
-	ls   *localsystem.System
-	c    client.Client
+	clientID, gateway string
+	root              string
+	ls                *localsystem.System
+	c                 client.Client
 }
 
 func run(keep bool, timeout time.Duration) (err error) {
@@ -80,8 +81,11 @@ func run(keep bool, timeout time.Duration) (err error) {
 	if s.root, err = os.Getwd(); err != nil {
 		return err
 	}
+	s.clientID, s.gateway = "SANDBOX_DEMO0001", "alipay-sim"
 	ls, err := localsystem.Start(ctx, localsystem.Options{
 		Root: s.root, Namespace: ns, KeepWork: os.Getenv("DEMO_KEEP_LOGS") != "",
+		ClientID: s.clientID, GatewayConfig: s.gateway,
+		SimArgs: []string{"--sftp-listen", fmt.Sprintf("127.0.0.1:%d", localsystem.FreePort())},
 		Log: func(format string, a ...any) {
 			if strings.HasPrefix(format, "  ") {
 				fmt.Printf("  "+format+"\n", a...)
@@ -115,7 +119,10 @@ func run(keep bool, timeout time.Duration) (err error) {
 	if keep {
 		return s.dev(ctx)
 	}
-	return s.drive(ctx, timeout)
+	if err := s.drive(ctx, timeout); err != nil {
+		return err
+	}
+	return s.reconcile(ctx)
 }
 
 // drive plays the users and the clock until every sample reached its phase.
@@ -330,7 +337,7 @@ func pressCheckout(pageURL, button string) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		return fmt.Errorf("POST %s: %s", u, resp.Status)
+		return fmt.Errorf("PUT %s: %s", u, resp.Status)
 	}
 	return nil
 }
@@ -347,7 +354,7 @@ func putJSON(u, body string) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		return fmt.Errorf("POST %s: %s", u, resp.Status)
+		return fmt.Errorf("PUT %s: %s", u, resp.Status)
 	}
 	return nil
 }
