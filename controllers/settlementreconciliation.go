@@ -49,6 +49,8 @@ const (
 	// truncatedRetry bounds the wait before a refused (truncated) file is
 	// read again.
 	truncatedRetry = 5 * time.Minute
+	// configMapBytes bounds the CSV (a ConfigMap holds at most 1 MiB).
+	configMapBytes = 900 << 10
 	// DiscrepanciesKey is the key of the CSV in the discrepancies ConfigMap.
 	DiscrepanciesKey = "discrepancies.csv"
 )

@@ -23,7 +23,7 @@ import (
 func (r *reconciliationReconciler) record(ctx context.Context, sr *v1.SettlementReconciliation, customerID string,
 	res reconciliation.Result, run *reconciliation.Run, now time.Time, next time.Duration) error {
 	cmName := sr.Name + "-discrepancies"
-	if err := r.writeConfigMap(ctx, sr, cmName, res.Discrepancies); err != nil {
+	if err := r.writeConfigMap(ctx, sr, cmName, res.Discrepancies, res.Total); err != nil {
 		return err
 	}
 	prev := map[string]int32{}
@@ -44,7 +44,7 @@ func (r *reconciliationReconciler) record(ctx context.Context, sr *v1.Settlement
 	if len(res.Days) > 0 {
 		st.LastDay = res.Days[0].Date
 	}
-	st.DiscrepancyCount = int32(len(res.Discrepancies))
+	st.DiscrepancyCount = int32(res.Total)
 	st.Discrepancies = res.Discrepancies[:min(len(res.Discrepancies), statusDiscrepancies)]
 
 	ready := metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1.ReasonReconciled,
@@ -61,11 +61,13 @@ func (r *reconciliationReconciler) record(ctx context.Context, sr *v1.Settlement
 		ready.Message += "; not published yet: " + strings.Join(res.Missing, ", ")
 	}
 	meta.SetStatusCondition(&st.Conditions, ready)
-	meta.SetStatusCondition(&st.Conditions, discrepanciesCondition(res.Discrepancies, cmName, sr.Generation))
+	meta.SetStatusCondition(&st.Conditions, discrepanciesCondition(res.Discrepancies, res.Total, cmName, sr.Generation))
 
 	counts := map[string]int32{}
-	for _, d := range res.Discrepancies {
-		counts[d.Class]++
+	for _, d := range res.Days {
+		for class, n := range classCounts(d.Discrepancies) {
+			counts[class] += n
+		}
 	}
 	for _, class := range v1.DiscrepancyClasses {
 		reconDiscrepancies.WithLabelValues(sr.Namespace, sr.Name, class).Set(float64(counts[class]))
@@ -75,7 +77,7 @@ func (r *reconciliationReconciler) record(ctx context.Context, sr *v1.Settlement
 				counts[class], class, first.Date, first.Object, first.Message)
 		}
 	}
-	if len(res.Discrepancies) > 0 && result == "ok" {
+	if res.Total > 0 && result == "ok" {
 		result = "discrepancies"
 	}
 	reconRuns.WithLabelValues(result).Inc()
@@ -98,10 +100,10 @@ func firstOf(ds []v1.Discrepancy, class string) v1.Discrepancy {
 	return v1.Discrepancy{}
 }
 
-func discrepanciesCondition(ds []v1.Discrepancy, cm string, gen int64) metav1.Condition {
+func discrepanciesCondition(ds []v1.Discrepancy, total int, cm string, gen int64) metav1.Condition {
 	c := metav1.Condition{Type: v1.ConditionDiscrepancies, Status: metav1.ConditionFalse, Reason: v1.ReasonNoDiscrepancies,
 		Message: "every report line matched", ObservedGeneration: gen}
-	if len(ds) == 0 {
+	if total == 0 {
 		return c
 	}
 	var parts []string
@@ -109,17 +111,29 @@ func discrepanciesCondition(ds []v1.Discrepancy, cm string, gen int64) metav1.Co
 		parts = append(parts, fmt.Sprintf("%s %s %s: %s", d.Date, d.Class, d.Object, d.Message))
 	}
 	c.Status, c.Reason = metav1.ConditionTrue, v1.ReasonDiscrepanciesFound
-	c.Message = fmt.Sprintf("%d discrepancies (all in ConfigMap %s, key %s); first: %s", len(ds), cm, DiscrepanciesKey, strings.Join(parts, "; "))
+	c.Message = fmt.Sprintf("%d discrepancies (listed in ConfigMap %s, key %s); first: %s", total, cm, DiscrepanciesKey, strings.Join(parts, "; "))
 	return c
 }
 
-// writeConfigMap writes every discrepancy as CSV to a ConfigMap owned by sr.
-func (r *reconciliationReconciler) writeConfigMap(ctx context.Context, sr *v1.SettlementReconciliation, name string, ds []v1.Discrepancy) error {
+// writeConfigMap writes the discrepancies as CSV to a ConfigMap owned by
+// sr: every one, up to the run's list (reconciliation.MaxListed) and
+// configMapBytes; a last line says how many more were only counted.
+func (r *reconciliationReconciler) writeConfigMap(ctx context.Context, sr *v1.SettlementReconciliation, name string,
+	ds []v1.Discrepancy, total int) error {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"date", "class", "report", "transactionType", "transactionId", "object", "message"})
+	n := 0
 	for _, d := range ds {
+		if buf.Len() > configMapBytes {
+			break
+		}
 		_ = w.Write([]string{d.Date, d.Class, string(d.Report), d.TransactionType, d.TransactionID, d.Object, d.Message})
+		w.Flush()
+		n++
+	}
+	if n < total {
+		_ = w.Write([]string{"", "", "", "", "", "", fmt.Sprintf("%d more discrepancies counted in status but not listed", total-n)})
 	}
 	w.Flush()
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: sr.Namespace}}

@@ -11,6 +11,10 @@ import (
 	"github.com/cashier-operator/cashier-operator/internal/settlement"
 )
 
+// MaxListed is how many discrepancies a file, and a run, list in detail;
+// beyond it they are only counted.
+const MaxListed = 5000
+
 type seenKey struct {
 	ref string
 	typ settlement.TransactionType
@@ -39,7 +43,11 @@ type FileResult struct {
 	SHA256 string
 	Lines  int
 	// Matched counts the lines that matched an object with no difference.
-	Matched       int
+	Matched int
+	// Counts are the discrepancies by class (exact); Discrepancies lists
+	// the first MaxListed of them, so that a report of a million
+	// unmatched lines costs bounded memory.
+	Counts        map[string]int
 	Discrepancies []v1.Discrepancy
 
 	seen          map[seenKey]bool
@@ -51,7 +59,7 @@ type FileResult struct {
 }
 
 func newFileResult(name string, k settlement.Kind) *FileResult {
-	return &FileResult{Name: name, Kind: k, seen: map[seenKey]bool{}, totals: map[string]*totals{},
+	return &FileResult{Name: name, Kind: k, Counts: map[string]int{}, seen: map[seenKey]bool{}, totals: map[string]*totals{},
 		batches: map[string]bool{}, batchSums: map[string]money.Signed{}, summaryTotals: map[string]money.Signed{},
 		summaryLines: map[string]int{}}
 }
@@ -111,34 +119,46 @@ func (ix *Index) line(l *settlement.Line, report v1.ReportKind, date settlement.
 	d := v1.Discrepancy{Date: string(date), Report: report, TransactionType: string(l.TransactionType), TransactionID: l.TransactionID}
 	if o == nil {
 		d.Class = v1.DiscrepancyNotInCluster
-		d.Message = fmt.Sprintf("%s %s (transactionId %s, transactionRequestId %q) matches no Payment, Capture or Refund of this gateway in the namespace",
-			l.TransactionType, l.TransactionAmount, l.TransactionID, l.TransactionRequestID)
-		fr.Discrepancies = append(fr.Discrepancies, d)
+		fr.report(d, func() string {
+			return fmt.Sprintf("%s %s (transactionId %s, transactionRequestId %q) matches no Payment, Capture or Refund of this gateway in the namespace",
+				l.TransactionType, l.TransactionAmount, l.TransactionID, l.TransactionRequestID)
+		})
 		return nil
 	}
 	fr.seen[seenKey{o.ref, l.TransactionType}] = true
 	d.Object = o.ref
-	before := len(fr.Discrepancies)
+	ok := true
 	got := l.TransactionAmount
 	switch {
 	case got.Currency() != o.amount.Currency():
 		d.Class = v1.DiscrepancyCurrency
-		d.Message = fmt.Sprintf("report has %s, %s has %s", got, o.ref, o.amount)
-		fr.Discrepancies = append(fr.Discrepancies, d)
+		ok = fr.report(d, func() string { return fmt.Sprintf("report has %s, %s has %s", got, o.ref, o.amount) })
 	case amountCompared(l.TransactionType) && got.Minor() != o.amount.Minor():
 		d.Class = v1.DiscrepancyAmount
-		d.Message = fmt.Sprintf("report has %s, %s has %s", got, o.ref, o.amount)
-		fr.Discrepancies = append(fr.Discrepancies, d)
+		ok = fr.report(d, func() string { return fmt.Sprintf("report has %s, %s has %s", got, o.ref, o.amount) })
 	}
 	if !phaseAgrees(l.TransactionType, o) {
 		d.Class = v1.DiscrepancyStatus
-		d.Message = fmt.Sprintf("report has %s %s done, %s is %s", l.TransactionType, l.TransactionID, o.ref, phaseOr(o.phase))
-		fr.Discrepancies = append(fr.Discrepancies, d)
+		ok = fr.report(d, func() string {
+			return fmt.Sprintf("report has %s %s done, %s is %s", l.TransactionType, l.TransactionID, o.ref, phaseOr(o.phase))
+		})
 	}
-	if len(fr.Discrepancies) == before {
+	if ok {
 		fr.Matched++
 	}
 	return nil
+}
+
+// report counts a discrepancy and, while under MaxListed, lists it with
+// its message (only then formatted); it returns false so that callers can
+// write ok = fr.report(...).
+func (fr *FileResult) report(d v1.Discrepancy, msg func() string) bool {
+	fr.Counts[d.Class]++
+	if len(fr.Discrepancies) < MaxListed {
+		d.Message = msg()
+		fr.Discrepancies = append(fr.Discrepancies, d)
+	}
+	return false
 }
 
 func phaseOr(p string) string {

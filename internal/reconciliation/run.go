@@ -29,7 +29,9 @@ type day struct {
 	hashes  map[string]string // content hash -> first file name
 	read    map[settlement.Kind]bool
 	refused map[settlement.Kind]bool
-	listed  map[settlement.Kind]bool
+	// batchDiscs are summary-vs-details differences found by result.
+	batchDiscs []v1.Discrepancy
+	listed     map[settlement.Kind]bool
 }
 
 // NewRun starts a run over ix; settlementDelay is N of T+N.
@@ -80,8 +82,11 @@ func (r *Run) Add(d settlement.Day, name string, k settlement.Kind, fr *FileResu
 type Result struct {
 	// Days, most recent first.
 	Days []v1.ReconciliationDay
-	// Discrepancies over all days, by date, class and transaction id.
+	// Discrepancies over all days, by date, class and transaction id: the
+	// first MaxListed of each file and of the run.
 	Discrepancies []v1.Discrepancy
+	// Total counts every discrepancy, listed or not.
+	Total int
 	// Missing lists reports that should be there and are not
 	// ("TransactionDetails of 20260105").
 	Missing []string
@@ -109,13 +114,31 @@ func (r *Run) Result() (Result, error) {
 			return res, fmt.Errorf("day %s: %w", d, err)
 		}
 		all = append(all, discs...)
+		for _, fr := range x.results {
+			for class, n := range fr.Counts {
+				add(&out.Discrepancies, class, int32(n))
+				res.Total += n
+			}
+		}
 		// The transaction details of a day are due once a later day's are out.
 		if !x.listed[settlement.TransactionDetails] && d < latestTx {
 			res.Missing = append(res.Missing, fmt.Sprintf("TransactionDetails of %s", d))
 		}
 		res.Days = append(res.Days, out)
 	}
-	all = append(all, r.notInReport()...)
+	extra := r.notInReport()
+	for _, x := range r.days {
+		extra = append(extra, x.batchDiscs...)
+	}
+	for _, dc := range extra {
+		for i := range res.Days {
+			if res.Days[i].Date == dc.Date {
+				add(&res.Days[i].Discrepancies, dc.Class, 1)
+			}
+		}
+	}
+	res.Total += len(extra)
+	all = append(all, extra...)
 	sort.SliceStable(all, func(i, j int) bool {
 		a, b := all[i], all[j]
 		if a.Date != b.Date {
@@ -126,35 +149,29 @@ func (r *Run) Result() (Result, error) {
 		}
 		return a.TransactionID+a.Object < b.TransactionID+b.Object
 	})
-	for _, dc := range all {
-		for i := range res.Days {
-			if res.Days[i].Date == dc.Date {
-				count(&res.Days[i].Discrepancies, dc.Class)
-			}
-		}
-	}
-	res.Discrepancies = all
+	res.Discrepancies = all[:min(len(all), MaxListed)]
 	return res, nil
 }
 
-func count(c *v1.DiscrepancyCounts, class string) {
+func add(c *v1.DiscrepancyCounts, class string, n int32) {
 	switch class {
 	case v1.DiscrepancyAmount:
-		c.Amount++
+		c.Amount += n
 	case v1.DiscrepancyCurrency:
-		c.Currency++
+		c.Currency += n
 	case v1.DiscrepancyStatus:
-		c.Status++
+		c.Status += n
 	case v1.DiscrepancyNotInCluster:
-		c.NotInCluster++
+		c.NotInCluster += n
 	case v1.DiscrepancyNotInReport:
-		c.NotInReport++
+		c.NotInReport += n
 	}
 }
 
 // result merges a day's counted files.
 func (x *day) result() (v1.ReconciliationDay, []v1.Discrepancy, error) {
 	out := v1.ReconciliationDay{Date: string(x.date), Files: x.files}
+	x.batchDiscs = nil
 	var discs []v1.Discrepancy
 	batches := map[string]bool{}
 	detailSums := map[string]money.Signed{}
@@ -183,7 +200,7 @@ func (x *day) result() (v1.ReconciliationDay, []v1.Discrepancy, error) {
 			switch {
 			case !ok:
 			case det != total:
-				discs = append(discs, v1.Discrepancy{Date: string(x.date), Class: v1.DiscrepancyAmount, Report: v1.ReportSettlementSummary,
+				x.batchDiscs = append(x.batchDiscs, v1.Discrepancy{Date: string(x.date), Class: v1.DiscrepancyAmount, Report: v1.ReportSettlementSummary,
 					TransactionType: settlement.SummaryTotal, TransactionID: b, Object: "batch/" + b,
 					Message: fmt.Sprintf("summary TOTAL of batch %s is %s, its settlement details add up to %s", b, total, det)})
 			default:
