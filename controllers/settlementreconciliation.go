@@ -244,6 +244,7 @@ func (r *reconciliationReconciler) fail(ctx context.Context, sr *v1.SettlementRe
 	msg := cause.Error()
 	r.rec.Eventf(sr, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
 	sr.Status.ObservedGeneration = sr.Generation
+	sr.Status.NextRunTime = nil // the backoff decides when to try again, not the schedule
 	meta.SetStatusCondition(&sr.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionFalse,
 		Reason: reason, Message: msg, ObservedGeneration: sr.Generation})
 	if err := r.deps.Client.Status().Update(ctx, sr); err != nil {

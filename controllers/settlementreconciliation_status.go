@@ -51,11 +51,14 @@ func (r *reconciliationReconciler) record(ctx context.Context, sr *v1.Settlement
 		Message: fmt.Sprintf("%d days, %d lines, %d matched", len(res.Days), st.Lines, st.Matched), ObservedGeneration: sr.Generation}
 	result := "ok"
 	if len(run.Refused) > 0 {
-		ready.Status, ready.Reason = metav1.ConditionFalse, v1.ReasonReportTruncated
+		ready.Status, ready.Reason = metav1.ConditionFalse, v1.ReasonReportInvalid
+		if run.Truncated {
+			ready.Reason = v1.ReasonReportTruncated
+		}
 		ready.Message = fmt.Sprintf("refused %d file(s), retried at %s: %s", len(run.Refused), st.NextRunTime.Format(time.RFC3339),
 			strings.Join(run.Refused, "; "))
 		result = "truncated"
-		r.rec.Eventf(sr, nil, corev1.EventTypeWarning, v1.ReasonReportTruncated, "Reconcile", "%s", ready.Message)
+		r.rec.Eventf(sr, nil, corev1.EventTypeWarning, ready.Reason, "Reconcile", "%s", ready.Message)
 	}
 	if len(res.Missing) > 0 {
 		ready.Message += "; not published yet: " + strings.Join(res.Missing, ", ")

@@ -205,6 +205,7 @@ const (
 	// SettlementReconciliation reasons.
 	ReasonSFTPUnavailable    = "SFTPUnavailable"
 	ReasonReportTruncated    = "ReportTruncated"
+	ReasonReportInvalid      = "ReportInvalid"
 	ReasonReconciled         = "Reconciled"
 	ReasonDiscrepanciesFound = "DiscrepanciesFound"
 	ReasonNoDiscrepancies    = "NoDiscrepancies"

@@ -267,7 +267,8 @@ type SettlementReconciliationStatus struct {
 	// +optional
 	DiscrepanciesConfigMap string `json:"discrepanciesConfigMap,omitempty"`
 	// Conditions: Ready (the last run read every report it found; reasons
-	// SFTPUnavailable, ReportTruncated, SecretInvalid, GatewayNotReady) and
+	// SFTPUnavailable, ReportTruncated, ReportInvalid, SecretInvalid,
+	// GatewayNotReady) and
 	// Discrepancies (True when any were found; the message has the count
 	// and the first few).
 	// +listType=map
