@@ -30,7 +30,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=settlementreconciliations,verbs=get;list;watch
-// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=settlementreconciliations/status,verbs=get;update
+// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=settlementreconciliations/status,verbs=update
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;create;update
 
 // The SettlementReconciliation controller: on each run it logs in to the

@@ -106,15 +106,21 @@ func (s *system) waitRun(ctx context.Context, sr *v1.SettlementReconciliation, s
 
 func (s *system) printReconciliation(sr *v1.SettlementReconciliation) {
 	fmt.Print("\n$ kubectl get settlementreconciliations\n" + indent(mustOut(s.ls.KubectlRun("get", "settlementreconciliations", "-n", ns))))
-	fmt.Println("\n    day        lines matched discrepancies        totals (gross / refunds / fees = net)        batches")
+	fmt.Println()
 	for _, d := range sr.Status.Days {
-		var tot []string
-		for _, t := range d.Totals {
-			tot = append(tot, fmt.Sprintf("%s %s / %s / %s = %s", t.Currency, t.Gross, t.Refunds, t.Fees, t.Net))
-		}
 		c := d.Discrepancies
-		fmt.Printf("    %s %5d %7d amount=%d currency=%d status=%d notInCluster=%d notInReport=%d  %s  %s\n", d.Date, d.Lines, d.Matched,
-			c.Amount, c.Currency, c.Status, c.NotInCluster, c.NotInReport, strings.Join(tot, "; "), strings.Join(d.SettlementBatchIDs, ","))
+		disc := "none"
+		if c != (v1.DiscrepancyCounts{}) {
+			disc = fmt.Sprintf("amount %d, currency %d, status %d, not in cluster %d, not in report %d",
+				c.Amount, c.Currency, c.Status, c.NotInCluster, c.NotInReport)
+		}
+		fmt.Printf("    day %s: %d lines, %d matched, discrepancies: %s\n", d.Date, d.Lines, d.Matched, disc)
+		for _, t := range d.Totals {
+			fmt.Printf("        %s gross %s, refunds %s, fees %s, net %s\n", t.Currency, t.Gross, t.Refunds, t.Fees, t.Net)
+		}
+		if len(d.SettlementBatchIDs) > 0 {
+			fmt.Printf("        settlement batches %s\n", strings.Join(d.SettlementBatchIDs, ", "))
+		}
 	}
 	for _, t := range []string{v1.ConditionReady, v1.ConditionDiscrepancies} {
 		if c := meta.FindStatusCondition(sr.Status.Conditions, t); c != nil {
