@@ -247,9 +247,11 @@ type SettlementReconciliationStatus struct {
 	// LastDay is the most recent day reconciled.
 	// +optional
 	LastDay string `json:"lastDay,omitempty"`
-	// Lines and Matched total the days below.
+	// Lines is the number of report records counted over the days below.
 	// +optional
 	Lines int32 `json:"lines,omitempty"`
+	// Matched is the number of those records that matched an object
+	// exactly.
 	// +optional
 	Matched int32 `json:"matched,omitempty"`
 	// DiscrepancyCount is the number of discrepancies over all days.
