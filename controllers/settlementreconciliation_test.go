@@ -290,7 +290,20 @@ func TestSettlementReconciliation(t *testing.T) {
 
 	t.Run("SFTP down: condition and backoff, then recovery", func(t *testing.T) {
 		e.t = t
+		// Daily runs from now on: a failed run must be retried by the
+		// backoff, not wait for the next scheduled run.
+		e.sr.Spec.Interval = &metav1.Duration{Duration: time.Hour}
+		if err := k8s.Update(ctx, e.sr); err != nil {
+			t.Fatal(err)
+		}
+		e.wait("a run with the hourly schedule", func(st *v1.SettlementReconciliationStatus) bool {
+			return st.ObservedGeneration == e.sr.Generation && e.clean(st)
+		})
 		sys.Sim.StopSFTP()
+		e.sr.Spec.LookbackDays = 4 // a change: a run now, which fails
+		if err := k8s.Update(ctx, e.sr); err != nil {
+			t.Fatal(err)
+		}
 		testenv.Eventually(t, timeout, "Ready False SFTPUnavailable", func() (bool, string) {
 			sr := get(ctx, t, e.sr)
 			r := condition(sr.Status.Conditions, v1.ConditionReady)
