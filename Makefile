@@ -54,7 +54,8 @@ demo: build ## Run the whole system locally on the embedded defaults and show pa
 .PHONY: dev
 dev: build ## Like demo, but leave the system running (prints KUBECONFIG); Ctrl-C stops it.
 	@assets="$(KUBEBUILDER_ASSETS)"; [ -n "$$assets" ] || assets="$$(hack/control-plane.sh)"; \
-	KUBEBUILDER_ASSETS="$$assets" go run ./hack/demo --keep
+	go build -o $(BIN)/demo ./hack/demo && \
+	KUBEBUILDER_ASSETS="$$assets" exec $(BIN)/demo --keep
 
 .PHONY: bench
 bench: build ## Benchmarks: Go micro-benchmarks, then N payments through the whole local system (BENCH_FLAGS=-n 10000).

@@ -70,32 +70,27 @@ func captureEligible(c *opCall[*v1.Capture], now time.Time) error {
 	p := c.payment
 	switch {
 	case !p.Spec.Authorization:
-		return &engine.TerminalError{Reason: ReasonPaymentIneligible, Message: fmt.Sprintf(
+		return &engine.TerminalError{Reason: v1.ReasonPaymentIneligible, Message: fmt.Sprintf(
 			"payment %s is not a card authorization (spec.authorization): there is nothing to capture", c.paymentName())}
 	case p.Spec.CaptureMode != v1.CaptureManual:
-		return &engine.TerminalError{Reason: ReasonPaymentIneligible, Message: fmt.Sprintf(
+		return &engine.TerminalError{Reason: v1.ReasonPaymentIneligible, Message: fmt.Sprintf(
 			"payment %s is captured by the operator (captureMode Automatic); Capture objects need captureMode Manual", c.paymentName())}
 	}
 	switch p.Status.Phase {
 	case v1.PaymentAuthorized:
 		if exp := p.Status.AuthExpiryTime; exp != nil && !gatewayNow(p, now).Before(exp.Time) {
-			return &engine.TerminalError{Reason: ReasonAuthorizationExpired, Message: fmt.Sprintf(
+			return &engine.TerminalError{Reason: v1.ReasonAuthorizationExpired, Message: fmt.Sprintf(
 				"the authorization of payment %s expired at %s", c.paymentName(), exp.UTC().Format(time.RFC3339))}
 		}
 		return nil
 	case v1.PaymentSucceeded:
-		return &engine.TerminalError{Reason: ReasonPaymentIneligible, Message: fmt.Sprintf(
+		return &engine.TerminalError{Reason: v1.ReasonPaymentIneligible, Message: fmt.Sprintf(
 			"payment %s is Succeeded: its authorization is fully captured", c.paymentName())}
 	case v1.PaymentFailed, v1.PaymentCancelled, v1.PaymentExpired:
 		return paymentRefuses(c, p, "captured")
 	}
 	return paymentWaits(c, p, "Authorized")
 }
-
-// ReasonWaitingForCaptures: a capture with isLastCapture waits until the
-// payment's other captures are final, because the gateway closes the
-// authorization with the last capture and would refuse any capture after it.
-const ReasonWaitingForCaptures = "WaitingForOtherCaptures"
 
 // lastCaptureWaits holds a capture marked isLastCapture while any other
 // capture of the same payment (not itself marked last) is still unfinished.
@@ -117,7 +112,7 @@ func lastCaptureWaits(ctx context.Context, c *opCall[*v1.Capture]) error {
 	if len(open) == 0 {
 		return nil
 	}
-	return &engine.WaitError{Reason: ReasonWaitingForCaptures, RequeueAfter: 2 * time.Second, Message: fmt.Sprintf(
+	return &engine.WaitError{Reason: v1.ReasonWaitingForCaptures, RequeueAfter: 2 * time.Second, Message: fmt.Sprintf(
 		"isLastCapture closes the authorization of payment %s, so this capture waits for %v to finish", c.paymentName(), open)}
 }
 

@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
-	"github.com/cashier-operator/cashier-operator/controllers"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
 )
@@ -80,7 +79,13 @@ func TestCaptureWaitsForItsAuthorization(t *testing.T) {
 	ctx, ns, m := setup(t)
 	c := newCapture(ns, "early", "later", "25.00")
 	create(ctx, t, c)
-	waitCondition(ctx, t, c, v1.ConditionSynced, metav1.ConditionFalse, v1.ReasonPaymentNotReady)
+	c = waitCondition(ctx, t, c, v1.ConditionSynced, metav1.ConditionFalse, v1.ReasonPaymentNotReady)
+	// Ready says what it waits for, and Synced does not repeat its reason.
+	ready, synced := condition(c.Status.Conditions, v1.ConditionReady), condition(c.Status.Conditions, v1.ConditionSynced)
+	if ready.Reason != v1.ReasonPaymentNotReady || !strings.Contains(ready.Message, "not found") ||
+		strings.HasPrefix(synced.Message, v1.ReasonPaymentNotReady) {
+		t.Fatalf("Ready %+v, Synced %+v", ready, synced)
+	}
 
 	p := authorized(ctx, t, ns, "later", m.GatewayConfig)
 	waitOp(ctx, t, c, v1.OperationSucceeded)
@@ -94,7 +99,7 @@ func TestCaptureOfWalletPaymentIsRefused(t *testing.T) {
 	c.Spec.Amount.Currency = "HKD"
 	create(ctx, t, c)
 	c = waitOp(ctx, t, c, v1.OperationFailed)
-	expectRefused(t, c, controllers.ReasonPaymentIneligible, fmt.Sprintf(
+	expectRefused(t, c, v1.ReasonPaymentIneligible, fmt.Sprintf(
 		"payment %s/wallet is not a card authorization (spec.authorization): there is nothing to capture", ns))
 }
 
@@ -171,5 +176,25 @@ func TestLastCaptureWaitsForItsSiblings(t *testing.T) {
 	}
 	if len(order) != 2 || order[0] != first.Status.RequestID || order[1] != last.Status.RequestID {
 		t.Fatalf("captures reached the gateway as %v, want %s then the last capture %s", order, first.Status.RequestID, last.Status.RequestID)
+	}
+}
+
+// TestLapsedAuthorizationExpires: an authorization nobody captured in time
+// ends Expired once the gateway refuses a capture with AUTH_EXPIRED; it
+// does not stay Authorized with Ready=True.
+func TestLapsedAuthorizationExpires(t *testing.T) {
+	ctx, ns, m := setup(t)
+	p := authorized(ctx, t, ns, "lapsed", m.GatewayConfig)
+	sys.Sim.Advance(8 * 24 * time.Hour) // past the 7-day authorization, on the gateway's clock
+	c := newCapture(ns, "too-late", "lapsed", "25.00")
+	create(ctx, t, c)
+	c = waitOp(ctx, t, c, v1.OperationFailed)
+	if r := c.Status.LastResult; r == nil || r.Code != gateway.CodeAuthExpired {
+		t.Fatalf("capture lastResult %+v", c.Status.LastResult)
+	}
+	p = waitPhase(ctx, t, p, v1.PaymentExpired)
+	if ready := condition(p.Status.Conditions, v1.ConditionReady); ready.Status != metav1.ConditionFalse || ready.Reason != v1.ReasonExpired ||
+		!strings.Contains(ready.Message, "too-late") {
+		t.Fatalf("Ready %+v", ready)
 	}
 }

@@ -82,7 +82,7 @@ func declarationSpec(deps *Deps, b *declarationBatcher) opSpec[*v1.CustomsDeclar
 func declarationEligible(c *opCall[*v1.CustomsDeclaration], _ time.Time) error {
 	p := c.payment
 	if m := p.Spec.PaymentMethod.Type; m != "ALIPAY_CN" {
-		return &engine.TerminalError{Reason: ReasonPaymentIneligible, Message: fmt.Sprintf(
+		return &engine.TerminalError{Reason: v1.ReasonPaymentIneligible, Message: fmt.Sprintf(
 			"payment %s is paid with %s: only ALIPAY_CN payments are declared to customs", c.paymentName(), m)}
 	}
 	switch p.Status.Phase {
@@ -118,7 +118,7 @@ func buyerCertificate(ctx context.Context, c *opCall[*v1.CustomsDeclaration]) er
 	var s corev1.Secret
 	if err := c.deps.APIReader.Get(ctx, key, &s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return &engine.WaitError{Reason: ReasonCertificateSecretMissing, RequeueAfter: 15 * time.Second,
+			return &engine.WaitError{Reason: v1.ReasonCertificateSecretMissing, RequeueAfter: 15 * time.Second,
 				Message: fmt.Sprintf("buyer certificate secret %s not found", key)}
 		}
 		return fmt.Errorf("get buyer certificate secret %s: %w", key, err)
@@ -133,7 +133,7 @@ func buyerCertificate(ctx context.Context, c *opCall[*v1.CustomsDeclaration]) er
 		missing = append(missing, v1.CertificateSecretKeyNumber)
 	}
 	if len(missing) > 0 {
-		return &engine.TerminalError{Reason: ReasonCertificateSecretInvalid,
+		return &engine.TerminalError{Reason: v1.ReasonCertificateSecretInvalid,
 			Message: fmt.Sprintf("buyer certificate secret %s lacks %s", key, strings.Join(missing, ", "))}
 	}
 	cert := &gateway.Certificate{CertificateType: typ, CertificateNo: no}

@@ -68,7 +68,7 @@ func (r *gatewayConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if !equality.Semantic.DeepEqual(before, &gwc.Status) {
 		if err := r.deps.Client.Status().Update(ctx, &gwc); err != nil {
 			if apierrors.IsConflict(err) {
-				return ctrl.Result{Requeue: true}, nil
+				return ctrl.Result{RequeueAfter: time.Second}, nil
 			}
 			return ctrl.Result{}, fmt.Errorf("write GatewayConfig status: %w", err)
 		}

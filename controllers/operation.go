@@ -22,22 +22,6 @@ import (
 	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
-// Condition reasons of the operations (Capture, Refund, CustomsDeclaration)
-// beyond the shared ones in api/v1alpha1.
-const (
-	// ReasonPaymentIneligible: the payment is in a state in which the
-	// operation can never happen (failed, cancelled, expired, not an
-	// authorization, not an ALIPAY_CN payment, ...).
-	ReasonPaymentIneligible = "PaymentIneligible"
-	// ReasonAuthorizationExpired: the authorization lapsed before the capture was sent.
-	ReasonAuthorizationExpired = "AuthorizationExpired"
-	// ReasonCaptureNotReady: a refund's spec.captureRef has not succeeded yet.
-	ReasonCaptureNotReady = "CaptureNotReady"
-	// ReasonCertificateSecretMissing / Invalid: a declaration's buyer certificate Secret.
-	ReasonCertificateSecretMissing = "CertificateSecretMissing"
-	ReasonCertificateSecretInvalid = "CertificateSecretInvalid"
-)
-
 // admissionSettle is how long after its creation an operation waits before
 // it is first sent. creationTimestamp has a resolution of one second, so
 // once a second (plus a margin for apiserver latency and clock skew) has
@@ -148,10 +132,11 @@ func accepted(st *v1.OperationStatus) bool {
 }
 
 // Fail marks the operation failed without a gateway call.
-func (k opKind[T]) Fail(o T, reason, message string) {
+func (k opKind[T]) Fail(o T, reason, message string) error {
 	res := gateway.Result{ResultCode: reason, ResultStatus: gateway.StatusFail, ResultMessage: message}
-	_, _ = transition.ApplyOperation(k.spec.status(o), k.spec.amount(o), transition.OperationFacts{
+	_, err := transition.ApplyOperation(k.spec.status(o), k.spec.amount(o), transition.OperationFacts{
 		Source: transition.SourceController, Phase: v1.OperationFailed, Result: &res}, k.deps.now())
+	return err
 }
 
 // Wait records a Blocked wait (a refund during a chargeback).
@@ -170,10 +155,17 @@ func (k opKind[T]) SetConditions(o T, err error) {
 		transition.ClearBlocked(st)
 	}
 	if st.Phase == "" {
-		_, _ = transition.ApplyOperation(st, k.spec.amount(o), transition.OperationFacts{
-			Source: transition.SourceController, Phase: v1.OperationPending}, k.deps.now())
+		// Facts naming no id or amount are not refused; should that ever
+		// change, Synced says so.
+		if _, aerr := transition.ApplyOperation(st, k.spec.amount(o), transition.OperationFacts{
+			Source: transition.SourceController, Phase: v1.OperationPending}, k.deps.now()); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("record Pending: %w", aerr))
+		}
 	}
 	transition.SetOperationConditions(st, gen, k.spec.what)
+	if wait != nil && !wait.Blocked && st.Phase == v1.OperationPending {
+		transition.SetWaiting(&st.Conditions, gen, wait.Reason, wait.Message)
+	}
 	transition.SetSynced(&st.Conditions, gen, err, reasonOf(err))
 }
 
@@ -591,7 +583,7 @@ func paymentWaits(c interface{ paymentName() string }, p *v1.Payment, want strin
 
 // paymentRefuses says the payment's final phase rules the operation out.
 func paymentRefuses(c interface{ paymentName() string }, p *v1.Payment, what string) error {
-	return &engine.TerminalError{Reason: ReasonPaymentIneligible,
+	return &engine.TerminalError{Reason: v1.ReasonPaymentIneligible,
 		Message: fmt.Sprintf("payment %s is %s: it can never be %s", c.paymentName(), p.Status.Phase, what)}
 }
 

@@ -73,19 +73,24 @@ func (paymentKind) NeedsFinalizer(p *v1.Payment) bool {
 	return p.Spec.DeletionPolicy == v1.DeletionCancel && !observeOnly(p)
 }
 
-func (k paymentKind) Fail(p *v1.Payment, reason, message string) {
+func (k paymentKind) Fail(p *v1.Payment, reason, message string) error {
 	res := gateway.Result{ResultCode: reason, ResultStatus: gateway.StatusFail, ResultMessage: message}
-	_, _ = transition.ApplyPayment(p, transition.PaymentFacts{Source: transition.SourceController,
+	_, err := transition.ApplyPayment(p, transition.PaymentFacts{Source: transition.SourceController,
 		GatewayStatus: gateway.PaymentStatusFail, Result: &res}, k.deps.now())
+	return err
 }
 
 func (paymentKind) SetConditions(p *v1.Payment, err error) {
 	p.Status.ObservedGeneration = p.Generation
 	transition.SetPaymentConditions(p)
+	var wait *engine.WaitError
+	if errors.As(err, &wait) && (p.Status.Phase == "" || p.Status.Phase == v1.PaymentPending) {
+		transition.SetWaiting(&p.Status.Conditions, p.Generation, wait.Reason, wait.Message)
+	}
 	reason := reasonOf(err)
 	if err == nil && cancelRefused(p) && p.Spec.Cancel {
 		r := p.Status.LastResult
-		err, reason = fmt.Errorf("the gateway refused the cancel: %s %s", r.Code, r.Message), "CancelRefused"
+		err, reason = fmt.Errorf("the gateway refused the cancel: %s %s", r.Code, r.Message), v1.ReasonCancelRefused
 	}
 	transition.SetSynced(&p.Status.Conditions, p.Generation, err, reason)
 }
@@ -114,6 +119,13 @@ func (k paymentKind) Derive(ctx context.Context, p *v1.Payment) error {
 		if c.Status.Phase == v1.OperationSucceeded && c.Status.PaymentID == p.Status.PaymentID {
 			capAmts = append(capAmts, c.Spec.Amount)
 		}
+		if r := c.Status.LastResult; r != nil && (r.Code == gateway.CodeAuthExpired || r.Code == v1.ReasonAuthorizationExpired) &&
+			c.Status.PaymentID == p.Status.PaymentID {
+			// The gateway refused a capture: its authorization lapsed.
+			f.AuthLapsed = true
+			f.Result = &gateway.Result{ResultCode: r.Code, ResultStatus: gateway.StatusFail,
+				ResultMessage: "capture " + c.Name + " was refused: " + r.Message}
+		}
 	}
 	for _, r := range refs.Items {
 		if r.Status.Phase == v1.OperationSucceeded && r.Status.PaymentID == p.Status.PaymentID {
@@ -135,7 +147,7 @@ func (k paymentKind) Derive(ctx context.Context, p *v1.Payment) error {
 	if f.Declared, err = wireSum(declAmts); err != nil {
 		return err
 	}
-	if f.Captured == nil && f.Refunded == nil && f.Declared == nil {
+	if f.Captured == nil && f.Refunded == nil && f.Declared == nil && !f.AuthLapsed {
 		return nil
 	}
 	if p.Status.Phase == v1.PaymentAuthorized && f.Captured != nil {
@@ -181,7 +193,7 @@ func (k paymentKind) Connect(ctx context.Context, p *v1.Payment) (engine.Externa
 	}
 	amount, err := money.ParseMajor(p.Spec.Amount.Currency, p.Spec.Amount.Value)
 	if err != nil {
-		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error()}
+		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error(), Cause: err}
 	}
 	return &paymentExternal{deps: k.deps, conn: conn, amount: amount}, nil
 }
@@ -256,7 +268,7 @@ func (e *paymentExternal) Observe(ctx context.Context, p *v1.Payment) (engine.Ob
 	resp, err := e.inquiry(ctx, p)
 	if gateway.Code(err) == gateway.CodeOrderNotExist {
 		if observeOnly(p) {
-			return engine.Observation{}, &engine.TerminalError{Reason: "PaymentNotFound",
+			return engine.Observation{}, &engine.TerminalError{Reason: v1.ReasonPaymentNotFound,
 				Message: fmt.Sprintf("the gateway has no payment %s to observe", p.Spec.PaymentID)}
 		}
 		return engine.Observation{}, nil
@@ -273,6 +285,9 @@ func (e *paymentExternal) Observe(ctx context.Context, p *v1.Payment) (engine.Ob
 	}
 	p.Status.LastCheckTime = nowTime(e.deps.now())
 	res, err := e.apply(p, transition.FromInquiryPayment(resp))
+	if err == nil {
+		res, err = e.lapse(p, res)
+	}
 	if err != nil {
 		return engine.Observation{}, err
 	}
@@ -319,6 +334,19 @@ func adoptedPayment(r *gateway.InquiryPaymentResponse) string {
 		msg += "; a name is spent once used: to charge again, create a Payment with a new name"
 	}
 	return msg
+}
+
+// lapse ends an authorization whose authExpiryTime has passed on the
+// gateway's clock: the gateway's inquiry still says SUCCESS, but nothing can
+// be captured any more.
+func (e *paymentExternal) lapse(p *v1.Payment, res engine.Result) (engine.Result, error) {
+	exp := p.Status.AuthExpiryTime
+	if p.Status.Phase != v1.PaymentAuthorized || exp == nil || gatewayNow(p, e.deps.now()).Before(exp.Time) {
+		return res, nil
+	}
+	r := gateway.Result{ResultCode: gateway.CodeAuthExpired, ResultStatus: gateway.StatusFail,
+		ResultMessage: "the authorization expired at " + exp.UTC().Format(time.RFC3339) + "; what was not captured is released"}
+	return e.apply(p, transition.PaymentFacts{Source: transition.SourceController, AuthLapsed: true, Result: &r})
 }
 
 func wantsAutoCapture(p *v1.Payment) bool {
@@ -409,7 +437,9 @@ func (e *paymentExternal) Update(ctx context.Context, p *v1.Payment) (engine.Res
 		// Recorded; the next reconcile inquires (an expired or voided
 		// authorization shows there) instead of capturing again.
 		res := gateway.Result{ResultCode: rerr.Code, ResultStatus: rerr.Status, ResultMessage: rerr.Message}
-		_, _ = transition.ApplyPayment(p, transition.PaymentFacts{Source: transition.SourceCapture, Result: &res}, e.deps.now())
+		if _, err := transition.ApplyPayment(p, transition.PaymentFacts{Source: transition.SourceCapture, Result: &res}, e.deps.now()); err != nil {
+			return engine.Result{}, fmt.Errorf("record the refused automatic capture: %w", err)
+		}
 		return engine.Result{RequeueAfter: time.Second}, nil
 	default:
 		return engine.Result{}, err
@@ -527,7 +557,7 @@ func (e *paymentExternal) cardData(ctx context.Context, ns, name string) (map[st
 	var s corev1.Secret
 	if err := e.deps.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, "", &engine.WaitError{Reason: "CardSecretMissing", Message: fmt.Sprintf("card secret %s/%s not found", ns, name), RequeueAfter: 15 * time.Second}
+			return nil, "", &engine.WaitError{Reason: v1.ReasonCardSecretMissing, Message: fmt.Sprintf("card secret %s/%s not found", ns, name), RequeueAfter: 15 * time.Second}
 		}
 		return nil, "", fmt.Errorf("get card secret: %w", err)
 	}
@@ -546,7 +576,7 @@ func (e *paymentExternal) cardData(ctx context.Context, ns, name string) (map[st
 		meta[wire] = v
 	}
 	if len(missing) > 0 {
-		return nil, "", &engine.TerminalError{Reason: "CardSecretInvalid",
+		return nil, "", &engine.TerminalError{Reason: v1.ReasonCardSecretInvalid,
 			Message: fmt.Sprintf("card secret %s/%s lacks %s (or a %s)", ns, name, strings.Join(missing, ", "), v1.CardSecretKeyToken)}
 	}
 	if h := string(s.Data[v1.CardSecretKeyHolderName]); h != "" {

@@ -114,7 +114,7 @@ func refundCapture(ctx context.Context, c *opCall[*v1.Refund]) error {
 	var cp v1.Capture
 	if err := c.deps.Client.Get(ctx, key, &cp); err != nil {
 		if apierrors.IsNotFound(err) {
-			return &engine.WaitError{Reason: ReasonCaptureNotReady, Message: fmt.Sprintf("capture %s not found", key), RequeueAfter: paymentWait}
+			return &engine.WaitError{Reason: v1.ReasonCaptureNotReady, Message: fmt.Sprintf("capture %s not found", key), RequeueAfter: paymentWait}
 		}
 		return fmt.Errorf("get capture %s: %w", key, err)
 	}
@@ -126,7 +126,7 @@ func refundCapture(ctx context.Context, c *opCall[*v1.Refund]) error {
 		return &engine.TerminalError{Reason: v1.ReasonInvalidSpec, Message: fmt.Sprintf(
 			"spec.captureRef: capture %s failed; there is nothing to refund against it", key)}
 	case cp.Status.Phase != v1.OperationSucceeded || cp.Status.GatewayID == "":
-		return &engine.WaitError{Reason: ReasonCaptureNotReady, RequeueAfter: paymentWait,
+		return &engine.WaitError{Reason: v1.ReasonCaptureNotReady, RequeueAfter: paymentWait,
 			Message: fmt.Sprintf("capture %s has not succeeded yet", key)}
 	}
 	c.prepared = cp.Status.GatewayID

@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
-	"github.com/cashier-operator/cashier-operator/controllers"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
 	"github.com/cashier-operator/cashier-operator/internal/testenv"
@@ -86,7 +85,7 @@ func TestRefundOfFailedPaymentFails(t *testing.T) {
 	create(ctx, t, r)
 	r = waitOp(ctx, t, r, v1.OperationFailed)
 	want := fmt.Sprintf("payment %s/declined is Failed: it can never be refunded", ns)
-	expectRefused(t, r, controllers.ReasonPaymentIneligible, want)
+	expectRefused(t, r, v1.ReasonPaymentIneligible, want)
 }
 
 // applyDispute writes a dispute notification into the payment's status,
@@ -197,7 +196,7 @@ func TestRefundSentBeforeCrashIsAdopted(t *testing.T) {
 	r := newRefund(ns, "crashed", "p", "HKD", "4.00")
 	r.Spec.CaptureRef = &v1.LocalObjectReference{Name: "not-yet"}
 	create(ctx, t, r)
-	waitCondition(ctx, t, r, v1.ConditionSynced, metav1.ConditionFalse, controllers.ReasonCaptureNotReady)
+	waitCondition(ctx, t, r, v1.ConditionSynced, metav1.ConditionFalse, v1.ReasonCaptureNotReady)
 	// ...and send it ourselves, as the crashed reconcile did.
 	conn, err := sys.Registry.Get(ctx, m.GatewayConfig)
 	if err != nil {

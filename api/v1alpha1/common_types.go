@@ -198,6 +198,28 @@ const (
 	ReasonAvailable        = "Available"
 	// ReasonAdopted: the gateway already had the object's identity; see ConditionAdopted.
 	ReasonAdopted = "Adopted"
+	// ReasonPaymentIneligible: the operation's payment is in a state in which
+	// the operation can never happen (failed, cancelled, expired, not an
+	// authorization, not an ALIPAY_CN payment, ...).
+	ReasonPaymentIneligible = "PaymentIneligible"
+	// ReasonAuthorizationExpired: the authorization lapsed before the capture was sent.
+	ReasonAuthorizationExpired = "AuthorizationExpired"
+	// ReasonCaptureNotReady: a refund's spec.captureRef has not succeeded yet.
+	ReasonCaptureNotReady = "CaptureNotReady"
+	// ReasonWaitingForCaptures: a capture with isLastCapture waits until the
+	// payment's other captures are final (the gateway closes the
+	// authorization with the last capture).
+	ReasonWaitingForCaptures = "WaitingForOtherCaptures"
+	// ReasonCertificateSecretMissing / Invalid: a declaration's buyer certificate Secret.
+	ReasonCertificateSecretMissing = "CertificateSecretMissing"
+	ReasonCertificateSecretInvalid = "CertificateSecretInvalid"
+	// ReasonCardSecretMissing / Invalid: a payment's card Secret.
+	ReasonCardSecretMissing = "CardSecretMissing"
+	ReasonCardSecretInvalid = "CardSecretInvalid"
+	// ReasonPaymentNotFound: the gateway has no payment to observe (managementPolicy Observe).
+	ReasonPaymentNotFound = "PaymentNotFound"
+	// ReasonCancelRefused: the gateway refused spec.cancel.
+	ReasonCancelRefused = "CancelRefused"
 	// ReasonIdentityConflict: the gateway holds something else under the
 	// object's identity (the name was used before with another amount,
 	// payment or method). Nothing moved; use a new name.

@@ -8,6 +8,11 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 )
@@ -18,6 +23,8 @@ type fakeGateway struct {
 	calls   []string
 	observe func() (Observation, error)
 	create  func() (Result, error)
+	// onCreate, if set, changes the object as a create's answer would.
+	onCreate func(o *v1.Refund)
 }
 
 func (f *fakeGateway) Observe(context.Context, *v1.Refund) (Observation, error) {
@@ -28,8 +35,11 @@ func (f *fakeGateway) Observe(context.Context, *v1.Refund) (Observation, error) 
 	return f.observe()
 }
 
-func (f *fakeGateway) Create(context.Context, *v1.Refund) (Result, error) {
+func (f *fakeGateway) Create(_ context.Context, o *v1.Refund) (Result, error) {
 	f.calls = append(f.calls, "create")
+	if f.onCreate != nil {
+		f.onCreate(o)
+	}
 	if f.create == nil {
 		return Result{}, nil
 	}
@@ -66,13 +76,13 @@ func (k *fakeKind) Connect(context.Context, *v1.Refund) (External[*v1.Refund], e
 	}
 	return k.gw, nil
 }
-func (k *fakeKind) Submitted(*v1.Refund) bool       { return k.submitted }
-func (k *fakeKind) Final(*v1.Refund) bool           { return false }
-func (k *fakeKind) WantsCancel(*v1.Refund) bool     { return k.wantCancel }
-func (k *fakeKind) NeedsFinalizer(*v1.Refund) bool  { return false }
-func (k *fakeKind) Fail(*v1.Refund, string, string) {}
-func (k *fakeKind) Wait(*v1.Refund, *WaitError)     {}
-func (k *fakeKind) SetConditions(*v1.Refund, error) {}
+func (k *fakeKind) Submitted(*v1.Refund) bool             { return k.submitted }
+func (k *fakeKind) Final(*v1.Refund) bool                 { return false }
+func (k *fakeKind) WantsCancel(*v1.Refund) bool           { return k.wantCancel }
+func (k *fakeKind) NeedsFinalizer(*v1.Refund) bool        { return false }
+func (k *fakeKind) Fail(*v1.Refund, string, string) error { return nil }
+func (k *fakeKind) Wait(*v1.Refund, *WaitError)           {}
+func (k *fakeKind) SetConditions(*v1.Refund, error)       {}
 
 // TestDecision: the engine alone decides, from what the gateway knows,
 // whether to create, adopt, update, cancel or do nothing; an adapter never
@@ -145,5 +155,54 @@ func TestDecision(t *testing.T) {
 				t.Fatalf("Adopted condition %v, want %v: %+v", adopted, tc.wantAdopt, obj.Status.Conditions)
 			}
 		})
+	}
+}
+
+// TestStaleCacheIsNotActedOn: a reconcile that reads a copy older than this
+// reconciler's own last status write (the cache has not caught up) waits
+// instead of calling the gateway again.
+func TestStaleCacheIsNotActedOn(t *testing.T) {
+	s := runtime.NewScheme()
+	if err := v1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	obj := &v1.Refund{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "r1"}}
+	var stale *v1.Refund
+	cl := fake.NewClientBuilder().WithScheme(s).WithObjects(obj).WithStatusSubresource(obj).
+		WithInterceptorFuncs(interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, o client.Object, opts ...client.GetOption) error {
+			if stale != nil {
+				stale.DeepCopyInto(o.(*v1.Refund))
+				return nil
+			}
+			return c.Get(ctx, key, o, opts...)
+		}}).Build()
+	gw := &fakeGateway{onCreate: func(o *v1.Refund) { o.Status.Phase = v1.OperationProcessing }}
+	r := New[*v1.Refund](cl, &fakeKind{gw: gw}, nil, Options{})
+	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
+	before := &v1.Refund{}
+	if err := cl.Get(context.Background(), req.NamespacedName, before); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(gw.calls, []string{"observe", "create"}) {
+		t.Fatalf("first reconcile: calls %v", gw.calls)
+	}
+
+	// The cache still holds the copy from before the write.
+	stale = before
+	res, err := r.Reconcile(context.Background(), req)
+	if err != nil || res.RequeueAfter != staleCacheWait || len(gw.calls) != 2 {
+		t.Fatalf("stale copy: result %+v, err %v, calls %v; want a short wait and no gateway call", res, err, gw.calls)
+	}
+
+	// The cache caught up: the next reconcile acts on the fresh copy.
+	stale = nil
+	if _, err := r.Reconcile(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if len(gw.calls) < 3 || gw.calls[2] != "observe" {
+		t.Fatalf("fresh copy: calls %v", gw.calls)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -60,6 +61,9 @@ type Result struct {
 	// RequeueAfter says when to look again; 0 means never (final, or waiting
 	// for a watch event).
 	RequeueAfter time.Duration
+	// Adopted is set by the engine when the step adopted what the gateway
+	// already held (the Adopted event's message).
+	Adopted string
 }
 
 // Observation is what Observe learned: Crossplane's ExternalObservation,
@@ -121,8 +125,9 @@ type Kind[T client.Object] interface {
 	// NeedsFinalizer reports whether deleting the object must act at the gateway.
 	NeedsFinalizer(obj T) bool
 	// Fail marks the object failed without a gateway call (bad input,
-	// impossible operation); reason and message say why.
-	Fail(obj T, reason, message string)
+	// impossible operation); reason and message say why. An error means
+	// the status could not take the failure (it is retried).
+	Fail(obj T, reason, message string) error
 	// Wait records that the object waits (e.g. Blocked DisputeOpen).
 	Wait(obj T, w *WaitError)
 	// SetConditions derives Ready/Reconciling/Stalled and Synced from status
@@ -151,9 +156,17 @@ type WaitError struct {
 	RequeueAfter time.Duration
 	// Blocked marks the wait as Blocked (operations) rather than a sync error.
 	Blocked bool
+	// Cause is the error behind the wait, if any (errors.Is/As reach it).
+	Cause error
 }
 
+// Unwrap returns the cause.
+func (e *WaitError) Unwrap() error { return e.Cause }
+
 func (e *WaitError) Error() string { return e.Reason + ": " + e.Message }
+
+// ConditionMessage is the message without the reason, for conditions.
+func (e *WaitError) ConditionMessage() string { return e.Message }
 
 // TerminalError says the object can never succeed as specified (bad amount,
 // a limit the operation exceeds). The engine marks it failed; no gateway call
@@ -161,9 +174,17 @@ func (e *WaitError) Error() string { return e.Reason + ": " + e.Message }
 type TerminalError struct {
 	Reason  string
 	Message string
+	// Cause is the error behind the refusal, if any (errors.Is/As reach it).
+	Cause error
 }
 
+// Unwrap returns the cause.
+func (e *TerminalError) Unwrap() error { return e.Cause }
+
 func (e *TerminalError) Error() string { return e.Reason + ": " + e.Message }
+
+// ConditionMessage is the message without the reason, for conditions.
+func (e *TerminalError) ConditionMessage() string { return e.Message }
 
 // Options tune the engine.
 type Options struct {
@@ -184,7 +205,17 @@ type Reconciler[T client.Object] struct {
 	recorder recorder.EventRecorder
 	opts     Options
 	failures *failureCounter
+	// written maps an object's key to the resourceVersion it had before this
+	// reconciler last wrote its status: a cached copy still at that version
+	// has not seen the write yet (see staleCacheWait).
+	written sync.Map
 }
+
+// staleCacheWait is how long a reconcile that reads an object the cache has
+// not yet updated with this reconciler's own last write waits before
+// looking again. Acting on such a copy would repeat the last step (a second
+// pay call, or a false adoption of what this object just created).
+const staleCacheWait = 200 * time.Millisecond
 
 // New makes a reconciler for kind.
 func New[T client.Object](c client.Client, kind Kind[T], rec recorder.EventRecorder, opts Options) *Reconciler[T] {
@@ -207,11 +238,18 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.failures.forget(req.NamespacedName.String())
+			r.written.Delete(req.NamespacedName.String())
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get %s: %w", r.kind.Name(), err)
 	}
 	key := req.NamespacedName.String()
+	if rv, ok := r.written.Load(key); ok {
+		if rv == obj.GetResourceVersion() {
+			return ctrl.Result{RequeueAfter: staleCacheWait}, nil
+		}
+		r.written.Delete(key)
+	}
 
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return r.finalize(ctx, obj)
@@ -232,15 +270,22 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 	res, stepErr := r.step(ctx, obj)
 	r.kind.SetConditions(obj, stepErr)
 	if !equality.Semantic.DeepEqual(r.kind.Status(before), r.kind.Status(obj)) {
+		rv := obj.GetResourceVersion()
 		if err := r.client.Status().Update(ctx, obj); err != nil {
 			if apierrors.IsConflict(err) {
 				// Someone (the receiver, another step) wrote first: look again
-				// at once with the fresh object; nothing is lost, the gateway
-				// call was idempotent.
-				return ctrl.Result{Requeue: true}, nil
+				// shortly, once the cache has the fresh object; nothing is
+				// lost, the gateway call was idempotent.
+				return ctrl.Result{RequeueAfter: staleCacheWait}, nil
 			}
 			return ctrl.Result{}, fmt.Errorf("write %s status: %w", r.kind.Name(), err)
 		}
+		r.written.Store(key, rv)
+	}
+	// Events only for what was written: a step on a copy that lost the
+	// write race is repeated, not announced.
+	if res.Adopted != "" {
+		r.event(obj, corev1.EventTypeNormal, v1.ReasonAdopted, "Adopt", res.Adopted)
 	}
 	r.emit(obj, res.Change)
 
@@ -272,7 +317,9 @@ func (r *Reconciler[T]) step(ctx context.Context, obj T) (Result, error) {
 	switch {
 	case errors.As(err, &term):
 		from := r.phase(obj)
-		r.kind.Fail(obj, term.Reason, term.Message)
+		if ferr := r.kind.Fail(obj, term.Reason, term.Message); ferr != nil {
+			return Result{}, fmt.Errorf("record %s failure %s: %w", r.kind.Name(), term.Reason, ferr)
+		}
 		return Result{Change: transition.Change{From: from, To: r.phase(obj)}}, nil
 	case errors.As(err, &wait):
 		r.kind.Wait(obj, wait)
@@ -300,17 +347,21 @@ func (r *Reconciler[T]) act(ctx context.Context, obj T) (Result, error) {
 	case !obs.Exists:
 		return ext.Create(ctx, obj)
 	}
+	var adopted string
 	if !sent {
-		r.adopt(obj, obs.Adopted)
+		adopted = r.adopt(obj, obs.Adopted)
 	}
+	res := obs.Result
 	if obs.NeedsUpdate {
-		return ext.Update(ctx, obj)
+		res, err = ext.Update(ctx, obj)
 	}
-	return obs.Result, nil
+	res.Adopted = adopted
+	return res, err
 }
 
-// adopt records that the gateway already had what obj never sent.
-func (r *Reconciler[T]) adopt(obj T, what string) {
+// adopt records that the gateway already had what obj never sent, and
+// returns the message for the Adopted event.
+func (r *Reconciler[T]) adopt(obj T, what string) string {
 	msg := "the gateway already had this object's identity"
 	if what != "" {
 		msg += " (" + what + ")"
@@ -318,7 +369,7 @@ func (r *Reconciler[T]) adopt(obj T, what string) {
 	msg += "; status was rebuilt from the gateway and nothing was sent again"
 	meta.SetStatusCondition(r.kind.Conditions(obj), metav1.Condition{Type: v1.ConditionAdopted, Status: metav1.ConditionTrue,
 		Reason: v1.ReasonAdopted, Message: msg, ObservedGeneration: obj.GetGeneration()})
-	r.event(obj, corev1.EventTypeNormal, v1.ReasonAdopted, "Adopt", msg)
+	return msg
 }
 
 // phase reads the object's phase for events.

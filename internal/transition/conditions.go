@@ -1,6 +1,8 @@
 package transition
 
 import (
+	"errors"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -119,6 +121,18 @@ func ClearBlocked(st *v1.OperationStatus) {
 	meta.RemoveStatusCondition(&st.Conditions, v1.ConditionBlocked)
 }
 
+// SetWaiting shows, on an object not yet sent, what it waits for (its
+// payment, the GatewayConfig, a Secret) as its Ready reason instead of
+// "Creating".
+func SetWaiting(conds *[]metav1.Condition, gen int64, reason, msg string) {
+	condSet(conds, gen, false, true, false, reason, msg)
+}
+
+// conditionMessage is implemented by errors that carry their reason apart
+// from their message (the engine's WaitError and TerminalError), so that a
+// condition does not repeat its reason in its message.
+type conditionMessage interface{ ConditionMessage() string }
+
 // SetSynced records whether the last reconcile talked to the gateway without error.
 func SetSynced(conds *[]metav1.Condition, gen int64, err error, reason string) {
 	if err == nil {
@@ -129,8 +143,13 @@ func SetSynced(conds *[]metav1.Condition, gen int64, err error, reason string) {
 	if reason == "" {
 		reason = v1.ReasonReconcileError
 	}
+	msg := err.Error()
+	var cm conditionMessage
+	if errors.As(err, &cm) {
+		msg = cm.ConditionMessage()
+	}
 	meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionSynced, Status: metav1.ConditionFalse,
-		Reason: reason, Message: truncate(err.Error(), 1024), ObservedGeneration: gen})
+		Reason: reason, Message: truncate(msg, 1024), ObservedGeneration: gen})
 }
 
 func truncate(s string, n int) string {

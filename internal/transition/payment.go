@@ -3,6 +3,7 @@ package transition
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,6 +63,12 @@ type PaymentFacts struct {
 
 	UserAction *v1.UserAction
 	Card       *v1.CardSummary
+
+	// AuthLapsed says the authorization's authExpiryTime has passed on the
+	// gateway's clock (or the gateway refused a capture with AUTH_EXPIRED):
+	// an Authorized payment ends Succeeded when something of it was
+	// captured (the rest is released), else Expired.
+	AuthLapsed bool
 }
 
 // Change reports what Apply did.
@@ -176,6 +183,12 @@ func ApplyPayment(p *v1.Payment, f PaymentFacts, now time.Time) (Change, error) 
 
 // paymentPhase maps facts to the phase they imply; ok=false when they imply none.
 func paymentPhase(p *v1.Payment, f PaymentFacts, now time.Time) (v1.PaymentPhase, bool) {
+	if f.AuthLapsed && p.Status.Phase == v1.PaymentAuthorized {
+		if c := p.Status.Amounts.Captured; (c != nil && !isZero(*c)) || (f.Captured != nil && strings.TrimLeft(f.Captured.Value, "0") != "") {
+			return v1.PaymentSucceeded, true
+		}
+		return v1.PaymentExpired, true
+	}
 	switch f.GatewayStatus {
 	case gateway.PaymentStatusProcessing, gateway.PaymentStatusPending:
 		return v1.PaymentProcessing, true
@@ -325,4 +338,10 @@ func setTime(dst **metav1.Time, v string) {
 func ptrTime(t time.Time) *metav1.Time {
 	mt := metav1.NewTime(t)
 	return &mt
+}
+
+// isZero reports whether an amount is zero (or does not parse).
+func isZero(m v1.Money) bool {
+	a, err := money.ParseMajor(m.Currency, m.Value)
+	return err != nil || a.IsZero()
 }
