@@ -153,7 +153,8 @@ func waitPayment(ctx context.Context, t *testing.T, p *v1.Payment, what string, 
 		if err := k8s.Get(ctx, key(p), p); err != nil {
 			return false, err.Error()
 		}
-		return cond(p), fmt.Sprintf("phase=%s amounts=%+v", p.Status.Phase, amountsString(p.Status.Amounts))
+		sync := condition(p.Status.Conditions, v1.ConditionSynced)
+		return cond(p), fmt.Sprintf("phase=%s amounts=%+v synced=%s %s: %s", p.Status.Phase, amountsString(p.Status.Amounts), sync.Status, sync.Reason, sync.Message)
 	})
 	return p
 }

@@ -280,7 +280,11 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 			}
 			return ctrl.Result{}, fmt.Errorf("write %s status: %w", r.kind.Name(), err)
 		}
-		r.written.Store(key, rv)
+		if obj.GetResourceVersion() != rv {
+			// A write the apiserver found identical leaves the version as
+			// it was: then there is nothing for the cache to catch up on.
+			r.written.Store(key, rv)
+		}
 	}
 	// Events only for what was written: a step on a copy that lost the
 	// write race is repeated, not announced.

@@ -191,118 +191,20 @@ type Client struct {
 // New validates cfg and builds a Client. All configuration problems are
 // reported together.
 func New(cfg Config) (*Client, error) {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-
-	base := ""
-	if cfg.Endpoint == "" {
-		add("Endpoint is required")
-	} else if u, err := url.Parse(cfg.Endpoint); err != nil {
-		add("Endpoint %q is not a URL: %v", cfg.Endpoint, err)
-	} else {
-		switch {
-		case u.Scheme != "http" && u.Scheme != "https":
-			add("Endpoint %q: scheme must be http or https", cfg.Endpoint)
-		case u.Host == "":
-			add("Endpoint %q has no host", cfg.Endpoint)
-		case u.User != nil:
-			add("Endpoint %q must not contain user info", cfg.Endpoint)
-		case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
-			add("Endpoint %q must be scheme://host[:port] only; put the API prefix in PathPrefix", cfg.Endpoint)
-		default:
-			base = u.Scheme + "://" + u.Host
-		}
-	}
-
-	prefix := cfg.PathPrefix
-	if prefix == "" {
-		prefix = PrefixProduction
-	}
-	if !strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") || strings.ContainsAny(prefix, "?# \t\r\n") {
-		add("PathPrefix %q must start with '/', not end with '/', and hold no query, fragment or spaces (e.g. %q, %q, %q)",
-			prefix, PrefixProduction, PrefixSandbox, PrefixAlipayPlus)
-	}
-
-	if cfg.ClientID == "" {
-		add("ClientID is required")
-	} else if !validHeaderToken(cfg.ClientID) {
-		add("ClientID %q must be printable ASCII without spaces", cfg.ClientID)
-	}
-	if strings.HasPrefix(cfg.ClientID, "SANDBOX_") && prefix == PrefixProduction {
-		prefix = PrefixSandbox
-	}
-
-	keyVersion := cfg.KeyVersion
-	if keyVersion == "" {
-		keyVersion = defaultKeyVersion
-	}
-	if !validHeaderToken(keyVersion) || strings.Contains(keyVersion, ",") {
-		add("KeyVersion %q must be a plain token", keyVersion)
-	}
-
-	if cfg.PrivateKey == nil {
-		add("PrivateKey (merchant RSA key) is required")
-	} else if err := cfg.PrivateKey.Validate(); err != nil {
-		add("PrivateKey is not a valid RSA key: %v", err)
-	} else if n := cfg.PrivateKey.N.BitLen(); n < 2048 {
-		add("PrivateKey has %d bits; the gateway requires at least 2048", n)
-	}
-	if cfg.GatewayPublicKey == nil || cfg.GatewayPublicKey.N == nil {
-		add("GatewayPublicKey is required to verify response signatures")
-	} else if n := cfg.GatewayPublicKey.N.BitLen(); n < 2048 {
-		add("GatewayPublicKey has %d bits; the gateway uses at least 2048", n)
-	}
-
-	timeouts := make(map[API]time.Duration, len(AllAPIs))
-	for _, a := range AllAPIs {
-		timeouts[a] = DefaultTimeout(a)
-	}
-	for a, d := range cfg.Timeouts {
-		if _, ok := apiPaths[a]; !ok {
-			add("Timeouts: unknown API %q", a)
-			continue
-		}
-		if d < 0 {
-			add("Timeouts[%s] %v must be >= 0", a, d)
-			continue
-		}
-		if d > 0 {
-			timeouts[a] = d
-		}
-	}
-
+	v := &configCheck{}
+	base := v.endpoint(cfg.Endpoint)
+	prefix := v.pathPrefix(cfg.PathPrefix, cfg.ClientID)
+	keyVersion := v.identity(cfg)
+	v.keys(cfg)
+	timeouts := v.timeouts(cfg.Timeouts)
 	if err := cfg.RateLimit.validate(); err != nil {
-		errs = append(errs, err)
+		v.errs = append(v.errs, err)
 	}
-
-	rp := cfg.Retry
-	if rp.MaxAttempts < 0 {
-		add("Retry.MaxAttempts %d must be >= 0 (0 = default %d)", rp.MaxAttempts, defaultMaxAttempts)
-	}
-	if rp.MaxAttempts == 0 {
-		rp.MaxAttempts = defaultMaxAttempts
-	}
-	if rp.BaseBackoff < 0 || rp.MaxBackoff < 0 {
-		add("Retry backoffs must be >= 0")
-	}
-	if rp.BaseBackoff == 0 {
-		rp.BaseBackoff = defaultBaseBackoff
-	}
-	if rp.MaxBackoff == 0 {
-		rp.MaxBackoff = max(defaultMaxBackoff, rp.BaseBackoff)
-	}
-	if rp.BaseBackoff > rp.MaxBackoff {
-		add("Retry.BaseBackoff %v exceeds Retry.MaxBackoff %v", rp.BaseBackoff, rp.MaxBackoff)
-	}
-	if rp.Jitter == nil {
-		rp.Jitter = fullJitter
-	}
-
+	rp := v.retry(cfg.Retry)
 	if cfg.MaxResponseBytes < 0 {
-		add("MaxResponseBytes %d must be >= 0", cfg.MaxResponseBytes)
+		v.add("MaxResponseBytes %d must be >= 0", cfg.MaxResponseBytes)
 	}
-
-	if err := joinErrs(errs); err != nil {
+	if err := joinErrs(v.errs); err != nil {
 		return nil, fmt.Errorf("gateway client config: %w", err)
 	}
 
@@ -336,6 +238,134 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.limiter = newLimiter(cfg.RateLimit, c.now, c.sleep)
 	return c, nil
+}
+
+// configCheck collects every problem of a Config, so that New reports
+// them all at once.
+type configCheck struct{ errs []error }
+
+func (v *configCheck) add(format string, a ...any) { v.errs = append(v.errs, fmt.Errorf(format, a...)) }
+
+// endpoint checks Endpoint and returns scheme://host[:port].
+func (v *configCheck) endpoint(endpoint string) string {
+	if endpoint == "" {
+		v.add("Endpoint is required")
+		return ""
+	}
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil:
+		v.add("Endpoint %q is not a URL: %v", endpoint, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.add("Endpoint %q: scheme must be http or https", endpoint)
+	case u.Host == "":
+		v.add("Endpoint %q has no host", endpoint)
+	case u.User != nil:
+		v.add("Endpoint %q must not contain user info", endpoint)
+	case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
+		v.add("Endpoint %q must be scheme://host[:port] only; put the API prefix in PathPrefix", endpoint)
+	default:
+		return u.Scheme + "://" + u.Host
+	}
+	return ""
+}
+
+// pathPrefix checks PathPrefix (default production) and rewrites the
+// production prefix to the sandbox one for a SANDBOX_ client id, as the
+// official SDK does.
+func (v *configCheck) pathPrefix(prefix, clientID string) string {
+	if prefix == "" {
+		prefix = PrefixProduction
+	}
+	if !strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") || strings.ContainsAny(prefix, "?# \t\r\n") {
+		v.add("PathPrefix %q must start with '/', not end with '/', and hold no query, fragment or spaces (e.g. %q, %q, %q)",
+			prefix, PrefixProduction, PrefixSandbox, PrefixAlipayPlus)
+	}
+	if strings.HasPrefix(clientID, "SANDBOX_") && prefix == PrefixProduction {
+		prefix = PrefixSandbox
+	}
+	return prefix
+}
+
+// identity checks ClientID and KeyVersion and returns the key version.
+func (v *configCheck) identity(cfg Config) string {
+	if cfg.ClientID == "" {
+		v.add("ClientID is required")
+	} else if !validHeaderToken(cfg.ClientID) {
+		v.add("ClientID %q must be printable ASCII without spaces", cfg.ClientID)
+	}
+	keyVersion := cfg.KeyVersion
+	if keyVersion == "" {
+		keyVersion = defaultKeyVersion
+	}
+	if !validHeaderToken(keyVersion) || strings.Contains(keyVersion, ",") {
+		v.add("KeyVersion %q must be a plain token", keyVersion)
+	}
+	return keyVersion
+}
+
+// keys checks the merchant's private key and the gateway's public key.
+func (v *configCheck) keys(cfg Config) {
+	if cfg.PrivateKey == nil {
+		v.add("PrivateKey (merchant RSA key) is required")
+	} else if err := cfg.PrivateKey.Validate(); err != nil {
+		v.add("PrivateKey is not a valid RSA key: %v", err)
+	} else if n := cfg.PrivateKey.N.BitLen(); n < 2048 {
+		v.add("PrivateKey has %d bits; the gateway requires at least 2048", n)
+	}
+	if cfg.GatewayPublicKey == nil || cfg.GatewayPublicKey.N == nil {
+		v.add("GatewayPublicKey is required to verify response signatures")
+	} else if n := cfg.GatewayPublicKey.N.BitLen(); n < 2048 {
+		v.add("GatewayPublicKey has %d bits; the gateway uses at least 2048", n)
+	}
+}
+
+// timeouts returns the per-API timeouts: the defaults, overridden by set.
+func (v *configCheck) timeouts(set map[API]time.Duration) map[API]time.Duration {
+	timeouts := make(map[API]time.Duration, len(AllAPIs))
+	for _, a := range AllAPIs {
+		timeouts[a] = DefaultTimeout(a)
+	}
+	for a, d := range set {
+		if _, ok := apiPaths[a]; !ok {
+			v.add("Timeouts: unknown API %q", a)
+			continue
+		}
+		if d < 0 {
+			v.add("Timeouts[%s] %v must be >= 0", a, d)
+			continue
+		}
+		if d > 0 {
+			timeouts[a] = d
+		}
+	}
+	return timeouts
+}
+
+// retry checks the retry policy and fills in its defaults.
+func (v *configCheck) retry(rp RetryPolicy) RetryPolicy {
+	if rp.MaxAttempts < 0 {
+		v.add("Retry.MaxAttempts %d must be >= 0 (0 = default %d)", rp.MaxAttempts, defaultMaxAttempts)
+	}
+	if rp.MaxAttempts == 0 {
+		rp.MaxAttempts = defaultMaxAttempts
+	}
+	if rp.BaseBackoff < 0 || rp.MaxBackoff < 0 {
+		v.add("Retry backoffs must be >= 0")
+	}
+	if rp.BaseBackoff == 0 {
+		rp.BaseBackoff = defaultBaseBackoff
+	}
+	if rp.MaxBackoff == 0 {
+		rp.MaxBackoff = max(defaultMaxBackoff, rp.BaseBackoff)
+	}
+	if rp.BaseBackoff > rp.MaxBackoff {
+		v.add("Retry.BaseBackoff %v exceeds Retry.MaxBackoff %v", rp.BaseBackoff, rp.MaxBackoff)
+	}
+	if rp.Jitter == nil {
+		rp.Jitter = fullJitter
+	}
+	return rp
 }
 
 // Path returns the full signed path of api, prefix included
@@ -705,16 +735,33 @@ func (c *Client) attempt(ctx context.Context, api API, path string, id callID, n
 
 	actx, cancel := context.WithTimeout(ctx, c.timeouts[api])
 	defer cancel()
+	r, failed := c.send(ctx, actx, path, start, body)
+	if failed != nil {
+		return *failed
+	}
+	return c.interpret(api, path, r, decode)
+}
 
+// sent is what came back for one attempt: the HTTP status, the response
+// headers and the raw body (read up to maxBody+1 bytes).
+type sent struct {
+	status int
+	header http.Header
+	raw    []byte
+}
+
+// send signs body and posts it; a non-nil attemptResult means nothing usable
+// came back (a transport failure, or nothing was sent).
+func (c *Client) send(ctx, actx context.Context, path string, start time.Time, body []byte) (sent, *attemptResult) {
 	reqTime := FormatRequestTime(start)
 	sig, err := Sign(c.key, c.keyVersion, http.MethodPost, path, c.clientID, reqTime, body)
 	if err != nil {
 		// Not retryable and nothing was sent; keep it out of the Unknown class.
-		return attemptResult{err: fmt.Errorf("%w: %w", ErrNotSent, err), class: ClassTransport}
+		return sent{}, &attemptResult{err: fmt.Errorf("%w: %w", ErrNotSent, err), class: ClassTransport}
 	}
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.baseURL+path, bytes.NewReader(body))
 	if err != nil {
-		return attemptResult{err: fmt.Errorf("%w: %w", ErrNotSent, err), class: ClassTransport}
+		return sent{}, &attemptResult{err: fmt.Errorf("%w: %w", ErrNotSent, err), class: ClassTransport}
 	}
 	req.Header.Set(HeaderContentType, ContentTypeJSON)
 	req.Header.Set(HeaderClientID, c.clientID)
@@ -725,14 +772,23 @@ func (c *Client) attempt(ctx context.Context, api API, path string, id callID, n
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return transportFailure(ctx, actx, 0, err)
+		f := transportFailure(ctx, actx, 0, err)
+		return sent{}, &f
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
-		return transportFailure(ctx, actx, resp.StatusCode, fmt.Errorf("read response: %w", err))
+		f := transportFailure(ctx, actx, resp.StatusCode, fmt.Errorf("read response: %w", err))
+		return sent{}, &f
 	}
-	status := resp.StatusCode
+	return sent{status: resp.StatusCode, header: resp.Header, raw: raw}, nil
+}
+
+// interpret turns what came back into an attempt result: only a verified,
+// well-formed body with a result object is an answer; anything else is a
+// transport failure, retried when the outcome may have been lost.
+func (c *Client) interpret(api API, path string, r sent, decode func([]byte) (any, error)) attemptResult {
+	status, raw := r.status, r.raw
 	ok2xx := status >= 200 && status <= 299
 	statusFailure := func(cause error) attemptResult {
 		return attemptResult{
@@ -742,26 +798,21 @@ func (c *Client) attempt(ctx context.Context, api API, path string, id callID, n
 			status: status,
 		}
 	}
+	broken := func(class string, cause error) attemptResult {
+		return attemptResult{err: &TransportError{Class: class, StatusCode: status, Err: cause}, retry: true, class: class, status: status}
+	}
 	if int64(len(raw)) > c.maxBody {
 		if !ok2xx {
 			return statusFailure(fmt.Errorf("%s; body larger than %d bytes", http.StatusText(status), c.maxBody))
 		}
-		return attemptResult{
-			err:   &TransportError{Class: ClassMalformed, StatusCode: status, Err: fmt.Errorf("response body larger than %d bytes", c.maxBody)},
-			retry: true, class: ClassMalformed, status: status,
-		}
+		return broken(ClassMalformed, fmt.Errorf("response body larger than %d bytes", c.maxBody))
 	}
-
-	if verr := c.verifyResponse(resp.Header, path, raw); verr != nil {
+	if verr := c.verifyResponse(r.header, path, raw); verr != nil {
 		if !ok2xx {
 			return statusFailure(fmt.Errorf("%s; response not verified: %w", http.StatusText(status), verr))
 		}
-		return attemptResult{
-			err:   &TransportError{Class: ClassUnverified, StatusCode: status, Err: fmt.Errorf("%w: %w", ErrResponseUnverified, verr)},
-			retry: true, class: ClassUnverified, status: status,
-		}
+		return broken(ClassUnverified, fmt.Errorf("%w: %w", ErrResponseUnverified, verr))
 	}
-
 	var env struct {
 		Result *Result `json:"result"`
 	}
@@ -769,24 +820,21 @@ func (c *Client) attempt(ctx context.Context, api API, path string, id callID, n
 	if derr == nil {
 		derr = json.Unmarshal(raw, &env)
 	}
-	if derr != nil || env.Result == nil {
-		if derr == nil {
-			derr = errors.New("no result object")
-		}
+	if derr == nil && env.Result == nil {
+		derr = errors.New("no result object")
+	}
+	if derr != nil {
 		if !ok2xx {
 			return statusFailure(fmt.Errorf("%s; signed body unusable: %w", http.StatusText(status), derr))
 		}
-		return attemptResult{
-			err:   &TransportError{Class: ClassMalformed, StatusCode: status, Err: fmt.Errorf("verified response is not a valid %s body: %w", api, derr)},
-			retry: true, class: ClassMalformed, status: status,
-		}
+		return broken(ClassMalformed, fmt.Errorf("verified response is not a valid %s body: %w", api, derr))
 	}
 	result := *env.Result
 	outcome, malformed := classify(result)
 	if malformed && !ok2xx {
 		return statusFailure(fmt.Errorf("%s; signed body has malformed result %+v", http.StatusText(status), result))
 	}
-	res = attemptResult{resp: decoded, raw: raw, code: result.ResultCode, status: status}
+	res := attemptResult{resp: decoded, raw: raw, code: result.ResultCode, status: status}
 	if outcome == Succeeded {
 		return res
 	}
