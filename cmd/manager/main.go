@@ -105,7 +105,7 @@ func run() error {
 	if err := controllers.Setup(ctx, mgr, &controllers.Deps{Registry: reg}, controllers.Options{
 		MaxConcurrentReconciles: workers,
 		GatewayConfigResync:     resync,
-		Engine:                  engine.Options{OnTransition: m.OnTransition},
+		Engine:                  engine.Options{OnTransition: m.OnTransition, OnStepError: m.OnStepError},
 	}); err != nil {
 		return err
 	}

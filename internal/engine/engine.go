@@ -196,6 +196,9 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// OnTransition, if set, is told of every phase transition (metrics).
 	OnTransition func(kind string, obj client.Object, ch transition.Change, now time.Time)
+	// OnStepError, if set, is told of every step that did not complete and
+	// is retried with backoff (metrics); err is the step's error.
+	OnStepError func(kind string, err error)
 }
 
 // Reconciler is the generic reconciler for one kind.
@@ -302,6 +305,9 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 		r.failures.forget(key)
 		return ctrl.Result{RequeueAfter: wait.RequeueAfter}, nil
 	default:
+		if r.opts.OnStepError != nil {
+			r.opts.OnStepError(r.kind.Name(), stepErr)
+		}
 		d := r.failures.next(key, r.opts.MinBackoff, r.opts.MaxBackoff)
 		log.Info("gateway step did not complete; retrying with the same request id",
 			"kind", r.kind.Name(), "retryIn", d.Round(time.Millisecond).String(), "error", stepErr.Error())

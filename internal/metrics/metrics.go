@@ -24,6 +24,7 @@ type Metrics struct {
 	GatewayLatency  *prometheus.HistogramVec
 	TimeToFinal     *prometheus.HistogramVec
 	Transitions     *prometheus.CounterVec
+	StepErrors      *prometheus.CounterVec
 }
 
 // New makes the collectors and registers them (and an objects-by-phase
@@ -48,8 +49,12 @@ func New(reg prometheus.Registerer, reader client.Reader) (*Metrics, error) {
 			Name: "cashier_transitions_total",
 			Help: "Phase transitions by kind and target phase.",
 		}, []string{"kind", "phase"}),
+		StepErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cashier_step_errors_total",
+			Help: "Reconcile steps that did not complete and are retried with backoff, by kind and class (gateway: the outcome at the gateway is unknown; other: the apiserver or the operator).",
+		}, []string{"kind", "class"}),
 	}
-	for _, c := range []prometheus.Collector{m.GatewayRequests, m.GatewayLatency, m.TimeToFinal, m.Transitions, &phaseCollector{reader: reader}} {
+	for _, c := range []prometheus.Collector{m.GatewayRequests, m.GatewayLatency, m.TimeToFinal, m.Transitions, m.StepErrors, &phaseCollector{reader: reader}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -108,4 +113,13 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(phaseDesc, prometheus.GaugeValue, float64(v), kind, p)
 		}
 	}
+}
+
+// OnStepError counts a step that did not complete (engine.Options.OnStepError).
+func (m *Metrics) OnStepError(kind string, err error) {
+	class := "other"
+	if gateway.IsUnknown(err) {
+		class = "gateway"
+	}
+	m.StepErrors.WithLabelValues(kind, class).Inc()
 }
