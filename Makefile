@@ -26,9 +26,14 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code for api/.
 	$(CONTROLLER_GEN) object paths=./api/...
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC into config/.
-	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths=./... \
-		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+manifests: $(CONTROLLER_GEN) ## Generate CRDs and the three ClusterRoles (manager, receiver, secret-reader) into config/.
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role paths="{./controllers/...,./cmd/manager/...}" \
+		output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=notification-receiver-role paths="{./internal/receiver/...,./cmd/notification-receiver/...}" \
+		output:rbac:artifacts:config=config/rbac/receiver
+	$(CONTROLLER_GEN) rbac:roleName=secret-reader paths=./internal/connection/... \
+		output:rbac:artifacts:config=config/rbac/secret-reader
 
 .PHONY: verify-generated
 verify-generated: $(CONTROLLER_GEN) ## Fail when committed generated files are stale.
@@ -96,6 +101,8 @@ chart-crds: ## Copy the CRDs and the ClusterRole rules from config/ into the Hel
 	@rm -f charts/cashier-operator/crds/*.yaml
 	cp config/crd/bases/*.yaml charts/cashier-operator/crds/
 	cp config/rbac/role.yaml charts/cashier-operator/files/manager-role.yaml
+	cp config/rbac/receiver/role.yaml charts/cashier-operator/files/receiver-role.yaml
+	cp config/rbac/secret-reader/role.yaml charts/cashier-operator/files/secret-reader-role.yaml
 
 .PHONY: chart-lint
 chart-lint: helm ## helm lint the chart with its default and its full values.

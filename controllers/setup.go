@@ -29,13 +29,18 @@ const (
 	IndexPaymentID = "status.paymentId"
 )
 
-// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments;captures;refunds;customsdeclarations;gatewayconfigs,verbs=get;list;watch;update
-// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments/status;captures/status;refunds/status;customsdeclarations/status;gatewayconfigs/status,verbs=get;update;patch
+// RBAC of the manager (config/rbac/role.yaml, ClusterRole manager-role): only
+// the verbs the controllers use. Payments are updated to add and release the
+// finalizer (the other kinds have none); every status write is an Update.
+// Secrets are read through the separate secret-reader ClusterRole
+// (internal/connection), bound cluster-wide or per watched namespace; the
+// leader-election Lease through a Role in the manager's namespace.
+//
+// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments,verbs=get;list;watch;update
+// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=captures;refunds;customsdeclarations;gatewayconfigs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments/status;captures/status;refunds/status;customsdeclarations/status;gatewayconfigs/status,verbs=update
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 
 // Options configure the controllers.
 type Options struct {

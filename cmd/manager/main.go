@@ -156,3 +156,10 @@ func parseConcurrency(s string) (map[string]int, error) {
 	}
 	return out, nil
 }
+
+// The metrics endpoint authenticates scrapers with TokenReviews and
+// authorizes them with SubjectAccessReviews (controller-runtime's
+// filters.WithAuthenticationAndAuthorization).
+//
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create

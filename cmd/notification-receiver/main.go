@@ -287,3 +287,10 @@ func (s *server) Start(ctx context.Context) error {
 	}
 	return nil
 }
+
+// The metrics endpoint authenticates scrapers with TokenReviews and
+// authorizes them with SubjectAccessReviews (controller-runtime's
+// filters.WithAuthenticationAndAuthorization).
+//
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create

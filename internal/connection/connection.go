@@ -5,6 +5,16 @@
 // gateway public key for a notification's Client-Id.
 package connection
 
+// Secrets the operator reads (ClusterRole secret-reader, generated into
+// config/rbac/secret-reader/role.yaml): the credentials Secret of a
+// GatewayConfig (here), card data and buyer certificates (controllers). Always
+// uncached Gets, never list or watch. The manager is bound to it cluster-wide,
+// or per watched namespace (a RoleBinding per namespace) when it serves only
+// some namespaces; the notification-receiver never is (it reads the
+// credentials Secrets by name only).
+//
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+
 import (
 	"context"
 	"crypto/rsa"

@@ -138,11 +138,18 @@
 //	cashier_receiver_unknown_object_total{kind}
 package receiver
 
-// RBAC of the notification-receiver. `make manifests` currently folds these
-// into the one manager role together with the controllers' markers.
+// RBAC of the notification-receiver: `make manifests` generates these into
+// their own ClusterRole (config/rbac/receiver/role.yaml,
+// notification-receiver-role), separate from the manager's. Only what this
+// package does: read Payments, Captures, Refunds and GatewayConfigs (cache
+// and uncached re-reads), Update the status of the first three, emit
+// events.k8s.io Events. No Secret here: the credentials Secrets it verifies
+// signatures with are granted by name (a Role with resourceNames per Secret
+// namespace, from the chart's gatewayConfigs and rbac.credentialSecrets).
 //
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments;captures;refunds;gatewayconfigs,verbs=get;list;watch
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments/status;captures/status;refunds/status,verbs=update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
-// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+//
+// Further kinds the receiver writes (e.g. Disputes: create;get;patch) get
+// their own marker line here.

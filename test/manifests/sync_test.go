@@ -33,19 +33,26 @@ func TestChartCRDsMatchConfig(t *testing.T) {
 	}
 }
 
-// TestChartRoleMatchesConfig: the chart's ClusterRole takes its rules from
-// files/manager-role.yaml, a copy of the generated config/rbac/role.yaml.
+// TestChartRoleMatchesConfig: the chart's ClusterRoles take their rules from
+// files/*-role.yaml, copies of the roles controller-gen generates into
+// config/rbac.
 func TestChartRoleMatchesConfig(t *testing.T) {
-	want, err := os.ReadFile(path(t, "config/rbac/role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(path(t, filepath.Join(chartDir, "files/manager-role.yaml")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s/files/manager-role.yaml differs from config/rbac/role.yaml: run `make chart-crds`", chartDir)
+	for src, dst := range map[string]string{
+		"config/rbac/role.yaml":               "files/manager-role.yaml",
+		"config/rbac/receiver/role.yaml":      "files/receiver-role.yaml",
+		"config/rbac/secret-reader/role.yaml": "files/secret-reader-role.yaml",
+	} {
+		want, err := os.ReadFile(path(t, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path(t, filepath.Join(chartDir, dst)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s/%s differs from %s: run `make chart-crds`", chartDir, dst, src)
+		}
 	}
 }
 

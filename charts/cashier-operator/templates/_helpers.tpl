@@ -89,3 +89,30 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "cashier-operator.gatewaySecretName" -}}
 {{- printf "%s-gateway-%s" (include "cashier-operator.fullname" .ctx) .gw.name | trunc 253 | trimSuffix "-" }}
 {{- end }}
+
+{{/*
+The credentials Secrets of the GatewayConfigs, as YAML: namespace -> sorted
+list of Secret names. From .Values.gatewayConfigs (existing or chart-made
+Secrets) and .Values.rbac.credentialSecrets (GatewayConfigs made outside the
+chart). The notification-receiver may read exactly these Secrets.
+*/}}
+{{- define "cashier-operator.credentialSecrets" -}}
+{{- $byNS := dict }}
+{{- range $gw := .Values.gatewayConfigs }}
+{{- $c := $gw.credentials }}
+{{- $name := $c.existingSecret }}
+{{- if not $name }}
+{{- $name = include "cashier-operator.gatewaySecretName" (dict "ctx" $ "gw" $gw) }}
+{{- end }}
+{{- $ns := default $.Release.Namespace $c.namespace }}
+{{- $_ := set $byNS $ns (append (get $byNS $ns | default list) $name) }}
+{{- end }}
+{{- range .Values.rbac.credentialSecrets }}
+{{- $ns := default $.Release.Namespace .namespace }}
+{{- $_ := set $byNS $ns (append (get $byNS $ns | default list) .name) }}
+{{- end }}
+{{- range $ns, $names := $byNS }}
+{{- $_ := set $byNS $ns ($names | uniq | sortAlpha) }}
+{{- end }}
+{{- toYaml $byNS }}
+{{- end }}
