@@ -24,7 +24,11 @@ const (
 type GatewayConfigSpec struct {
 	// Endpoint is the gateway's base URL without path, e.g.
 	// https://open-sea-global.alipay.com, or http://127.0.0.1:8080 for alipay-sim.
+	// It must be https:// unless the host is loopback (127.0.0.0/8, ::1,
+	// localhost) or an in-cluster Service (<service>.<namespace>.svc or
+	// .svc.cluster.local): requests carry card data and signed payment orders.
 	// +kubebuilder:validation:Pattern=`^https?://[^/?#\s]+$`
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.matches('^http://(localhost|127\\\\.[0-9]{1,3}\\\\.[0-9]{1,3}\\\\.[0-9]{1,3}|\\\\[::1\\\\]|[a-z0-9]([-a-z0-9]*[a-z0-9])?\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?\\\\.svc(\\\\.cluster\\\\.local)?)(:[0-9]{1,5})?$')",message="spec.endpoint must use https://: requests carry card data and signed payment orders; plain http:// is only allowed to a loopback host (127.0.0.0/8, [::1], localhost) or an in-cluster Service (<service>.<namespace>.svc or .svc.cluster.local)"
 	// +kubebuilder:validation:MaxLength=256
 	// +required
 	Endpoint string `json:"endpoint"`

@@ -207,10 +207,49 @@ func TestOperationValidation(t *testing.T) {
 		bad.ObjectMeta = metav1.ObjectMeta{Name: "g2"}
 		bad.Spec.Endpoint = "ftp://x/y"
 		checkAdmission(t, k8s.Create(ctx, bad), "spec.endpoint")
-		bad.Spec.Endpoint = "http://x"
+		bad.Spec.Endpoint = "http://127.0.0.1:8080"
 		bad.Spec.ConsultProfiles = []v1.ConsultProfile{{Name: "p", Amount: hkd, TerminalType: "WAP"}}
 		checkAdmission(t, k8s.Create(ctx, bad), "osType (IOS or ANDROID) is required")
 	})
+}
+
+// TestGatewayConfigEndpoint: plain http:// only to loopback or an in-cluster
+// Service; anything else must be https://, and the rejection says why.
+func TestGatewayConfigEndpoint(t *testing.T) {
+	ctx := context.Background()
+	const why = "spec.endpoint must use https://"
+	for i, tc := range []struct {
+		endpoint, wantErr string
+	}{
+		{"https://open-sea-global.alipay.com", ""},
+		{"https://gateway.example.com:8443", ""},
+		{"https://10.0.0.7", ""},
+		{"http://127.0.0.1:8080", ""},
+		{"http://127.12.0.9", ""},
+		{"http://localhost:9000", ""},
+		{"http://[::1]:8080", ""},
+		{"http://alipay-sim.payments.svc:8080", ""},
+		{"http://alipay-sim.payments.svc.cluster.local", ""},
+		{"http://open-sea-global.alipay.com", why},
+		{"http://10.0.0.7:8080", why},
+		{"http://128.0.0.1", why},
+		{"http://127.0.0.1.evil.example", why},
+		{"http://localhost.evil.example", why},
+		{"http://evil.example/x.svc", "spec.endpoint"},
+		{"http://svc", why},
+		{"http://alipay-sim.svc.example.com", why},
+		{"http://[::2]:8080", why},
+	} {
+		t.Run(tc.endpoint, func(t *testing.T) {
+			g := &v1.GatewayConfig{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("endpoint-%d", i)},
+				Spec: v1.GatewayConfigSpec{Endpoint: tc.endpoint,
+					CredentialsSecretRef: v1.NamespacedSecretReference{Name: "s", Namespace: "default"}}}
+			checkAdmission(t, k8s.Create(ctx, g), tc.wantErr)
+			if tc.wantErr == why && !strings.Contains(k8s.Create(ctx, g).Error(), "loopback") {
+				t.Error("the rejection does not say which http:// endpoints are allowed")
+			}
+		})
+	}
 }
 
 func checkAdmission(t *testing.T, err error, want string) {
