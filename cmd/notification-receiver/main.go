@@ -50,6 +50,9 @@ import (
 	"github.com/cashier-operator/cashier-operator/internal/receiver"
 )
 
+// maxVerbosity caps -v (see parseFlags).
+const maxVerbosity = 5
+
 type config struct {
 	listen          string
 	tlsCert         string
@@ -85,6 +88,11 @@ func parseFlags(args []string) (config, error) {
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("--tls-cert-file and --tls-key-file go together")
+	}
+	if c.verbosity < 0 || c.verbosity > maxVerbosity {
+		// client-go logs request headers from 7 and bodies (Secrets: the
+		// merchant keys) from 8; the chart's schema has the same maximum.
+		return c, fmt.Errorf("-v %d: the maximum is %d (from 7 on client-go writes API request headers and bodies, Secrets included, to the log)", c.verbosity, maxVerbosity)
 	}
 	if c.timeWindow <= 0 || c.maxBody <= 0 {
 		return c, errors.New("--time-window and --max-body-bytes must be positive")

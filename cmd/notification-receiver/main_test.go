@@ -21,6 +21,9 @@ func TestParseFlags(t *testing.T) {
 		c.maxBody != 64<<10 || c.watchNamespace != "" || c.tlsCert != "" {
 		t.Fatalf("defaults = %+v", c)
 	}
+	if c, err := parseFlags([]string{"-v=5"}); err != nil || c.verbosity != 5 {
+		t.Fatalf("-v=5: %+v, %v", c, err)
+	}
 	c, err = parseFlags([]string{"--listen=:9000", "--time-window=2m", "--max-body-bytes=1024", "--watch-namespace=a,b",
 		"--tls-cert-file=c.pem", "--tls-key-file=k.pem", "--external-path-prefix=/hooks"})
 	if err != nil || c.listen != ":9000" || c.timeWindow != 2*time.Minute || c.maxBody != 1024 || c.watchNamespace != "a,b" ||
@@ -33,6 +36,9 @@ func TestParseFlags(t *testing.T) {
 		{"--time-window=0s"},
 		{"--max-body-bytes=-1"},
 		{"--no-such-flag"},
+		{"-v=6"}, // client-go dumps headers from 7, bodies (Secrets) from 8
+		{"-v=8"},
+		{"-v=-1"},
 	} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("%v: accepted", bad)

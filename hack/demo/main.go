@@ -110,8 +110,10 @@ func run(keep bool, timeout time.Duration) (err error) {
 	}
 	fmt.Print(indent(mustOut(ls.KubectlRun("get", "gatewayconfigs"))))
 
-	step("kubectl apply -k config/samples")
-	out, err := ls.KubectlRun("apply", "-n", ns, "-k", filepath.Join(s.root, "config", "samples"))
+	// Server-side apply: a client-side apply would copy the card Secret,
+	// card number included, into its last-applied-configuration annotation.
+	step("kubectl apply --server-side -k config/samples")
+	out, err := ls.KubectlRun("apply", "--server-side", "-n", ns, "-k", filepath.Join(s.root, "config", "samples"))
 	if err != nil {
 		return fmt.Errorf("kubectl apply: %w\n%s", err, out)
 	}

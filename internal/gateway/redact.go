@@ -13,6 +13,8 @@ var (
 	maskedKeys = map[string]bool{
 		"cardno": true, "cardnumber": true, "pan": true, "accountnumber": true,
 		"certificateno": true, "cpf": true, "idno": true, "idnumber": true,
+		// A card token is as good as the card at the gateway that issued it.
+		"cardtoken": true,
 	}
 	// droppedKeys are removed with their value.
 	droppedKeys = map[string]bool{
@@ -26,8 +28,9 @@ var (
 )
 
 // RedactJSON returns a copy of a JSON body that is safe to log:
-//   - card numbers (cardNo, cardNumber, pan, ...) and identity numbers
-//     (certificateNo, cpf, ...) are masked to their last 4 characters;
+//   - card numbers (cardNo, cardNumber, pan, ...), card tokens (cardToken)
+//     and identity numbers (certificateNo, cpf, ...) are masked to their last
+//     4 characters;
 //   - cvv/cvc, card expiry fields and holder/buyer/shipping names are removed;
 //   - any remaining string (or integer) holding a 13–19 digit, Luhn-valid
 //     number (a card number in an unexpected place) is masked too.

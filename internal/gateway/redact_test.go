@@ -41,6 +41,12 @@ func TestRedactJSON(t *testing.T) {
 			want:      []string{"****1881", "[redacted]", "****1117"},
 		},
 		{
+			name:      "card token masked like the card number",
+			in:        []byte(`{"paymentMethod":{"paymentMethodType":"CARD","paymentMethodMetaData":{"cardToken":"ALIPAYtkn0a1b2c3d4e5f6g7h8i9"}},"CardToken":"tok_live_abcdefgh1234"}`),
+			forbidden: []string{"ALIPAYtkn0a1b2c3d4e5f6g7h8", "tok_live_abcdefgh"},
+			want:      []string{`"cardToken":"****h8i9"`, `"CardToken":"****1234"`, `"paymentMethodType":"CARD"`},
+		},
+		{
 			name:      "short values fully masked",
 			in:        []byte(`{"certificateNo":"1234567"}`),
 			forbidden: []string{"1234567", "4567"},

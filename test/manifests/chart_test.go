@@ -38,6 +38,8 @@ func TestHelmRejectsBadValues(t *testing.T) {
 		{"manager.maxConcurrentReconciles.Payment=0", "/manager/maxConcurrentReconciles/Payment"},
 		{"manager.maxConcurrentReconciles.Paymnt=2", "Paymnt"},
 		{"manager.log.level=verbose", "/manager/log/level"},
+		{"manager.log.level=8", "/manager/log/level"},
+		{"receiver.logVerbosity=8", "/receiver/logVerbosity"},
 		{"manager.gatewayConfigResync=5 minutes", "/manager/gatewayConfigResync"},
 		{"manager.extraArgs[0]=leader-elect", "/manager/extraArgs/0"},
 		{"image.pullPolicy=Sometimes", "/image/pullPolicy"},
