@@ -72,14 +72,19 @@ type Options struct {
 	// ApplyTimeout bounds finding, applying and writing one notification
 	// (default 20s).
 	ApplyTimeout time.Duration
+	// RefusalLogInterval is the least time between two logged refusals of
+	// the same reason once a burst of 5 is spent (default 1s); every
+	// refusal is still answered and counted in the metrics.
+	RefusalLogInterval time.Duration
 }
 
 // Receiver is the notification-receiver's http.Handler.
 type Receiver struct {
-	opts    Options
-	log     logr.Logger
-	metrics *metrics
-	served  map[string]bool
+	opts     Options
+	log      logr.Logger
+	metrics  *metrics
+	served   map[string]bool
+	refusals *refusalSampler
 
 	refreshMu   sync.Mutex
 	lastRefresh time.Time
@@ -98,8 +103,8 @@ func New(opts Options) (*Receiver, error) {
 	if opts.Registry == nil {
 		errs = append(errs, errors.New("Registry is required"))
 	}
-	if opts.TimeWindow < 0 || opts.MaxBodyBytes < 0 || opts.RefreshInterval < 0 || opts.ApplyTimeout < 0 {
-		errs = append(errs, errors.New("TimeWindow, MaxBodyBytes, RefreshInterval and ApplyTimeout must not be negative"))
+	if opts.TimeWindow < 0 || opts.MaxBodyBytes < 0 || opts.RefreshInterval < 0 || opts.ApplyTimeout < 0 || opts.RefusalLogInterval < 0 {
+		errs = append(errs, errors.New("TimeWindow, MaxBodyBytes, RefreshInterval, ApplyTimeout and RefusalLogInterval must not be negative"))
 	}
 	if p := opts.PathPrefix; p != "" && (!strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/")) {
 		errs = append(errs, fmt.Errorf("PathPrefix %q must start with '/' and not end with '/'", p))
@@ -122,11 +127,15 @@ func New(opts Options) (*Receiver, error) {
 	if opts.ApplyTimeout == 0 {
 		opts.ApplyTimeout = DefaultApplyTimeout
 	}
+	if opts.RefusalLogInterval == 0 {
+		opts.RefusalLogInterval = DefaultRefusalLogInterval
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
 	}
-	r := &Receiver{opts: opts, log: opts.Logger, metrics: m, known: map[string]bool{}}
+	r := &Receiver{opts: opts, log: opts.Logger, metrics: m, known: map[string]bool{},
+		refusals: newRefusalSampler(opts.RefusalLogInterval)}
 	if len(opts.Namespaces) > 0 {
 		r.served = map[string]bool{}
 		for _, ns := range opts.Namespaces {
@@ -270,8 +279,15 @@ func (r *Receiver) finish(w http.ResponseWriter, req *http.Request, v *verified,
 	case a.status >= 500:
 		r.log.Error(a.err, "notification not recorded; the gateway will send it again", kv...)
 	case a.status != http.StatusOK:
+		ok, suppressed := r.refusals.allow(a.reason)
+		if !ok {
+			break
+		}
 		if a.err != nil {
 			kv = append(kv, "error", a.err.Error())
+		}
+		if suppressed > 0 {
+			kv = append(kv, "suppressedSinceLastLogged", suppressed)
 		}
 		r.log.Info("notification refused", kv...)
 	case a.outcome == OutcomeUnknownObject:

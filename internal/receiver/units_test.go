@@ -2,10 +2,15 @@ package receiver_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/go-logr/logr/funcr"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -218,4 +223,50 @@ func TestCheckPaymentIDs(t *testing.T) {
 			t.Errorf("%s: err = %v", tc.name, err)
 		}
 	}
+}
+
+// TestRefusalFloodLogsSampled: 20,000 notifications with a forged signature
+// are all refused and counted, but only a handful of lines are logged (before
+// sampling, each one wrote a ~300-byte line: 5.9 MB for such a flood).
+func TestRefusalFloodLogsSampled(t *testing.T) {
+	var lines, bytes int
+	var mu sync.Mutex
+	sink := funcr.New(func(prefix, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines++
+		bytes += len(prefix) + len(args) + 1
+	}, funcr.Options{})
+	f := newFixture(t, func(o *receiver.Options) {
+		o.Logger = sink
+		o.RefreshInterval = time.Hour // a forged signature must not rebuild connections each time
+	})
+	const flood = 20000
+	before := f.metric("cashier_receiver_rejected_total", map[string]string{"reason": receiver.ReasonSignature})
+	body := `{"notifyType":"PAYMENT_RESULT","paymentRequestId":"x","paymentId":"y"}`
+	start := time.Now()
+	for i := range flood {
+		r := httptest.NewRequest(http.MethodPost, "/notify", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set(gateway.HeaderClientID, f.clientID)
+		r.Header.Set(gateway.HeaderRequestTime, gateway.FormatTime(f.sim.Now()))
+		r.Header.Set(gateway.HeaderSignature, fmt.Sprintf("algorithm=RSA256,keyVersion=1,signature=Zm9yZ2Vk%08d", i))
+		w := httptest.NewRecorder()
+		f.recv.ServeHTTP(w, r)
+		if w.Code != http.StatusUnauthorized {
+			t.Fatalf("request %d: status %d, want 401 (%s)", i, w.Code, w.Body.String())
+		}
+	}
+	elapsed := time.Since(start)
+	got := f.metric("cashier_receiver_rejected_total", map[string]string{"reason": receiver.ReasonSignature}) - before
+	if got != flood {
+		t.Errorf("rejected_total{reason=signature} grew by %v, want %d: every refusal is counted", got, flood)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// A burst of 5, then one per second of the flood.
+	if limit := 5 + int(elapsed/receiver.DefaultRefusalLogInterval) + 1; lines > limit || lines == 0 {
+		t.Errorf("%d refusals in %v logged %d lines (%d bytes); want between 1 and %d", flood, elapsed.Round(time.Millisecond), lines, bytes, limit)
+	}
+	t.Logf("%d forged notifications in %v: %d log lines, %d bytes", flood, elapsed.Round(time.Millisecond), lines, bytes)
 }
