@@ -13,7 +13,10 @@
 //	                                    that terminates TLS)
 //	--health-probe-bind-address :8081   /healthz, /readyz (ready once the cache has synced and the
 //	                                    listener is open)
-//	--metrics-bind-address :8080        /metrics ("0" disables)
+//	--metrics-bind-address :8080        /metrics ("0" disables): HTTPS, a bearer token
+//	                                    authorized for GET /metrics (--metrics-secure=false: plain HTTP)
+//
+// --max-connections caps the open connections of the notification listener.
 package main
 
 import (
@@ -31,6 +34,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/net/netutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -42,11 +46,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/connection"
 	"github.com/cashier-operator/cashier-operator/internal/ids"
+	opmetrics "github.com/cashier-operator/cashier-operator/internal/metrics"
 	"github.com/cashier-operator/cashier-operator/internal/receiver"
 )
 
@@ -59,6 +63,8 @@ type config struct {
 	tlsKey          string
 	probeAddr       string
 	metricsAddr     string
+	metricsSecure   bool
+	maxConns        int
 	timeWindow      time.Duration
 	maxBody         int64
 	watchNamespace  string
@@ -76,6 +82,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.tlsKey, "tls-key-file", "", "TLS private key (PEM)")
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", `address of /metrics ("0" disables)`)
+	fs.BoolVar(&c.metricsSecure, "metrics-secure", true, "serve /metrics over HTTPS to bearer tokens allowed GET /metrics (TokenReview + SubjectAccessReview)")
+	fs.IntVar(&c.maxConns, "max-connections", 1000, "most simultaneous connections the notification listener accepts (more wait in the kernel backlog)")
 	fs.DurationVar(&c.timeWindow, "time-window", receiver.DefaultTimeWindow, "how far a notification's Request-Time may be from now, either way")
 	fs.Int64Var(&c.maxBody, "max-body-bytes", receiver.DefaultMaxBodyBytes, "largest notification body accepted")
 	fs.StringVar(&c.watchNamespace, "watch-namespace", "", "serve only these namespaces (comma-separated); empty serves all")
@@ -94,8 +102,8 @@ func parseFlags(args []string) (config, error) {
 		// merchant keys) from 8; the chart's schema has the same maximum.
 		return c, fmt.Errorf("-v %d: the maximum is %d (from 7 on client-go writes API request headers and bodies, Secrets included, to the log)", c.verbosity, maxVerbosity)
 	}
-	if c.timeWindow <= 0 || c.maxBody <= 0 {
-		return c, errors.New("--time-window and --max-body-bytes must be positive")
+	if c.timeWindow <= 0 || c.maxBody <= 0 || c.maxConns <= 0 {
+		return c, errors.New("--time-window, --max-body-bytes and --max-connections must be positive")
 	}
 	return c, nil
 }
@@ -169,7 +177,7 @@ func setup(ctx context.Context, cfg config, restCfg *rest.Config, log logr.Logge
 		Logger:                 log,
 		LeaderElection:         false, // stateless; every replica serves
 		HealthProbeBindAddress: cfg.probeAddr,
-		Metrics:                metricsserver.Options{BindAddress: cfg.metricsAddr},
+		Metrics:                opmetrics.ServerOptions(cfg.metricsAddr, cfg.metricsSecure),
 		Cache:                  cacheOpts,
 		// Secrets are read only when a connection is built, never watched.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
@@ -264,6 +272,11 @@ func (s *server) Start(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.listen, err)
+	}
+	if s.cfg.maxConns > 0 {
+		// Connections beyond the cap wait in the kernel's backlog: a flood
+		// cannot exhaust file descriptors or memory.
+		ln = netutil.LimitListener(ln, s.cfg.maxConns)
 	}
 	s.addr.Store(ln.Addr())
 	s.listening.Store(true)

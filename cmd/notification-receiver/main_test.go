@@ -135,3 +135,52 @@ func TestServerGracefulShutdown(t *testing.T) {
 		t.Fatal("still marked listening")
 	}
 }
+
+// TestConnectionCap: with --max-connections=1 a second connection is not
+// served while the first one is being handled, and is served after it.
+func TestConnectionCap(t *testing.T) {
+	entered := make(chan string, 2)
+	release := make(chan struct{})
+	s := &server{cfg: config{listen: "127.0.0.1:0", shutdownTimeout: 10 * time.Second, maxConns: 1}, log: logr.Discard(),
+		handler: Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			entered <- r.URL.Path
+			<-release
+		}))}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Start(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.listening.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("not listening")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	addr := s.addr.Load().(net.Addr).String()
+	post := func(path string) {
+		// Fresh connections (no keep-alive reuse between the two).
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		if resp, err := c.Post("http://"+addr+path, "application/json", strings.NewReader("{}")); err == nil {
+			resp.Body.Close()
+		}
+	}
+	go post("/notify/first")
+	if got := <-entered; got != "/notify/first" {
+		t.Fatalf("first handled: %s", got)
+	}
+	go post("/notify/second")
+	select {
+	case got := <-entered:
+		t.Fatalf("%s was served while the only allowed connection was busy", got)
+	case <-time.After(300 * time.Millisecond): // a bounded look for a violation, not synchronisation
+	}
+	close(release)
+	select {
+	case got := <-entered:
+		if got != "/notify/second" {
+			t.Fatalf("second handled: %s", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second connection was never served after the first closed")
+	}
+}

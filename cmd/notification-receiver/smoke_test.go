@@ -88,8 +88,8 @@ func TestBinaryWiring(t *testing.T) {
 		PaymentMethod: v1.PaymentMethod{Type: "ALIPAY_HK"}, Env: v1.TerminalEnv{TerminalType: "WEB"}}}
 	must(t, k8s.Create(ctx, p))
 
-	probe := freePort(t)
-	cfg, err := parseFlags([]string{"--listen=127.0.0.1:0", "--metrics-bind-address=0", "--health-probe-bind-address=" + probe,
+	probe, metricsAddr := freePort(t), freePort(t)
+	cfg, err := parseFlags([]string{"--listen=127.0.0.1:0", "--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=" + probe,
 		"--watch-namespace=" + ns.Name})
 	must(t, err)
 	mgr, srv, err := setup(ctx, cfg, env.Config, logr.Discard())
@@ -157,6 +157,7 @@ func TestBinaryWiring(t *testing.T) {
 	if !found {
 		t.Fatal("receiver metrics are not on the controller-runtime registry")
 	}
+	checkSecureMetrics(ctx, t, metricsAddr)
 
 	cancel()
 	select {

@@ -166,6 +166,7 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	}
 	rport, rmetrics, rprobe := FreePort(), FreePort(), FreePort()
 	s.ReceiverURL = fmt.Sprintf("http://127.0.0.1:%d", rport)
+	// Plain HTTP on loopback (--metrics-secure=false): the bench scrapes it.
 	s.ReceiverMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", rmetrics)
 	opts.Log("creating the merchant Secret and GatewayConfig %s", opts.GatewayConfig)
 	if err := s.merchant(ctx, keys); err != nil {
@@ -176,13 +177,13 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	s.ManagerMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", mmetrics)
 	opts.Log("starting the manager and the notification-receiver")
 	if _, err := s.startProcess("manager", fmt.Sprintf("http://127.0.0.1:%d/readyz", mprobe), append([]string{"--kubeconfig", s.Kubeconfig,
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", mmetrics),
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", mmetrics), "--metrics-secure=false",
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", mprobe)}, opts.ManagerArgs...)...); err != nil {
 		return nil, err
 	}
 	if _, err := s.startProcess("notification-receiver", fmt.Sprintf("http://127.0.0.1:%d/readyz", rprobe), append([]string{"--kubeconfig", s.Kubeconfig,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", rport),
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", rmetrics),
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", rmetrics), "--metrics-secure=false",
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", rprobe)}, opts.ReceiverArgs...)...); err != nil {
 		return nil, err
 	}

@@ -315,6 +315,12 @@ spec:
                     interval: {type: string, pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$'}
                     scrapeTimeout: {type: string, pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$'}
                     honorLabels: {type: boolean}
+                    bearerTokenFile: {type: string}
+                    tlsConfig:
+                      type: object
+                      properties:
+                        insecureSkipVerify: {type: boolean}
+                        serverName: {type: string}
 `
 
 var (

@@ -116,3 +116,28 @@ chart). The notification-receiver may read exactly these Secrets.
 {{- end }}
 {{- toYaml $byNS }}
 {{- end }}
+
+{{/*
+Egress both components need: the API server and cluster DNS. The API server's
+address is not known to the chart, so its ports are opened to any address.
+Argument: .Values.networkPolicy.
+*/}}
+{{- define "cashier-operator.networkPolicy.baseEgress" -}}
+- ports:
+  {{- range .apiServerPorts }}
+  - protocol: TCP
+    port: {{ . }}
+  {{- end }}
+- to:
+  - namespaceSelector:
+      matchLabels:
+        kubernetes.io/metadata.name: kube-system
+    podSelector:
+      matchLabels:
+        k8s-app: kube-dns
+  ports:
+  - protocol: UDP
+    port: 53
+  - protocol: TCP
+    port: 53
+{{- end }}
