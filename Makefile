@@ -91,6 +91,7 @@ test: verify-generated vet ## Run every test, envtest included, against a real k
 ##@ Packaging: Dockerfile, config/ (kustomize), charts/cashier-operator (Helm)
 
 IMG ?= cashier-operator:latest
+SIM_IMG ?= alipay-sim:latest
 
 .PHONY: helm
 helm: ## Build the pinned helm CLI into bin/ (skipped when cached; first build ~1.5 min).
@@ -120,8 +121,9 @@ kustomize-build: ## Render config/default (CRDs, RBAC, manager, receiver) to std
 	"$$assets/kubectl" kustomize config/default
 
 .PHONY: docker-build
-docker-build: ## Build the image (manager, notification-receiver, alipay-sim) as $(IMG).
+docker-build: ## Build the production image (manager, notification-receiver) as $(IMG), and alipay-sim as $(SIM_IMG).
 	docker build -t $(IMG) .
+	docker build --target simulator -t $(SIM_IMG) .
 
 # `make test` builds the pinned helm before `go test` (test/manifests uses it),
 # so a first build shows its progress here instead of inside a silent go test.

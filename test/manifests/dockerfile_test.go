@@ -181,11 +181,25 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 
-	// Every COPY'd binary is a cmd/ main package built by that go build, and
-	// every cmd/ main package is in the image.
+	// Every COPY'd binary is a cmd/ main package built by that go build;
+	// every cmd/ main package is in an image; the simulator is not in the
+	// production image (the last stage) but in its own.
 	mains := mainPackages(t)
 	bins := imageBinaries(t)
 	var copied []string
+	for _, st := range d.stages[1 : len(d.stages)-1] {
+		for _, c := range st.copies {
+			copied = append(copied, filepath.Base(c.src))
+		}
+		if st.user != "65532:65532" {
+			t.Errorf("stage %s: USER %q, want 65532:65532", st.name, st.user)
+		}
+	}
+	for _, name := range bins {
+		if name == "alipay-sim" {
+			t.Error("the production image (last stage) contains alipay-sim; it belongs in the simulator target")
+		}
+	}
 	for _, c := range final.copies {
 		if c.from == "" {
 			t.Errorf("final stage COPY %s %s: only binaries from the builder belong in the image", c.src, c.dst)
