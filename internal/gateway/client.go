@@ -22,7 +22,8 @@ import (
 // is also the label used in logs and in Attempt.API.
 type API string
 
-// The nine Cashier Payment APIs the client drives.
+// The Cashier Payment APIs the client drives: nine for payments and
+// customs, three for disputes.
 const (
 	APIConsult                    API = "consult"
 	APIPay                        API = "pay"
@@ -33,12 +34,16 @@ const (
 	APIInquiryRefund              API = "inquiryRefund"
 	APIDeclare                    API = "declare"
 	APIInquiryDeclarationRequests API = "inquiryDeclarationRequests"
+	APIAcceptDispute              API = "acceptDispute"
+	APISupplyDefenseDocument      API = "supplyDefenseDocument"
+	APIDownloadDisputeEvidence    API = "downloadDisputeEvidence"
 )
 
 // AllAPIs lists every API in a stable order.
 var AllAPIs = []API{
 	APIConsult, APIPay, APICapture, APIInquiryPayment, APICancel,
 	APIRefund, APIInquiryRefund, APIDeclare, APIInquiryDeclarationRequests,
+	APIAcceptDispute, APISupplyDefenseDocument, APIDownloadDisputeEvidence,
 }
 
 var apiPaths = map[API]string{
@@ -51,6 +56,9 @@ var apiPaths = map[API]string{
 	APIInquiryRefund:              PathInquiryRefund,
 	APIDeclare:                    PathDeclare,
 	APIInquiryDeclarationRequests: PathInquiryDeclarationRequests,
+	APIAcceptDispute:              PathAcceptDispute,
+	APISupplyDefenseDocument:      PathSupplyDefenseDocument,
+	APIDownloadDisputeEvidence:    PathDownloadDisputeEvidence,
 }
 
 // Path returns the API's path relative to the prefix, e.g. "/v1/payments/pay".
@@ -62,7 +70,7 @@ func (a API) Path() string { return apiPaths[a] }
 // with identical parameters).
 func DefaultTimeout(api API) time.Duration {
 	switch api {
-	case APIPay, APIRefund, APICancel, APICapture:
+	case APIPay, APIRefund, APICancel, APICapture, APIAcceptDispute, APISupplyDefenseDocument:
 		return 8 * time.Second
 	default:
 		return 5 * time.Second

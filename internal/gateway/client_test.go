@@ -559,6 +559,51 @@ func TestAllAPIs(t *testing.T) {
 				}
 			},
 		},
+		{
+			api:      APIAcceptDispute,
+			respBody: resultJSON(CodeSuccess, `"disputeId":"D1","disputeResolutionTime":"2024-05-02T10:00:00+08:00"`),
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.AcceptDispute(ctx, &AcceptDisputeRequest{DisputeID: "D1"})
+			},
+			checkReq: func(t *testing.T, m map[string]any) { wantField(t, m, "disputeId", "D1") },
+			check: func(t *testing.T, resp any) {
+				if r := resp.(*AcceptDisputeResponse); r.DisputeID != "D1" || r.DisputeResolutionTime == "" {
+					t.Errorf("resp = %+v", r)
+				}
+			},
+		},
+		{
+			api:      APISupplyDefenseDocument,
+			respBody: resultJSON(CodeSuccess, `"disputeId":"D1","disputeResolutionTime":"2024-05-02T10:00:00+08:00"`),
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.SupplyDefenseDocument(ctx, &SupplyDefenseDocumentRequest{DisputeID: "D1", DisputeEvidence: "JVBERi0xLjQK"})
+			},
+			checkReq: func(t *testing.T, m map[string]any) {
+				wantField(t, m, "disputeId", "D1")
+				wantField(t, m, "disputeEvidence", "JVBERi0xLjQK")
+			},
+			check: func(t *testing.T, resp any) {
+				if r := resp.(*SupplyDefenseDocumentResponse); r.DisputeID != "D1" {
+					t.Errorf("resp = %+v", r)
+				}
+			},
+		},
+		{
+			api:      APIDownloadDisputeEvidence,
+			respBody: resultJSON(CodeSuccess, `"disputeEvidence":"JVBERi0xLjQK","disputeEvidenceFormat":"PDF"`),
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.DownloadDisputeEvidence(ctx, &DownloadDisputeEvidenceRequest{DisputeID: "D1", DisputeEvidenceType: EvidenceTemplate})
+			},
+			checkReq: func(t *testing.T, m map[string]any) {
+				wantField(t, m, "disputeId", "D1")
+				wantField(t, m, "disputeEvidenceType", "DISPUTE_EVIDENCE_TEMPLATE")
+			},
+			check: func(t *testing.T, resp any) {
+				if r := resp.(*DownloadDisputeEvidenceResponse); r.DisputeEvidence != "JVBERi0xLjQK" || r.DisputeEvidenceFormat != EvidenceFormatPDF {
+					t.Errorf("resp = %+v", r)
+				}
+			},
+		},
 	}
 	if len(cases) != len(AllAPIs) {
 		t.Fatalf("%d cases for %d APIs", len(cases), len(AllAPIs))
@@ -1228,4 +1273,39 @@ func TestConcurrentCalls(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
+}
+
+func TestDisputeRequestsCheckedBeforeSending(t *testing.T) {
+	f := newFakeGateway(t, "2188120000000000", PrefixProduction, func(int, string, []byte) reply { return reply{body: resultJSON(CodeSuccess, "")} })
+	c := newTestClient(t, f, newFakeClock())
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		call func() error
+	}{
+		{"accept without id", func() error { _, err := c.AcceptDispute(ctx, &AcceptDisputeRequest{}); return err }},
+		{"accept nil", func() error { _, err := c.AcceptDispute(ctx, nil); return err }},
+		{"defend without evidence", func() error {
+			_, err := c.SupplyDefenseDocument(ctx, &SupplyDefenseDocumentRequest{DisputeID: "D1"})
+			return err
+		}},
+		{"defend with too much evidence", func() error {
+			_, err := c.SupplyDefenseDocument(ctx, &SupplyDefenseDocumentRequest{DisputeID: "D1", DisputeEvidence: strings.Repeat("A", MaxDisputeEvidenceChars+1)})
+			return err
+		}},
+		{"download of unknown type", func() error {
+			_, err := c.DownloadDisputeEvidence(ctx, &DownloadDisputeEvidenceRequest{DisputeID: "D1", DisputeEvidenceType: "OTHER"})
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.call(); !errors.Is(err, ErrInvalidRequest) {
+				t.Fatalf("err = %v, want ErrInvalidRequest", err)
+			}
+		})
+	}
+	if n := len(f.requests()); n != 0 {
+		t.Fatalf("%d requests reached the gateway", n)
+	}
 }
