@@ -126,14 +126,15 @@ func (s *Simulator) OpenDispute(ref string, spec DisputeSpec) (string, error) {
 		due = 7 * 24 * time.Hour
 	}
 	now := s.clock.Now()
-	d := &dispute{p: p, id: s.newID(idDispute), amount: amt{p.amount.currency, amount, p.amount.exp}, status: disputeOpen,
-		reasonCode: spec.ReasonCode, reasonMsg: spec.ReasonMsg, createTime: now, defenseDue: now.Add(due)}
+	d := &dispute{p: p, id: s.newID(idDispute), typ: spec.Type, amount: amt{p.amount.currency, amount, p.amount.exp}, status: disputeOpen,
+		reasonCode: spec.ReasonCode, reasonMsg: spec.ReasonMsg, source: p.disputeSource(), createTime: now, defenseDue: now.Add(due)}
 	p.disputes = append(p.disputes, d)
 	s.idxMu.Lock()
 	s.disputes[d.id] = d
 	s.idxMu.Unlock()
 	body := d.notifyBody(gateway.DisputeCreated, spec.Type)
 	s.nt.enqueue(m, KindNotifyDispute, d.target(), p.id, d.id, body)
+	s.scheduleDeadline(d, now)
 	return d.id, nil
 }
 
@@ -153,6 +154,11 @@ func (d *dispute) notifyBody(kind, typ string) gateway.NotifyDispute {
 		PaymentRequestID: d.p.requestID, PaymentID: d.p.id, DisputeID: d.id, DisputeTime: fmtTime(d.createTime),
 		DisputeAmount: d.amount.wire(), DisputeNotificationType: kind, DisputeReasonCode: d.reasonCode,
 		DisputeReasonMsg: d.reasonMsg, DefenseDueTime: fmtTime(d.defenseDue), DisputeType: typ, Defendable: &defendable,
+		DisputeSource: d.source,
+	}
+	if kind == gateway.DisputeAccepted {
+		n.DisputeAcceptReason = d.acceptReason
+		n.DisputeAcceptTime = fmtTime(d.acceptTime)
 	}
 	if kind == gateway.DisputeJudged {
 		n.DisputeJudgedTime = fmtTime(d.judgedTime)
@@ -186,7 +192,7 @@ func (s *Simulator) JudgeDispute(disputeID, result string) error {
 	m := d.p.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if d.status != disputeOpen {
+	if !d.blocks() {
 		return fmt.Errorf("%w: dispute %s is %s", ErrInvalidState, d.id, d.status)
 	}
 	d.status = disputeJudged
@@ -195,7 +201,7 @@ func (s *Simulator) JudgeDispute(disputeID, result string) error {
 	if result == gateway.JudgedAcceptByMerchant {
 		d.p.chargedBack += d.amount.minor
 	}
-	s.nt.enqueue(m, KindNotifyDispute, d.target(), d.p.id, d.id, d.notifyBody(gateway.DisputeJudged, ""))
+	s.nt.enqueue(m, KindNotifyDispute, d.target(), d.p.id, d.id, d.notifyBody(gateway.DisputeJudged, d.typ))
 	return nil
 }
 
@@ -208,12 +214,12 @@ func (s *Simulator) CancelDispute(disputeID string) error {
 	m := d.p.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if d.status != disputeOpen {
+	if !d.blocks() {
 		return fmt.Errorf("%w: dispute %s is %s", ErrInvalidState, d.id, d.status)
 	}
 	d.status = disputeCancelled
 	d.judgedTime = s.clock.Now()
-	s.nt.enqueue(m, KindNotifyDispute, d.target(), d.p.id, d.id, d.notifyBody(gateway.DisputeCancelled, ""))
+	s.nt.enqueue(m, KindNotifyDispute, d.target(), d.p.id, d.id, d.notifyBody(gateway.DisputeCancelled, d.typ))
 	return nil
 }
 
@@ -223,6 +229,7 @@ func (s *Simulator) CancelDispute(disputeID string) error {
 type Ledger struct {
 	Requests []RequestEntry `json:"requests"`
 	Payments []PaymentEntry `json:"payments"`
+	Disputes []DisputeEntry `json:"disputes"`
 }
 
 // RequestEntry counts, for one idempotency id, the API calls that carried it
@@ -320,6 +327,9 @@ func (s *Simulator) Ledger(clientIDs ...string) Ledger {
 		}
 		for _, p := range m.byID {
 			l.Payments = append(l.Payments, p.entry())
+			for _, d := range p.disputes {
+				l.Disputes = append(l.Disputes, d.entry())
+			}
 		}
 		m.mu.Unlock()
 	}
@@ -334,6 +344,7 @@ func (s *Simulator) Ledger(clientIDs ...string) Ledger {
 		return a.RequestID < b.RequestID
 	})
 	sort.Slice(l.Payments, func(i, j int) bool { return l.Payments[i].PaymentID < l.Payments[j].PaymentID })
+	sort.Slice(l.Disputes, func(i, j int) bool { return l.Disputes[i].DisputeID < l.Disputes[j].DisputeID })
 	return l
 }
 

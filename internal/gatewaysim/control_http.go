@@ -154,6 +154,10 @@ func (s *Simulator) controlHandler() http.Handler {
 		}
 		done(w, s.JudgeDispute(r.PathValue("id"), req.Result), nil)
 	})
+	mux.HandleFunc("GET /_sim/disputes/{id}", func(w http.ResponseWriter, r *http.Request) {
+		e, err := s.Dispute(r.PathValue("id"))
+		done(w, err, e)
+	})
 	mux.HandleFunc("POST /_sim/disputes/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
 		done(w, s.CancelDispute(r.PathValue("id")), nil)
 	})

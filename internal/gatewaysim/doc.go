@@ -2,8 +2,9 @@
 // Antom / Alipay AMS Cashier Payment gateway. Every test of the operator and
 // the demo use it instead of the real gateway.
 //
-// It serves the nine APIs (consult, pay, capture, inquiryPayment, cancel,
-// refund, inquiryRefund, declare, inquiryDeclarationRequests) under
+// It serves the twelve APIs (consult, pay, capture, inquiryPayment, cancel,
+// refund, inquiryRefund, declare, inquiryDeclarationRequests, and for
+// disputes acceptDispute, supplyDefenseDocument, downloadDisputeEvidence) under
 // /ams/api, /ams/sandbox/api and /aps/api, verifying each request's
 // RSA-SHA256 signature against the merchant's registered key and signing
 // every response (errors included) with the gateway key, using the shared

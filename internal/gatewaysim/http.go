@@ -14,7 +14,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 )
 
-// apiDef is one of the nine APIs.
+// apiDef is one of the twelve APIs (nine for payments and customs, three for disputes).
 type apiDef struct {
 	name   string
 	path   string
@@ -31,6 +31,9 @@ var apiDefs = []*apiDef{
 	{"inquiryRefund", gateway.PathInquiryRefund, (*Simulator).apiInquiryRefund},
 	{"declare", gateway.PathDeclare, (*Simulator).apiDeclare},
 	{"inquiryDeclarationRequests", gateway.PathInquiryDeclarationRequests, (*Simulator).apiInquiryDeclarations},
+	{"acceptDispute", gateway.PathAcceptDispute, (*Simulator).apiAcceptDispute},
+	{"supplyDefenseDocument", gateway.PathSupplyDefenseDocument, (*Simulator).apiSupplyDefenseDocument},
+	{"downloadDisputeEvidence", gateway.PathDownloadDisputeEvidence, (*Simulator).apiDownloadDisputeEvidence},
 }
 
 var (
@@ -77,7 +80,7 @@ func fail(code, msg string) answer {
 
 func ok(r gateway.Result, body any) answer { return answer{result: r, body: body} }
 
-// Handler serves the nine APIs under every prefix in Prefixes, the checkout
+// Handler serves the APIs under every prefix in Prefixes, the checkout
 // pages under /checkout/ and the control API under /_sim/.
 func (s *Simulator) Handler() http.Handler {
 	return http.HandlerFunc(s.serveHTTP)

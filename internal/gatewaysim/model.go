@@ -114,14 +114,27 @@ type declaration struct {
 type dispute struct {
 	p          *payment
 	id         string
+	typ        string // CHARGEBACK, RETRIEVAL_REQUEST, COMPLIANCE_REQUEST
 	amount     amt
-	status     string // OPEN, JUDGED, CANCELLED
+	status     string // OPEN, DEFENDED, ACCEPTED, JUDGED, CANCELLED
 	result     string
 	reasonCode string
 	reasonMsg  string
+	source     string // the card scheme or wallet handling it
 	createTime time.Time
 	judgedTime time.Time
 	defenseDue time.Time
+	alerted    bool // DEFENSE_DUE_ALERT sent
+
+	// The merchant's answer: accepted (acceptReason, acceptTime) or
+	// defended (evidence); resolutionTime is when it was given.
+	acceptReason   string
+	acceptTime     time.Time
+	resolutionTime time.Time
+	evidence       []byte
+	evidenceFormat string
+	acceptCalls    int
+	defenseCalls   int
 }
 
 const (
@@ -130,9 +143,10 @@ const (
 	disputeCancelled = "CANCELLED"
 )
 
+// openDispute returns the payment's unjudged dispute (open or defended), if any.
 func (p *payment) openDispute() *dispute {
 	for _, d := range p.disputes {
-		if d.status == disputeOpen {
+		if d.blocks() {
 			return d
 		}
 	}
