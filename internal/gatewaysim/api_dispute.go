@@ -62,6 +62,17 @@ func (s *Simulator) acceptDispute(d *dispute, reason string, at time.Time) {
 	s.nt.enqueue(d.p.m, KindNotifyDispute, d.target(), d.p.id, d.id, d.notifyBody(gateway.DisputeAccepted, d.typ))
 }
 
+// disputeRequest decodes a dispute API request and finds its dispute; on
+// failure the dispute is nil and the answer says why.
+func disputeRequest[T any](s *Simulator, c *call, id func(*T) string) (*T, *dispute, answer) {
+	req := new(T)
+	if msg := decode(c.body, req); msg != "" {
+		return nil, nil, fail(gateway.CodeParamIllegal, msg)
+	}
+	d, refused := s.disputeOf(c, id(req))
+	return req, d, refused
+}
+
 // disputeOf finds a dispute of the calling merchant; another merchant's
 // dispute is as unknown as one that does not exist.
 func (s *Simulator) disputeOf(c *call, id string) (*dispute, answer) {
@@ -91,17 +102,20 @@ func refuseAnswer(d *dispute, now time.Time) answer {
 	return answer{}
 }
 
+// resolution and defenseAnswer are the answers to an accepted or a defended
+// dispute, the same each time they are asked again.
 func (d *dispute) resolution() (gateway.Result, any) {
 	r := gateway.NewResult(gateway.CodeSuccess)
 	return r, gateway.AcceptDisputeResponse{Result: r, DisputeID: d.id, DisputeResolutionTime: fmtTime(d.resolutionTime)}
 }
 
+func (d *dispute) defenseAnswer() (gateway.Result, any) {
+	r := gateway.NewResult(gateway.CodeSuccess)
+	return r, gateway.SupplyDefenseDocumentResponse{Result: r, DisputeID: d.id, DisputeResolutionTime: fmtTime(d.resolutionTime)}
+}
+
 func (s *Simulator) apiAcceptDispute(c *call) answer {
-	var req gateway.AcceptDisputeRequest
-	if msg := decode(c.body, &req); msg != "" {
-		return fail(gateway.CodeParamIllegal, msg)
-	}
-	d, refused := s.disputeOf(c, req.DisputeID)
+	_, d, refused := disputeRequest(s, c, func(r *gateway.AcceptDisputeRequest) string { return r.DisputeID })
 	if d == nil {
 		return refused
 	}
@@ -123,11 +137,7 @@ func (s *Simulator) apiAcceptDispute(c *call) answer {
 }
 
 func (s *Simulator) apiSupplyDefenseDocument(c *call) answer {
-	var req gateway.SupplyDefenseDocumentRequest
-	if msg := decode(c.body, &req); msg != "" {
-		return fail(gateway.CodeParamIllegal, msg)
-	}
-	d, refused := s.disputeOf(c, req.DisputeID)
+	req, d, refused := disputeRequest(s, c, func(r *gateway.SupplyDefenseDocumentRequest) string { return r.DisputeID })
 	if d == nil {
 		return refused
 	}
@@ -141,8 +151,7 @@ func (s *Simulator) apiSupplyDefenseDocument(c *call) answer {
 	d.defenseCalls++
 	if d.evidence != nil { // defended before (and perhaps judged since)
 		if bytes.Equal(doc, d.evidence) {
-			r := gateway.NewResult(gateway.CodeSuccess)
-			return ok(r, gateway.SupplyDefenseDocumentResponse{Result: r, DisputeID: d.id, DisputeResolutionTime: fmtTime(d.resolutionTime)})
+			return ok(d.defenseAnswer())
 		}
 		return fail(gateway.CodeRepeatRequest, fmt.Sprintf("a defense document was supplied for dispute %s at %s; it cannot be changed", d.id, fmtTime(d.resolutionTime)))
 	}
@@ -156,8 +165,7 @@ func (s *Simulator) apiSupplyDefenseDocument(c *call) answer {
 	d.evidence, d.evidenceFormat = doc, format
 	d.resolutionTime = c.now
 	s.nt.enqueue(m, KindNotifyDispute, d.target(), d.p.id, d.id, d.notifyBody(gateway.DisputeDefenseSupplied, d.typ))
-	r := gateway.NewResult(gateway.CodeSuccess)
-	return ok(r, gateway.SupplyDefenseDocumentResponse{Result: r, DisputeID: d.id, DisputeResolutionTime: fmtTime(d.resolutionTime)})
+	return ok(d.defenseAnswer())
 }
 
 // decodeEvidence checks a Base64 defense document and names its format.
@@ -195,11 +203,7 @@ func evidenceFormat(doc []byte) string {
 }
 
 func (s *Simulator) apiDownloadDisputeEvidence(c *call) answer {
-	var req gateway.DownloadDisputeEvidenceRequest
-	if msg := decode(c.body, &req); msg != "" {
-		return fail(gateway.CodeParamIllegal, msg)
-	}
-	d, refused := s.disputeOf(c, req.DisputeID)
+	req, d, refused := disputeRequest(s, c, func(r *gateway.DownloadDisputeEvidenceRequest) string { return r.DisputeID })
 	if d == nil {
 		return refused
 	}
