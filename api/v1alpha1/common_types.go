@@ -170,6 +170,9 @@ const (
 	// reports and the cluster differ; the message has the count and the
 	// first few.
 	ConditionDiscrepancies = "Discrepancies"
+	// ConditionDefenseDue is True on a Dispute whose defense deadline is
+	// within the operator's alert window while no DisputeResponse exists.
+	ConditionDefenseDue = "DefenseDue"
 )
 
 // Condition reasons.
@@ -231,4 +234,19 @@ const (
 	ReasonReconciled         = "Reconciled"
 	ReasonDiscrepanciesFound = "DiscrepanciesFound"
 	ReasonNoDiscrepancies    = "NoDiscrepancies"
+
+	// Disputes and their responses.
+	ReasonAwaitingAnswer    = "AwaitingAnswer"
+	ReasonDisputeDefended   = "Defended"
+	ReasonDisputeResolved   = "Resolved"
+	ReasonDefenseDueSoon    = "DefenseDueSoon"
+	ReasonAnswered          = "Answered"
+	ReasonNotDue            = "NotDue"
+	ReasonDeadlinePassed    = "DeadlinePassed"
+	ReasonAlreadyAnswered   = "AlreadyAnswered"
+	ReasonDisputeClosed     = "DisputeClosed"
+	ReasonDisputeNotFound   = "DisputeNotFound"
+	ReasonEvidenceInvalid   = "EvidenceInvalid"
+	ReasonResponseTaken     = "ResponseTaken"
+	ReasonWaitingForDispute = "WaitingForDispute"
 )

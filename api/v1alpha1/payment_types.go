@@ -476,8 +476,9 @@ const (
 // Blocks reports whether refunds must wait (the chargeback is unjudged).
 func (s DisputeState) Blocks() bool { return s == DisputeOpen || s == DisputeDefenseSupplied }
 
-// Dispute is a chargeback on the payment, from notifyDispute.
-type Dispute struct {
+// PaymentDispute is the latest chargeback on the payment, from notifyDispute
+// (each chargeback is also a Dispute object of its own).
+type PaymentDispute struct {
 	// ID is the gateway's dispute id.
 	ID string `json:"id"`
 	// State: Open, DefenseSupplied, Judged, Cancelled or Accepted. Refunds
@@ -591,7 +592,7 @@ type PaymentStatus struct {
 
 	// Dispute is the latest chargeback on the payment.
 	// +optional
-	Dispute *Dispute `json:"dispute,omitempty"`
+	Dispute *PaymentDispute `json:"dispute,omitempty"`
 
 	// LastResult is the last result the gateway returned.
 	// +optional

@@ -474,7 +474,7 @@ func (r *Receiver) applyNotifyDispute(ctx context.Context, v *verified, p *v1.Pa
 		return r.mismatch(v, p, err)
 	}
 	var ch transition.Change
-	var before *v1.Dispute
+	var before *v1.PaymentDispute
 	cur, wrote, err := update(ctx, r, p, newPayment, func(p *v1.Payment) (bool, error) {
 		old := p.Status.DeepCopy()
 		before = old.Dispute
@@ -494,7 +494,7 @@ func (r *Receiver) applyNotifyDispute(ctx context.Context, v *verified, p *v1.Pa
 }
 
 // disputeEvent emits one event per dispute change.
-func (r *Receiver) disputeEvent(p *v1.Payment, before *v1.Dispute, n *gateway.NotifyDispute) {
+func (r *Receiver) disputeEvent(p *v1.Payment, before *v1.PaymentDispute, n *gateway.NotifyDispute) {
 	d := p.Status.Dispute
 	if d == nil {
 		return

@@ -74,7 +74,7 @@ func ApplyDispute(p *v1.Payment, n gateway.NotifyDispute, now time.Time) (Change
 			ch.To, ch.Ignored = ch.From, "another dispute is open"
 			return ch, nil
 		}
-		d = &v1.Dispute{ID: n.DisputeID}
+		d = &v1.PaymentDispute{ID: n.DisputeID}
 		ch.From = ""
 	}
 	state, moves := disputeState(n.DisputeNotificationType)
