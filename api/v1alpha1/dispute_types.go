@@ -358,3 +358,32 @@ func (r *DisputeResponse) GetPhase() string { return string(r.Status.Phase) }
 func init() {
 	SchemeBuilder.Register(&Dispute{}, &DisputeList{}, &DisputeResponse{}, &DisputeResponseList{})
 }
+
+// NewDisputeFor is the Dispute object for a chargeback on p: named with
+// DisputeName, labelled, and owned by p (deleting the Payment deletes it).
+func NewDisputeFor(p *Payment, disputeID string) *Dispute {
+	yes := true
+	return &Dispute{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: DisputeName(p.Name, disputeID), Namespace: p.Namespace,
+			Labels: map[string]string{LabelPayment: labelValue(p.Name), LabelDisputeID: labelValue(disputeID)},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: GroupVersion.String(), Kind: "Payment",
+				Name: p.Name, UID: p.UID, Controller: &yes}},
+		},
+		Spec: DisputeSpec{PaymentRef: LocalObjectReference{Name: p.Name}, DisputeID: disputeID},
+	}
+}
+
+// labelValue fits a name into a label value (63 characters): longer names
+// are cut and given a digest, so selection by label stays exact enough to
+// be confirmed against spec.paymentRef.
+func labelValue(s string) string {
+	if len(s) <= 63 {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return strings.TrimRight(s[:54], "-_.") + "-" + hex.EncodeToString(sum[:4])
+}
+
+// PaymentLabelValue is the LabelPayment value of a payment's Disputes.
+func PaymentLabelValue(payment string) string { return labelValue(payment) }

@@ -300,6 +300,8 @@ func describe(obj client.Object) string {
 		kind = "Capture"
 	case *v1.Refund:
 		kind = "Refund"
+	case *v1.Dispute:
+		kind = "Dispute"
 	}
 	return kind + " " + obj.GetNamespace() + "/" + obj.GetName()
 }
@@ -490,7 +492,10 @@ func (r *Receiver) applyNotifyDispute(ctx context.Context, v *verified, p *v1.Pa
 	if wrote {
 		r.disputeEvent(cur, before, n)
 	}
-	return a
+	if a.status != http.StatusOK {
+		return a
+	}
+	return worst([]answer{a, r.applyDisputeObject(ctx, v, cur, n)})
 }
 
 // disputeEvent emits one event per dispute change.

@@ -545,6 +545,14 @@ func TestDispute(t *testing.T) {
 	if note := f.waitEvent("disputed", "DisputeJudged"); !strings.Contains(note, gateway.JudgedAcceptByCustomer) {
 		t.Fatalf("DisputeJudged note = %q", note)
 	}
+	// The chargeback is also an object of its own, owned by the payment.
+	var obj v1.Dispute
+	must(t, k8s.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: v1.DisputeName("disputed", id)}, &obj))
+	if obj.Spec.DisputeID != id || obj.Spec.PaymentRef.Name != "disputed" || obj.Status.Phase != v1.DisputePhaseWon ||
+		obj.Status.DefenseDueAlertTime == nil || obj.Status.Amount == nil || obj.Status.Amount.Value != "80.00" ||
+		len(obj.OwnerReferences) != 1 || obj.OwnerReferences[0].UID != p.UID || obj.Labels[v1.LabelDisputeID] != id {
+		t.Fatalf("Dispute object = %+v", obj)
+	}
 
 	// DISPUTE_CREATED again (a late re-send) changes nothing.
 	rv := p.ResourceVersion
@@ -569,6 +577,10 @@ func TestDispute(t *testing.T) {
 		t.Fatalf("cancelled dispute = %+v", d)
 	}
 	f.waitEvent("disputed-2", "DisputeCancelled")
+	must(t, k8s.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: v1.DisputeName("disputed-2", id2)}, &obj))
+	if obj.Status.Phase != v1.DisputePhaseCancelled || obj.Status.ChargedBack != nil {
+		t.Fatalf("cancelled Dispute object = %+v", obj.Status)
+	}
 }
 
 // TestUnknownObject: a verified notification for an object that does not
