@@ -35,7 +35,10 @@ func setupOperations(mgr ctrl.Manager, deps *Deps, opts Options, rec recorder.Ev
 	if err := setupOperation(o, refundSpec()); err != nil {
 		return err
 	}
-	return setupOperation(o, declarationSpec(deps, batcher))
+	if err := setupOperation(o, declarationSpec(deps, batcher)); err != nil {
+		return err
+	}
+	return setupDisputes(context.Background(), o)
 }
 
 type opSetup struct {

@@ -32,7 +32,7 @@ func refundSpec() opSpec[*v1.Refund] {
 		requestID:  ids.Refund,
 		recorded:   func(p *v1.Payment) *v1.Money { return p.Status.Amounts.Refunded },
 		eligible:   refundEligible,
-		prepare:    refundCapture,
+		prepare:    refundPrepare,
 		budget:     refundBudget,
 		create: func(ctx context.Context, c *opCall[*v1.Refund]) (transition.OperationFacts, error) {
 			captureID, _ := c.prepared.(string)
@@ -163,9 +163,11 @@ func refundBudget(ctx context.Context, c *opCall[*v1.Refund]) (money.Amount, str
 	} else if base.IsZero() && p.Status.Phase == v1.PaymentSucceeded {
 		base = sumMoney(cur, []v1.Money{p.Spec.Amount})
 	}
-	if d := p.Status.Dispute; d != nil && d.JudgedResult == gateway.JudgedAcceptByMerchant && d.JudgedAmount != nil {
+	if back, err := chargedBack(ctx, c); err != nil {
+		return base, phrase, err
+	} else if !back.IsZero() {
 		phrase += " and not charged back"
-		if left, err := base.Sub(sumMoney(cur, []v1.Money{*d.JudgedAmount})); err == nil {
+		if left, err := base.Sub(back); err == nil {
 			base = left
 		} else {
 			base, _ = money.Zero(cur)

@@ -52,6 +52,9 @@ type Options struct {
 	GatewayConfigResync time.Duration
 	// Engine tunes retries.
 	Engine engine.Options
+	// DisputeAlertWindow is how long before its defense deadline an
+	// unanswered Dispute raises DefenseDue (default DefaultDisputeAlertWindow).
+	DisputeAlertWindow time.Duration
 }
 
 // RegisterIndexes adds the field indexes the controllers and the receiver use.

@@ -37,7 +37,7 @@ func run() error {
 	var (
 		metricsAddr, probeAddr, watchNamespaces, concurrency, leaderNS string
 		leaderElect, metricsSecure                                     bool
-		resync                                                         time.Duration
+		resync, disputeWindow                                          time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint (\"0\" disables it).")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve /metrics over HTTPS to bearer tokens allowed GET /metrics (TokenReview + SubjectAccessReview); false: plain HTTP.")
@@ -48,6 +48,8 @@ func run() error {
 	flag.StringVar(&concurrency, "max-concurrent-reconciles", "Payment=8,Capture=2,Refund=2,CustomsDeclaration=2",
 		"Workers per kind, as Kind=N pairs; a bare N applies to every kind.")
 	flag.DurationVar(&resync, "gateway-config-resync", 5*time.Minute, "How often GatewayConfig Secrets are re-read (key rotation).")
+	flag.DurationVar(&disputeWindow, "dispute-alert-window", controllers.DefaultDisputeAlertWindow,
+		"How long before its defense deadline an unanswered Dispute raises the DefenseDue condition, event and metric.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -109,6 +111,7 @@ func run() error {
 		MaxConcurrentReconciles: workers,
 		GatewayConfigResync:     resync,
 		Engine:                  engine.Options{OnTransition: m.OnTransition, OnStepError: m.OnStepError},
+		DisputeAlertWindow:      disputeWindow,
 	}); err != nil {
 		return err
 	}

@@ -54,7 +54,11 @@ func New(reg prometheus.Registerer, reader client.Reader) (*Metrics, error) {
 			Help: "Reconcile steps that did not complete and are retried with backoff, by kind and class (gateway: the outcome at the gateway is unknown; other: the apiserver or the operator).",
 		}, []string{"kind", "class"}),
 	}
+<<<<<<< HEAD
 	for _, c := range []prometheus.Collector{m.GatewayRequests, m.GatewayLatency, m.TimeToFinal, m.Transitions, m.StepErrors, &phaseCollector{reader: reader}} {
+=======
+	for _, c := range []prometheus.Collector{m.GatewayRequests, m.GatewayLatency, m.TimeToFinal, m.Transitions, &phaseCollector{reader: reader}, NewDefenseDueCollector(reader)} {
+>>>>>>> a8ef1f6 (controllers: Dispute and DisputeResponse controllers; refunds wait on every unjudged Dispute)
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -93,7 +97,8 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for kind, list := range map[string]client.ObjectList{"Payment": &v1.PaymentList{}, "Capture": &v1.CaptureList{},
-		"Refund": &v1.RefundList{}, "CustomsDeclaration": &v1.CustomsDeclarationList{}} {
+		"Refund": &v1.RefundList{}, "CustomsDeclaration": &v1.CustomsDeclarationList{},
+		"Dispute": &v1.DisputeList{}, "DisputeResponse": &v1.DisputeResponseList{}} {
 		// Counting needs no copies of thousands of cached objects.
 		if err := c.reader.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
 			continue

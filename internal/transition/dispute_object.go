@@ -186,3 +186,39 @@ func SetDisputeConditions(d *v1.Dispute) {
 			"unanswered: create a DisputeResponse (Accept, or Defend with evidence) before status.defenseDueTime")
 	}
 }
+
+// MoveDisputeResponse moves a DisputeResponse's phase: Pending to Succeeded
+// or Failed, never back. It reports the change.
+func MoveDisputeResponse(st *v1.DisputeResponseStatus, to v1.OperationPhase) Change {
+	ch := Change{From: string(st.Phase), To: string(st.Phase)}
+	switch {
+	case st.Phase == to:
+		return ch
+	case st.Phase.IsFinal():
+		ch.Ignored = fmt.Sprintf("%s after %s", to, st.Phase)
+		return ch
+	}
+	st.Phase = to
+	ch.To, ch.Changed = string(to), true
+	return ch
+}
+
+// SetDisputeResponseConditions derives Ready, Reconciling and Stalled from
+// the phase; reason and message say why it failed or waits.
+func SetDisputeResponseConditions(r *v1.DisputeResponse, reason, message string) {
+	st := &r.Status
+	gen := r.Generation
+	c := &st.Conditions
+	switch st.Phase {
+	case v1.OperationSucceeded:
+		condSet(c, gen, true, false, false, v1.ReasonResponseTaken,
+			fmt.Sprintf("the gateway took the answer (%s) to dispute %s", r.Spec.Action, st.DisputeID))
+	case v1.OperationFailed:
+		condSet(c, gen, false, false, true, reason, message)
+	default:
+		if reason == "" {
+			reason, message = v1.ReasonCreating, "the answer is being sent to the gateway"
+		}
+		condSet(c, gen, false, true, false, reason, message)
+	}
+}

@@ -1,0 +1,366 @@
+package controllers
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/connection"
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
+	"github.com/cashier-operator/cashier-operator/internal/money"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
+)
+
+// IndexDisputeRef indexes DisputeResponses by spec.disputeRef.name.
+const IndexDisputeRef = "spec.disputeRef.name"
+
+// DefaultDisputeAlertWindow is how long before a defense deadline an
+// unanswered Dispute raises DefenseDue.
+const DefaultDisputeAlertWindow = 72 * time.Hour
+
+// Evidence ConfigMap keys.
+const (
+	EvidenceTemplateKey = "template.pdf"
+	evidenceKeyPrefix   = "evidence."
+)
+
+// disputeReconciler keeps what a person needs next to each Dispute: the
+// gateway's evidence template in a ConfigMap, the supplied document read
+// back into another, and the DefenseDue condition, event and metric while
+// an answer is due soon and none exists. The Dispute's gateway facts come
+// from notifications (receiver) and answers (DisputeResponse); this
+// reconciler makes no call that changes anything at the gateway, so it is a
+// plain reconciler rather than an engine adapter.
+type disputeReconciler struct {
+	deps   *Deps
+	rec    recorder.EventRecorder
+	window time.Duration
+}
+
+func (r *disputeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var d v1.Dispute
+	if err := r.deps.Client.Get(ctx, req.NamespacedName, &d); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := d.Status.DeepCopy()
+	docErr := r.documents(ctx, &d)
+	transition.SetDisputeConditions(&d)
+	due, requeue, err := r.defenseDue(ctx, &d)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	wasDue := meta.IsStatusConditionTrue(before.Conditions, v1.ConditionDefenseDue)
+	meta.SetStatusCondition(&d.Status.Conditions, due)
+	if !equality.Semantic.DeepEqual(before, &d.Status) {
+		if err := r.deps.Client.Status().Update(ctx, &d); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if due.Status == metav1.ConditionTrue && !wasDue {
+		r.rec.Eventf(&d, nil, corev1.EventTypeWarning, "DefenseDue", "Alert", "%s", due.Message)
+	}
+	if docErr != nil {
+		return ctrl.Result{}, docErr
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// defenseDue computes the DefenseDue condition and when to look again.
+func (r *disputeReconciler) defenseDue(ctx context.Context, d *v1.Dispute) (metav1.Condition, time.Duration, error) {
+	c := metav1.Condition{Type: v1.ConditionDefenseDue, Status: metav1.ConditionFalse, ObservedGeneration: d.Generation}
+	st := d.Status
+	if st.Phase != v1.DisputePhaseOpen || st.DefenseDueTime == nil {
+		c.Reason, c.Message = v1.ReasonAnswered, "no answer is due"
+		if st.Response != "" {
+			c.Message = "answered by DisputeResponse " + st.Response
+		}
+		return c, 0, nil
+	}
+	answered, err := r.hasResponse(ctx, d)
+	if err != nil {
+		return c, 0, err
+	}
+	if answered != "" {
+		c.Reason, c.Message = v1.ReasonAnswered, "DisputeResponse "+answered+" answers it"
+		return c, 0, nil
+	}
+	now := r.deps.now()
+	due := st.DefenseDueTime.Time
+	left := due.Sub(now)
+	switch {
+	case left <= 0:
+		c.Status, c.Reason = metav1.ConditionTrue, v1.ReasonDeadlinePassed
+		c.Message = fmt.Sprintf("the defense of dispute %s (%s %s) was due at %s and no DisputeResponse answered it: the gateway accepts it by timeout",
+			st.PaymentID, amountText(st.Amount), st.ReasonCode, fmtDue(st.DefenseDueTime))
+		return c, 0, nil
+	case left <= r.window:
+		c.Status, c.Reason = metav1.ConditionTrue, v1.ReasonDefenseDueSoon
+		c.Message = fmt.Sprintf("the defense of chargeback %s on payment %s (%s, reason %s) is due at %s, in %s; create a DisputeResponse (Accept, or Defend with evidence)",
+			d.Spec.DisputeID, d.Spec.PaymentRef.Name, amountText(st.Amount), st.ReasonCode, fmtDue(st.DefenseDueTime), left.Round(time.Minute))
+		return c, left + time.Second, nil
+	}
+	c.Reason, c.Message = v1.ReasonNotDue, fmt.Sprintf("the defense is due at %s; the alert starts %s before", fmtDue(st.DefenseDueTime), r.window)
+	return c, left - r.window + time.Second, nil
+}
+
+func amountText(m *v1.Money) string {
+	if m == nil {
+		return "amount unknown"
+	}
+	return m.Currency + " " + m.Value
+}
+
+// hasResponse names a DisputeResponse that answers d and has not failed.
+func (r *disputeReconciler) hasResponse(ctx context.Context, d *v1.Dispute) (string, error) {
+	var list v1.DisputeResponseList
+	if err := r.deps.Client.List(ctx, &list, client.InNamespace(d.Namespace), client.MatchingFields{IndexDisputeRef: d.Name}); err != nil {
+		return "", fmt.Errorf("list responses of dispute %s: %w", d.Name, err)
+	}
+	for _, resp := range list.Items {
+		if resp.Status.Phase != v1.OperationFailed {
+			return resp.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// documents downloads the evidence template once, and the supplied
+// document once the dispute is defended.
+func (r *disputeReconciler) documents(ctx context.Context, d *v1.Dispute) error {
+	st := &d.Status
+	wantTemplate := st.EvidenceTemplate == "" && !st.Phase.IsFinal()
+	wantFile := st.SuppliedEvidence == "" && (st.Phase == v1.DisputePhaseDefended ||
+		((st.Phase == v1.DisputePhaseWon || st.Phase == v1.DisputePhaseLost) && st.Response != ""))
+	if !wantTemplate && !wantFile {
+		return nil
+	}
+	conn, err := r.connection(ctx, d)
+	if err != nil || conn == nil {
+		return err
+	}
+	if wantTemplate {
+		name, err := r.download(ctx, conn, d, gateway.EvidenceTemplate, "-evidence-template")
+		if err != nil {
+			return err
+		}
+		st.EvidenceTemplate = name
+	}
+	if wantFile {
+		name, err := r.download(ctx, conn, d, gateway.EvidenceFile, "-evidence-supplied")
+		if err != nil {
+			return err
+		}
+		st.SuppliedEvidence = name
+	}
+	return nil
+}
+
+func (r *disputeReconciler) connection(ctx context.Context, d *v1.Dispute) (*connection.Connection, error) {
+	var p v1.Payment
+	if err := r.deps.Client.Get(ctx, types.NamespacedName{Namespace: d.Namespace, Name: d.Spec.PaymentRef.Name}, &p); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	conn, err := r.deps.Registry.Get(ctx, p.Spec.GatewayRef.Name)
+	if errors.Is(err, connection.ErrNotReady) {
+		return nil, nil // the GatewayConfig controller reports it; look again later
+	}
+	return conn, err
+}
+
+// download stores one evidence document in a ConfigMap owned by d.
+func (r *disputeReconciler) download(ctx context.Context, conn *connection.Connection, d *v1.Dispute, typ, suffix string) (string, error) {
+	resp, err := conn.Client.DownloadDisputeEvidence(ctx, &gateway.DownloadDisputeEvidenceRequest{DisputeID: d.Spec.DisputeID, DisputeEvidenceType: typ})
+	if err != nil {
+		return "", fmt.Errorf("downloadDisputeEvidence %s of dispute %s: %w", typ, d.Name, err)
+	}
+	doc, err := base64.StdEncoding.DecodeString(resp.DisputeEvidence)
+	if err != nil {
+		return "", fmt.Errorf("downloadDisputeEvidence %s of dispute %s: not Base64: %w", typ, d.Name, err)
+	}
+	key := EvidenceTemplateKey
+	if typ == gateway.EvidenceFile {
+		key = evidenceKeyPrefix + strings.ToLower(resp.DisputeEvidenceFormat)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: evidenceConfigMapName(d.Name, suffix), Namespace: d.Namespace,
+		Labels: map[string]string{v1.LabelPayment: v1.PaymentLabelValue(d.Spec.PaymentRef.Name), v1.LabelDisputeID: d.Labels[v1.LabelDisputeID]}},
+		BinaryData: map[string][]byte{key: doc}}
+	if err := controllerutil.SetControllerReference(d, cm, r.deps.Client.Scheme()); err != nil {
+		return "", err
+	}
+	// Read uncached: the operator keeps no cache of every ConfigMap.
+	var old corev1.ConfigMap
+	switch err := r.deps.APIReader.Get(ctx, client.ObjectKeyFromObject(cm), &old); {
+	case apierrors.IsNotFound(err):
+		err = r.deps.Client.Create(ctx, cm)
+		if err != nil {
+			return "", fmt.Errorf("store %s of dispute %s: %w", typ, d.Name, err)
+		}
+	case err != nil:
+		return "", fmt.Errorf("read ConfigMap %s: %w", cm.Name, err)
+	default:
+		old.BinaryData, old.Labels, old.OwnerReferences = cm.BinaryData, cm.Labels, cm.OwnerReferences
+		if err := r.deps.Client.Update(ctx, &old); err != nil {
+			return "", fmt.Errorf("store %s of dispute %s: %w", typ, d.Name, err)
+		}
+	}
+	return cm.Name, nil
+}
+
+// evidenceConfigMapName fits "<dispute><suffix>" into 253 characters.
+func evidenceConfigMapName(dispute, suffix string) string {
+	if len(dispute)+len(suffix) > 253 {
+		dispute = dispute[:253-len(suffix)]
+	}
+	return dispute + suffix
+}
+
+// paymentDisputes lists the Dispute objects of a payment.
+func paymentDisputes(ctx context.Context, r client.Reader, p *v1.Payment) ([]v1.Dispute, error) {
+	var list v1.DisputeList
+	if err := r.List(ctx, &list, client.InNamespace(p.Namespace),
+		client.MatchingLabels{v1.LabelPayment: v1.PaymentLabelValue(p.Name)}); err != nil {
+		return nil, fmt.Errorf("list disputes of payment %s: %w", p.Name, err)
+	}
+	out := list.Items[:0]
+	for _, d := range list.Items {
+		if d.Spec.PaymentRef.Name == p.Name {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// paymentDisputeReconciler makes sure every chargeback a Payment's status
+// shows (status.dispute, written by the receiver) is also a Dispute object:
+// for chargebacks recorded before Dispute objects existed, or whose Dispute
+// was deleted by hand. It creates and fills; it never moves a phase back.
+type paymentDisputeReconciler struct{ deps *Deps }
+
+func (r *paymentDisputeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var p v1.Payment
+	if err := r.deps.Client.Get(ctx, req.NamespacedName, &p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	pd := p.Status.Dispute
+	if pd == nil || pd.ID == "" || !p.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	want := v1.NewDisputeFor(&p, pd.ID)
+	var d v1.Dispute
+	err := r.deps.Client.Get(ctx, client.ObjectKeyFromObject(want), &d)
+	if apierrors.IsNotFound(err) {
+		if err := r.deps.Client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
+			return ctrl.Result{}, fmt.Errorf("create dispute %s: %w", want.Name, err)
+		}
+		return ctrl.Result{Requeue: true}, nil
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	before := d.Status.DeepCopy()
+	if _, err := transition.ApplyDisputeNotification(&d, paymentDisputeNote(&p), p.Spec.Amount.Currency, r.deps.now()); err != nil {
+		return ctrl.Result{}, nil // facts that contradict the Dispute: the receiver's record wins
+	}
+	transition.SetDisputeConditions(&d)
+	if equality.Semantic.DeepEqual(before, &d.Status) {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, client.IgnoreNotFound(r.deps.Client.Status().Update(ctx, &d))
+}
+
+// paymentDisputeNote restates a Payment's status.dispute as the
+// notification it came from.
+func paymentDisputeNote(p *v1.Payment) *gateway.NotifyDispute {
+	pd := p.Status.Dispute
+	n := &gateway.NotifyDispute{PaymentID: p.Status.PaymentID, DisputeID: pd.ID, DisputeType: pd.Type,
+		DisputeReasonCode: pd.ReasonCode, DisputeReasonMsg: pd.ReasonMessage, DisputeJudgedResult: pd.JudgedResult,
+		DisputeAmount: wireMoney(pd.Amount), DisputeJudgedAmount: wireMoney(pd.JudgedAmount),
+		DefenseDueTime: wireTime(pd.DefenseDueTime), DisputeTime: wireTime(pd.OpenedTime), DisputeJudgedTime: wireTime(pd.JudgedTime)}
+	switch pd.State {
+	case v1.DisputeDefenseSupplied:
+		n.DisputeNotificationType = gateway.DisputeDefenseSupplied
+	case v1.DisputeJudged:
+		n.DisputeNotificationType = gateway.DisputeJudged
+	case v1.DisputeCancelled:
+		n.DisputeNotificationType = gateway.DisputeCancelled
+	case v1.DisputeAccepted:
+		n.DisputeNotificationType = gateway.DisputeAccepted
+	default:
+		n.DisputeNotificationType = gateway.DisputeCreated
+	}
+	return n
+}
+
+func wireTime(t *metav1.Time) string {
+	if t == nil {
+		return ""
+	}
+	return gateway.FormatTime(t.Time)
+}
+
+func wireMoney(m *v1.Money) *gateway.Amount {
+	if m == nil {
+		return nil
+	}
+	a, err := money.ParseMajor(m.Currency, m.Value)
+	if err != nil {
+		return nil
+	}
+	return &gateway.Amount{Currency: a.Currency(), Value: a.MinorString()}
+}
+
+// refundPrepare holds a refund while any Dispute of its payment is
+// unjudged (the payment's status.dispute only shows the latest), then
+// resolves its capture.
+func refundPrepare(ctx context.Context, c *opCall[*v1.Refund]) error {
+	ds, err := paymentDisputes(ctx, c.deps.Client, c.payment)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if d.Status.Phase.Blocks() {
+			return disputeWait(c, fmt.Sprintf("payment %s has an unjudged chargeback (Dispute %s is %s); the refund waits for the judgement",
+				c.paymentName(), d.Name, d.Status.Phase))
+		}
+	}
+	return refundCapture(ctx, c)
+}
+
+// chargedBack is what chargebacks took from the payment: the sum over its
+// Dispute objects, or, when it has none (recorded before they existed),
+// what its status.dispute says was judged against the merchant.
+func chargedBack(ctx context.Context, c *opCall[*v1.Refund]) (money.Amount, error) {
+	p := c.payment
+	cur := p.Spec.Amount.Currency
+	ds, err := paymentDisputes(ctx, c.deps.Client, p)
+	if err != nil {
+		return money.Amount{}, err
+	}
+	var back []v1.Money
+	for _, d := range ds {
+		if d.Status.ChargedBack != nil {
+			back = append(back, *d.Status.ChargedBack)
+		}
+	}
+	if len(ds) == 0 {
+		if d := p.Status.Dispute; d != nil && d.JudgedResult == gateway.JudgedAcceptByMerchant && d.JudgedAmount != nil {
+			back = append(back, *d.JudgedAmount)
+		}
+	}
+	return sumMoney(cur, back), nil
+}
