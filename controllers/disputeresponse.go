@@ -124,6 +124,20 @@ func (a *disputeAnswer) Cancel(context.Context, *v1.DisputeResponse) (engine.Res
 
 // Create refuses what cannot be answered, claims the Dispute, and sends the answer.
 func (a *disputeAnswer) Create(ctx context.Context, r *v1.DisputeResponse) (engine.Result, error) {
+	// The cache may not show yet that an earlier reconcile got the answer
+	// (the Dispute's update re-queues this response at once): look uncached
+	// so the gateway is called once per response, not once per reconcile.
+	var fresh v1.DisputeResponse
+	if err := a.deps.APIReader.Get(ctx, types.NamespacedName{Namespace: r.Namespace, Name: r.Name}, &fresh); err != nil {
+		return engine.Result{}, fmt.Errorf("read DisputeResponse %s: %w", r.Name, err)
+	}
+	// Carry on from the fresh copy, so that the status write after the call
+	// does not fail on a stale resourceVersion (which would cost a second,
+	// idempotent, call).
+	r.Status, r.ResourceVersion = fresh.Status, fresh.ResourceVersion
+	if r.Status.Phase.IsFinal() {
+		return engine.Result{}, nil
+	}
 	if err := a.refusal(r); err != nil {
 		return engine.Result{}, err
 	}

@@ -248,12 +248,13 @@ func (d *dispute) template() []byte {
 		"Merchant: " + p.m.clientID,
 		"Evidence to attach: proof of delivery, customer communication, refund policy.",
 	}
-	return simplePDF(lines)
+	return EvidencePDF(lines...)
 }
 
-// simplePDF lays lines out on one A4 page in Helvetica: a valid PDF 1.4
-// with a correct cross-reference table.
-func simplePDF(lines []string) []byte {
+// EvidencePDF lays lines out on one A4 page in Helvetica: a valid PDF 1.4
+// with a correct cross-reference table. The simulator's evidence template
+// is one; tests and the demo use it to make defense documents.
+func EvidencePDF(lines ...string) []byte {
 	var text strings.Builder
 	text.WriteString("BT /F1 11 Tf 56 780 Td 16 TL\n")
 	for _, l := range lines {

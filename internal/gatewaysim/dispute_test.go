@@ -12,8 +12,8 @@ import (
 )
 
 var (
-	evidencePDF   = base64.StdEncoding.EncodeToString(simplePDF([]string{"Proof of delivery"}))
-	otherEvidence = base64.StdEncoding.EncodeToString(simplePDF([]string{"Another document"}))
+	evidencePDF   = base64.StdEncoding.EncodeToString(EvidencePDF("Proof of delivery"))
+	otherEvidence = base64.StdEncoding.EncodeToString(EvidencePDF("Another document"))
 )
 
 func (e *env) accept(id string) string {

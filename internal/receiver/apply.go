@@ -475,6 +475,12 @@ func (r *Receiver) applyNotifyDispute(ctx context.Context, v *verified, p *v1.Pa
 	if err := checkPaymentIDs(p, r.scope(ctx, p.Spec.GatewayRef.Name), n.PaymentID, n.PaymentRequestID); err != nil {
 		return r.mismatch(v, p, err)
 	}
+	// The Dispute object first: whatever a Payment's status.dispute shows,
+	// its Dispute already has (the operator derives missing Disputes from it).
+	da := r.applyDisputeObject(ctx, v, p, n)
+	if da.status != http.StatusOK {
+		return da
+	}
 	var ch transition.Change
 	var before *v1.PaymentDispute
 	cur, wrote, err := update(ctx, r, p, newPayment, func(p *v1.Payment) (bool, error) {
@@ -492,10 +498,7 @@ func (r *Receiver) applyNotifyDispute(ctx context.Context, v *verified, p *v1.Pa
 	if wrote {
 		r.disputeEvent(cur, before, n)
 	}
-	if a.status != http.StatusOK {
-		return a
-	}
-	return worst([]answer{a, r.applyDisputeObject(ctx, v, cur, n)})
+	return worst([]answer{a, da})
 }
 
 // disputeEvent emits one event per dispute change.
