@@ -279,7 +279,6 @@ func ledger(t *testing.T, id string) gatewaysim.DisputeEntry {
 	return e
 }
 
-
 // post sends a request to the receiver as recorded (a replay), or with
 // another body under the same headers (a forgery).
 func post(t *testing.T, path string, header http.Header, body []byte) int {
