@@ -52,6 +52,9 @@ func (disputeResponseKind) Final(r *v1.DisputeResponse) bool        { return r.S
 func (disputeResponseKind) WantsCancel(*v1.DisputeResponse) bool    { return false }
 func (disputeResponseKind) NeedsFinalizer(*v1.DisputeResponse) bool { return false }
 func (disputeResponseKind) Status(r *v1.DisputeResponse) any        { return &r.Status }
+func (disputeResponseKind) Conditions(r *v1.DisputeResponse) *[]metav1.Condition {
+	return &r.Status.Conditions
+}
 
 func (disputeResponseKind) Fail(r *v1.DisputeResponse, reason, message string) {
 	transition.MoveDisputeResponse(&r.Status, v1.OperationFailed)
@@ -112,9 +115,34 @@ type disputeAnswer struct {
 	conn    *connection.Connection
 }
 
-// Observe has nothing to inquire: the gateway has no dispute inquiry, and
-// a final response is never sent again.
-func (a *disputeAnswer) Observe(context.Context, *v1.DisputeResponse) (engine.Result, error) {
+// Observe has no dispute inquiry to ask; what the gateway took is on the
+// Dispute (from the answer and its notification). A response the Dispute
+// records as its answer, taken (Defended, Accepted, or judged after a
+// defense), exists: a response re-created from git under the same name is
+// adopted, never sent again. Otherwise the engine sends it (Create).
+func (a *disputeAnswer) Observe(_ context.Context, r *v1.DisputeResponse) (engine.Observation, error) {
+	if r.Status.Phase.IsFinal() {
+		return engine.Observation{Exists: true}, nil
+	}
+	st := a.dispute.Status
+	taken := st.Phase == v1.DisputePhaseAccepted
+	if r.Spec.Action == v1.DisputeDefend {
+		taken = st.Phase == v1.DisputePhaseDefended || st.Phase == v1.DisputePhaseWon || st.Phase == v1.DisputePhaseLost
+	}
+	if st.Response != r.Name || !taken {
+		return engine.Observation{}, nil
+	}
+	r.Status.DisputeID = a.dispute.Spec.DisputeID
+	if r.Status.ResolutionTime == nil {
+		r.Status.ResolutionTime = st.ResolutionTime
+	}
+	ch := transition.MoveDisputeResponse(&r.Status, v1.OperationSucceeded)
+	return engine.Observation{Exists: true, Result: engine.Result{Change: ch},
+		Adopted: fmt.Sprintf("dispute %s is %s by this response", a.dispute.Name, st.Phase)}, nil
+}
+
+// Update has nothing to do: an answer is one call.
+func (a *disputeAnswer) Update(context.Context, *v1.DisputeResponse) (engine.Result, error) {
 	return engine.Result{}, nil
 }
 
