@@ -2,11 +2,13 @@ package disputes
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,6 +17,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/controllers"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
+	"github.com/cashier-operator/cashier-operator/internal/testenv"
 )
 
 const week = 7 * 24 * time.Hour
@@ -103,6 +106,18 @@ func TestAccepted(t *testing.T) {
 	d = f.waitDispute(t, d, v1.DisputePhaseAccepted)
 	if d.Status.ChargedBack == nil || d.Status.ChargedBack.Value != "10.00" || d.Status.AcceptReason != gateway.AcceptReasonMerchant {
 		t.Fatalf("accepted dispute = %+v", d.Status)
+	}
+	// GitOps re-creates the response (deleted by hand, restored from git):
+	// it is adopted from the Dispute, and nothing is sent again.
+	must(t, k8s.Delete(f.ctx, r))
+	testenv.Eventually(t, timeout, "response deleted", func() (bool, string) {
+		err := k8s.Get(f.ctx, client.ObjectKeyFromObject(r), &v1.DisputeResponse{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+	again := f.respond(t, "accept-it", d, v1.DisputeAccept, nil)
+	again = f.waitResponse(t, again, v1.OperationSucceeded, v1.ReasonResponseTaken)
+	if !meta.IsStatusConditionTrue(again.Status.Conditions, v1.ConditionAdopted) {
+		t.Fatalf("re-created response not adopted: %+v", again.Status.Conditions)
 	}
 	second := f.respond(t, "defend-too", d, v1.DisputeDefend, f.evidence(t, "late-evidence", gatewaysim.EvidencePDF("too late")))
 	f.waitResponse(t, second, v1.OperationFailed, v1.ReasonAlreadyAnswered)
