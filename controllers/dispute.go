@@ -273,7 +273,7 @@ func (r *paymentDisputeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, err
 	}
 	before := d.Status.DeepCopy()
-	if _, err := transition.ApplyDisputeNotification(&d, paymentDisputeNote(&p), p.Spec.Amount.Currency, r.deps.now()); err != nil {
+	if _, err := transition.ApplyDisputeNotification(&d, transition.NoteFromPaymentDispute(&p), p.Spec.Amount.Currency, r.deps.now()); err != nil {
 		return ctrl.Result{}, nil // facts that contradict the Dispute: the receiver's record wins
 	}
 	transition.SetDisputeConditions(&d)
@@ -281,47 +281,6 @@ func (r *paymentDisputeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{}, client.IgnoreNotFound(r.deps.Client.Status().Update(ctx, &d))
-}
-
-// paymentDisputeNote restates a Payment's status.dispute as the
-// notification it came from.
-func paymentDisputeNote(p *v1.Payment) *gateway.NotifyDispute {
-	pd := p.Status.Dispute
-	n := &gateway.NotifyDispute{PaymentID: p.Status.PaymentID, DisputeID: pd.ID, DisputeType: pd.Type,
-		DisputeReasonCode: pd.ReasonCode, DisputeReasonMsg: pd.ReasonMessage, DisputeJudgedResult: pd.JudgedResult,
-		DisputeAmount: wireMoney(pd.Amount), DisputeJudgedAmount: wireMoney(pd.JudgedAmount),
-		DefenseDueTime: wireTime(pd.DefenseDueTime), DisputeTime: wireTime(pd.OpenedTime), DisputeJudgedTime: wireTime(pd.JudgedTime)}
-	switch pd.State {
-	case v1.DisputeDefenseSupplied:
-		n.DisputeNotificationType = gateway.DisputeDefenseSupplied
-	case v1.DisputeJudged:
-		n.DisputeNotificationType = gateway.DisputeJudged
-	case v1.DisputeCancelled:
-		n.DisputeNotificationType = gateway.DisputeCancelled
-	case v1.DisputeAccepted:
-		n.DisputeNotificationType = gateway.DisputeAccepted
-	default:
-		n.DisputeNotificationType = gateway.DisputeCreated
-	}
-	return n
-}
-
-func wireTime(t *metav1.Time) string {
-	if t == nil {
-		return ""
-	}
-	return gateway.FormatTime(t.Time)
-}
-
-func wireMoney(m *v1.Money) *gateway.Amount {
-	if m == nil {
-		return nil
-	}
-	a, err := money.ParseMajor(m.Currency, m.Value)
-	if err != nil {
-		return nil
-	}
-	return &gateway.Amount{Currency: a.Currency(), Value: a.MinorString()}
 }
 
 // refundPrepare holds a refund while any Dispute of its payment is

@@ -22,22 +22,56 @@ var disputeRank = map[v1.DisputeState]int{
 	v1.DisputeAccepted:        3,
 }
 
+// disputeStates maps the disputeNotificationTypes that change a dispute's
+// state to that state (DEFENSE_DUE_ALERT and RDR_RESOLVED do not).
+var disputeStates = map[string]v1.DisputeState{
+	gateway.DisputeCreated:         v1.DisputeOpen,
+	gateway.DisputeDefenseSupplied: v1.DisputeDefenseSupplied,
+	gateway.DisputeJudged:          v1.DisputeJudged,
+	gateway.DisputeCancelled:       v1.DisputeCancelled,
+	gateway.DisputeAccepted:        v1.DisputeAccepted,
+}
+
 // disputeState maps a disputeNotificationType to a state; ok=false for
-// types that do not change the state (DEFENSE_DUE_ALERT, RDR_RESOLVED).
+// types that do not change the state.
 func disputeState(t string) (v1.DisputeState, bool) {
-	switch t {
-	case gateway.DisputeCreated:
-		return v1.DisputeOpen, true
-	case gateway.DisputeDefenseSupplied:
-		return v1.DisputeDefenseSupplied, true
-	case gateway.DisputeJudged:
-		return v1.DisputeJudged, true
-	case gateway.DisputeCancelled:
-		return v1.DisputeCancelled, true
-	case gateway.DisputeAccepted:
-		return v1.DisputeAccepted, true
+	s, ok := disputeStates[t]
+	return s, ok
+}
+
+// NoteFromPaymentDispute restates a Payment's status.dispute as the
+// notifyDispute it came from (for Disputes derived from a Payment's status).
+func NoteFromPaymentDispute(p *v1.Payment) *gateway.NotifyDispute {
+	pd := p.Status.Dispute
+	n := &gateway.NotifyDispute{PaymentID: p.Status.PaymentID, DisputeID: pd.ID, DisputeType: pd.Type,
+		DisputeReasonCode: pd.ReasonCode, DisputeReasonMsg: pd.ReasonMessage, DisputeJudgedResult: pd.JudgedResult,
+		DisputeAmount: wireMoney(pd.Amount), DisputeJudgedAmount: wireMoney(pd.JudgedAmount),
+		DefenseDueTime: wireTime(pd.DefenseDueTime), DisputeTime: wireTime(pd.OpenedTime), DisputeJudgedTime: wireTime(pd.JudgedTime),
+		DisputeNotificationType: gateway.DisputeCreated}
+	for typ, s := range disputeStates {
+		if s == pd.State {
+			n.DisputeNotificationType = typ
+		}
 	}
-	return "", false
+	return n
+}
+
+func wireTime(t *metav1.Time) string {
+	if t == nil {
+		return ""
+	}
+	return gateway.FormatTime(t.Time)
+}
+
+func wireMoney(m *v1.Money) *gateway.Amount {
+	if m == nil {
+		return nil
+	}
+	a, err := money.ParseMajor(m.Currency, m.Value)
+	if err != nil {
+		return nil
+	}
+	return &gateway.Amount{Currency: a.Currency(), Value: a.MinorString()}
 }
 
 // ApplyDispute applies a notifyDispute to the payment's status.

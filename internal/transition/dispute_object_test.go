@@ -130,3 +130,15 @@ func TestApplyDisputeAnswer(t *testing.T) {
 		t.Fatalf("defend: %+v %+v", ch, d.Status)
 	}
 }
+
+func TestNoteFromPaymentDispute(t *testing.T) {
+	for state, typ := range map[v1.DisputeState]string{v1.DisputeOpen: gateway.DisputeCreated, v1.DisputeDefenseSupplied: gateway.DisputeDefenseSupplied,
+		v1.DisputeJudged: gateway.DisputeJudged, v1.DisputeCancelled: gateway.DisputeCancelled, v1.DisputeAccepted: gateway.DisputeAccepted} {
+		p := &v1.Payment{Status: v1.PaymentStatus{PaymentID: "P1", Dispute: &v1.PaymentDispute{ID: "D1", State: state,
+			Amount: &v1.Money{Currency: "USD", Value: "25.00"}}}}
+		n := NoteFromPaymentDispute(p)
+		if n.DisputeNotificationType != typ || n.DisputeAmount == nil || n.DisputeAmount.Value != "2500" || n.PaymentID != "P1" {
+			t.Errorf("%s: %+v", state, n)
+		}
+	}
+}

@@ -216,3 +216,25 @@ func TestReplayAndForgeryChangeNothing(t *testing.T) {
 		t.Fatalf("ledger = %+v", e)
 	}
 }
+
+// TestDisputeFromPaymentStatus: a Payment whose status shows a chargeback
+// without a Dispute object (recorded before Dispute objects existed, or the
+// object deleted by hand) gets one when the operator starts.
+func TestDisputeFromPaymentStatus(t *testing.T) {
+	f := setup(t)
+	p := f.paid(t, "migrated", "20.00")
+	id, d := f.openDispute(t, p, gatewaysim.DisputeSpec{ReasonCode: "4837"})
+	waitFor(t, f, p, "payment status shows the dispute", func() bool { return p.Status.Dispute != nil && p.Status.Dispute.ID == id })
+	must(t, k8s.Delete(f.ctx, d))
+	testenv.Eventually(t, timeout, "Dispute deleted", func() (bool, string) {
+		err := k8s.Get(f.ctx, client.ObjectKeyFromObject(d), &v1.Dispute{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+	must(t, sys.RestartManager())
+	d = &v1.Dispute{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: v1.DisputeName("migrated", id)}}
+	d = f.waitDispute(t, d, v1.DisputePhaseOpen)
+	if d.Spec.DisputeID != id || d.Status.ReasonCode != "4837" || d.Status.Amount == nil || d.Status.Amount.Value != "20.00" ||
+		d.Status.DefenseDueTime == nil {
+		t.Fatalf("Dispute from the payment's status = %+v", d.Status)
+	}
+}
