@@ -56,9 +56,10 @@ func (disputeResponseKind) Conditions(r *v1.DisputeResponse) *[]metav1.Condition
 	return &r.Status.Conditions
 }
 
-func (disputeResponseKind) Fail(r *v1.DisputeResponse, reason, message string) {
+func (disputeResponseKind) Fail(r *v1.DisputeResponse, reason, message string) error {
 	transition.MoveDisputeResponse(&r.Status, v1.OperationFailed)
 	transition.SetDisputeResponseConditions(r, reason, message)
+	return nil
 }
 
 func (disputeResponseKind) Wait(r *v1.DisputeResponse, w *engine.WaitError) {

@@ -54,11 +54,8 @@ func New(reg prometheus.Registerer, reader client.Reader) (*Metrics, error) {
 			Help: "Reconcile steps that did not complete and are retried with backoff, by kind and class (gateway: the outcome at the gateway is unknown; other: the apiserver or the operator).",
 		}, []string{"kind", "class"}),
 	}
-<<<<<<< HEAD
-	for _, c := range []prometheus.Collector{m.GatewayRequests, m.GatewayLatency, m.TimeToFinal, m.Transitions, m.StepErrors, &phaseCollector{reader: reader}} {
-=======
-	for _, c := range []prometheus.Collector{m.GatewayRequests, m.GatewayLatency, m.TimeToFinal, m.Transitions, &phaseCollector{reader: reader}, NewDefenseDueCollector(reader)} {
->>>>>>> a8ef1f6 (controllers: Dispute and DisputeResponse controllers; refunds wait on every unjudged Dispute)
+	for _, c := range []prometheus.Collector{m.GatewayRequests, m.GatewayLatency, m.TimeToFinal, m.Transitions, m.StepErrors,
+		&phaseCollector{reader: reader}, NewDefenseDueCollector(reader)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
