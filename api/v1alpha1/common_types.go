@@ -173,6 +173,9 @@ const (
 	// ConditionDefenseDue is True on a Dispute whose defense deadline is
 	// within the operator's alert window while no DisputeResponse exists.
 	ConditionDefenseDue = "DefenseDue"
+	// ConditionArchiveReady (GatewayConfig, with retention) is True when the
+	// archive was last written, False while retention is paused.
+	ConditionArchiveReady = "ArchiveReady"
 )
 
 // Condition reasons.
@@ -249,4 +252,9 @@ const (
 	ReasonEvidenceInvalid   = "EvidenceInvalid"
 	ReasonResponseTaken     = "ResponseTaken"
 	ReasonWaitingForDispute = "WaitingForDispute"
+	// ReasonArchiveUnavailable: retention is paused; the archive cannot be
+	// reached or written (nothing is deleted meanwhile).
+	ReasonArchiveUnavailable = "ArchiveUnavailable"
+	// ReasonArchiveSecretInvalid: the archive Secret is missing or does not parse.
+	ReasonArchiveSecretInvalid = "ArchiveSecretInvalid"
 )

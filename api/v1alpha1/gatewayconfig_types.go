@@ -94,6 +94,81 @@ type GatewayConfigSpec struct {
 	// Default 1h.
 	// +optional
 	ConsultInterval *metav1.Duration `json:"consultInterval,omitempty"`
+
+	// Retention archives finished payments of this merchant, with their
+	// captures, refunds and declarations, to a PostgreSQL-compatible
+	// database and then deletes them from the cluster, so that etcd stays
+	// bounded. Unset (the default): everything stays in the cluster.
+	// +optional
+	Retention *Retention `json:"retention,omitempty"`
+}
+
+// Keys read from the archive Secret (spec.retention.archive.secretRef).
+const (
+	// ArchiveSecretKeyURL holds a PostgreSQL connection URL, e.g.
+	// postgres://cashier@db.example.com:5432/payments.
+	ArchiveSecretKeyURL = "url"
+	// ArchiveSecretKeyPassword optionally holds the password (better than in the URL).
+	ArchiveSecretKeyPassword = "password"
+	// ArchiveSecretKeyCA optionally holds the PEM CA bundle that signs the server's certificate.
+	ArchiveSecretKeyCA = "ca.crt"
+	// ArchiveSecretKeyCert and ArchiveSecretKeyKey optionally hold a PEM
+	// client certificate and key.
+	ArchiveSecretKeyCert = "tls.crt"
+	ArchiveSecretKeyKey  = "tls.key"
+)
+
+// Archive TLS modes (libpq's sslmode).
+const (
+	ArchiveSSLDisable    = "disable"
+	ArchiveSSLRequire    = "require"
+	ArchiveSSLVerifyCA   = "verify-ca"
+	ArchiveSSLVerifyFull = "verify-full"
+)
+
+// Annotations of retention.
+const (
+	// RetainForAnnotation on a Payment overrides spec.retention.retainFor of
+	// its GatewayConfig for the payment and its operations: a duration such
+	// as "720h", or "Keep" to never archive nor delete them.
+	RetainForAnnotation = "payments.cashier-operator.io/retain-for"
+	// RetainKeep is the RetainForAnnotation value that keeps an object.
+	RetainKeep = "Keep"
+	// RestoredAnnotation marks a Payment the operator restored from the
+	// archive (a Refund named it); its value is when.
+	RestoredAnnotation = "payments.cashier-operator.io/restored-from-archive"
+)
+
+// Retention is when finished payments leave the cluster, and where they go.
+type Retention struct {
+	// RetainFor is how long a payment stays in the cluster after the last
+	// change to it or any of its operations, once it and all of them are
+	// final and no dispute on it is open, e.g. 72h. Then it and its
+	// operations are archived and, only once the archive has them, deleted.
+	// A Payment may override it with the annotation
+	// payments.cashier-operator.io/retain-for (a duration, or Keep).
+	// +required
+	RetainFor metav1.Duration `json:"retainFor"`
+
+	// Archive is the PostgreSQL-compatible database that keeps them.
+	// +required
+	Archive ArchiveConnection `json:"archive"`
+}
+
+// ArchiveConnection reaches the archive database.
+type ArchiveConnection struct {
+	// SecretRef names the Secret that holds url (postgres://user@host:5432/db)
+	// and optionally password, ca.crt, tls.crt and tls.key.
+	// +required
+	SecretRef NamespacedSecretReference `json:"secretRef"`
+
+	// SSLMode is disable, require (encrypt, do not verify), verify-ca
+	// (verify the chain against ca.crt) or verify-full (also the host name;
+	// the default).
+	// +kubebuilder:validation:Enum=disable;require;verify-ca;verify-full
+	// +kubebuilder:default=verify-full
+	// +optional
+	SSLMode string `json:"sslMode,omitempty"`
 }
 
 // GatewayTimeouts bound gateway calls. Defaults follow the gateway's guidance:
@@ -180,7 +255,10 @@ type GatewayConfigStatus struct {
 	// +optional
 	PaymentMethods []ProfilePaymentMethods `json:"paymentMethods,omitempty"`
 
-	// Conditions: Ready (the Secret parses and the endpoint is valid) and Synced.
+	// Conditions: Ready (the Secret parses and the endpoint is valid),
+	// Synced, and with retention ArchiveReady (False, reason
+	// ArchiveUnavailable, while retention is paused because the archive
+	// cannot be written).
 	// +listType=map
 	// +listMapKey=type
 	// +optional
