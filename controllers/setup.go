@@ -55,6 +55,8 @@ type Options struct {
 	// DisputeAlertWindow is how long before its defense deadline an
 	// unanswered Dispute raises DefenseDue (default DefaultDisputeAlertWindow).
 	DisputeAlertWindow time.Duration
+	// Retention tunes retention and restore (enabled per GatewayConfig).
+	Retention RetentionOptions
 }
 
 // RegisterIndexes adds the field indexes the controllers and the receiver use.
@@ -165,6 +167,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) erro
 	}
 	if err := setupSettlementReconciliation(mgr, deps, rec, limiter); err != nil {
 		return fmt.Errorf("settlementreconciliation controller: %w", err)
+	}
+	if err := setupRetention(mgr, deps, opts.Retention, rec); err != nil {
+		return err
 	}
 	return setupOperations(mgr, deps, opts, rec, workers, limiter)
 }
