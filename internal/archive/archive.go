@@ -86,20 +86,22 @@ func (a *Archive) Ping(ctx context.Context) error {
 const upsert = `
 INSERT INTO archived_objects (merchant_client_id, kind, identity, namespace, name, uid, payment_name,
     request_id, payment_id, gateway_id, currency, amount, captured, refunded, phase,
-    created_at, final_at, archived_at, object)
+    created_at, final_at, archived_at, revision, object)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CAST($12 AS numeric), CAST($13 AS numeric),
-    CAST($14 AS numeric), $15, $16, $17, $18, $19)
+    CAST($14 AS numeric), $15, $16, $17, $18, $19, $20)
 ON CONFLICT (merchant_client_id, kind, identity) DO UPDATE SET
     namespace = excluded.namespace, name = excluded.name, uid = excluded.uid,
     payment_name = excluded.payment_name, request_id = excluded.request_id,
     payment_id = excluded.payment_id, gateway_id = excluded.gateway_id,
     currency = excluded.currency, amount = excluded.amount, captured = excluded.captured,
     refunded = excluded.refunded, phase = excluded.phase, created_at = excluded.created_at,
-    final_at = excluded.final_at, archived_at = excluded.archived_at, object = excluded.object`
+    final_at = excluded.final_at, archived_at = excluded.archived_at, revision = excluded.revision,
+    object = excluded.object
+WHERE archived_objects.revision <= excluded.revision`
 
 // Put writes records in one transaction: all of them or none. A record
-// whose identity is already archived is overwritten (the newer state wins),
-// so a repeated Put is harmless. When Put returns nil the rows are
+// whose identity is already archived replaces the row unless the row holds
+// a newer state (a higher Revision), so a repeated or late Put is harmless. When Put returns nil the rows are
 // committed.
 func (a *Archive) Put(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
@@ -115,7 +117,7 @@ func (a *Archive) Put(ctx context.Context, recs []Record) error {
 			}
 			b.Queue(upsert, r.MerchantClientID, r.Kind, r.Identity, r.Namespace, r.Name, r.UID, r.PaymentName,
 				r.RequestID, r.PaymentID, r.GatewayID, r.Currency, r.Amount, nullable(r.Captured), nullable(r.Refunded),
-				r.Phase, r.CreatedAt, r.FinalAt, now, []byte(r.Object))
+				r.Phase, r.CreatedAt, r.FinalAt, now, r.Revision, []byte(r.Object))
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("archive: write %d rows: %w", len(recs), err)
@@ -133,7 +135,7 @@ func nullable(s string) any {
 
 const selectCols = `merchant_client_id, kind, identity, namespace, name, uid, payment_name, request_id,
     payment_id, gateway_id, currency, amount::text, coalesce(captured::text, ''), coalesce(refunded::text, ''),
-    phase, created_at, final_at, archived_at, object`
+    phase, created_at, final_at, archived_at, revision, object`
 
 func scanRecords(rows pgx.Rows) ([]Record, error) {
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Record, error) {
@@ -141,7 +143,7 @@ func scanRecords(rows pgx.Rows) ([]Record, error) {
 		var obj []byte
 		err := row.Scan(&r.MerchantClientID, &r.Kind, &r.Identity, &r.Namespace, &r.Name, &r.UID, &r.PaymentName,
 			&r.RequestID, &r.PaymentID, &r.GatewayID, &r.Currency, &r.Amount, &r.Captured, &r.Refunded,
-			&r.Phase, &r.CreatedAt, &r.FinalAt, &r.ArchivedAt, &obj)
+			&r.Phase, &r.CreatedAt, &r.FinalAt, &r.ArchivedAt, &r.Revision, &obj)
 		r.Object = obj
 		return r, err
 	})

@@ -145,6 +145,20 @@ func TestPutIsIdempotent(t *testing.T) {
 	if len(got) != 1 || got[0].Refunded != "44.00" || got[0].Captured != "88.00" || got[0].Amount != "88.00" {
 		t.Fatalf("find after update = %+v", got)
 	}
+	// A late write of an older state (a replay from a stale manager) does
+	// not replace a newer one.
+	p.ResourceVersion = "20"
+	if err := a.Put(ctx, records(t, p)); err != nil {
+		t.Fatal(err)
+	}
+	stale := p.DeepCopy()
+	stale.ResourceVersion, stale.Status.Amounts.Refunded = "10", nil
+	if err := a.Put(ctx, records(t, stale)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = a.Find(ctx, KindPayment, "shop", "order-1"); err != nil || got[0].Refunded != "44.00" || got[0].Revision != 20 {
+		t.Fatalf("after a stale write: %+v %v", got, err)
+	}
 	var back v1.Payment
 	if err := got[0].Decode(&back); err != nil {
 		t.Fatal(err)

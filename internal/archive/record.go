@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,6 +44,9 @@ type Record struct {
 	FinalAt                    *time.Time
 	// ArchivedAt is set by the database when the row was (last) written.
 	ArchivedAt time.Time
+	// Revision orders states of one identity: the resourceVersion when it
+	// is numeric (etcd's revision), else 0.
+	Revision int64
 	// Object is the whole object as JSON (apiVersion, kind, metadata
 	// without managedFields, spec, status).
 	Object json.RawMessage
@@ -79,6 +83,14 @@ func objectJSON(obj client.Object, kind string) (json.RawMessage, error) {
 	return json.Marshal(c)
 }
 
+func revision(obj client.Object) int64 {
+	n, err := strconv.ParseInt(obj.GetResourceVersion(), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 func identity(requestID string, obj client.Object) string {
 	if requestID != "" {
 		return requestID
@@ -105,7 +117,7 @@ func FromPayment(p *v1.Payment, clientID string) (Record, error) {
 		Namespace: p.Namespace, Name: p.Name, UID: string(p.UID), PaymentName: p.Name,
 		RequestID: st.PaymentRequestID, PaymentID: st.PaymentID, GatewayID: st.PaymentID,
 		Currency: p.Spec.Amount.Currency, Amount: p.Spec.Amount.Value, Phase: string(st.Phase),
-		CreatedAt: p.CreationTimestamp.UTC(), FinalAt: timePtr(st.PaymentTime), Object: obj}
+		CreatedAt: p.CreationTimestamp.UTC(), FinalAt: timePtr(st.PaymentTime), Revision: revision(p), Object: obj}
 	if r.FinalAt == nil {
 		r.FinalAt = timePtr(st.CancelTime)
 	}
@@ -141,5 +153,5 @@ func FromOperation(obj client.Object, clientID string) (Record, error) {
 		Namespace: obj.GetNamespace(), Name: obj.GetName(), UID: string(obj.GetUID()), PaymentName: payment,
 		RequestID: st.RequestID, PaymentID: st.PaymentID, GatewayID: st.GatewayID,
 		Currency: amount.Currency, Amount: amount.Value, Phase: string(st.Phase),
-		CreatedAt: obj.GetCreationTimestamp().UTC(), FinalAt: timePtr(st.CompletionTime), Object: js}, nil
+		CreatedAt: obj.GetCreationTimestamp().UTC(), FinalAt: timePtr(st.CompletionTime), Revision: revision(obj), Object: js}, nil
 }

@@ -375,3 +375,120 @@ func TestArchiveDownPausesRetention(t *testing.T) {
 		t.Fatalf("cashier_retention_paused = %v after resuming, want 0", v)
 	}
 }
+
+// archived decodes the newest archived object of a kind and name.
+func (f *fixture) archived(t *testing.T, kind, name string, obj client.Object) archive.Record {
+	t.Helper()
+	recs, err := f.archive.Find(f.ctx, kind, f.ns, name)
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("archived %s %s: %v (%d rows)", kind, name, err, len(recs))
+	}
+	if err := recs[0].Decode(obj); err != nil {
+		t.Fatal(err)
+	}
+	return recs[0]
+}
+
+// TestRefundRestoresArchivedPayment: a Refund naming an archived payment
+// brings it back (an import of the same gateway payment, status re-observed
+// by inquiry), refunds up to what is left, and the limit counts the archived
+// refund: nothing is paid again and no refund exceeds the payment.
+func TestRefundRestoresArchivedPayment(t *testing.T) {
+	f := setup(t, time.Second)
+	p := f.paid(t, f.payment("order-1", "10.00"))
+	payID, payReq := p.Status.PaymentID, p.Status.PaymentRequestID
+	first := f.refund("order-1-first", "order-1", "6.00")
+	create(t, first)
+	waitGone(t, first, p)
+	restored := metric(t, "cashier_archive_restored_total", nil)
+
+	second := f.refund("order-1-second", "order-1", "4.00")
+	create(t, second)
+	event(t, f.ns, second.Name, controllers.EventRestored)
+	// Once final, the refund and the restored payment are archived again:
+	// the archive tells how they ended, whenever the test looks.
+	waitGone(t, second)
+	var sr v1.Refund
+	if rec := f.archived(t, archive.KindRefund, second.Name, &sr); rec.Phase != string(v1.OperationSucceeded) || sr.Status.PaymentID != payID {
+		t.Fatalf("refund of the restored payment: phase %s paymentId %s, want Succeeded on %s", rec.Phase, sr.Status.PaymentID, payID)
+	}
+
+	third := f.refund("order-1-third", "order-1", "0.01")
+	create(t, third)
+	waitGone(t, third)
+	var tr v1.Refund
+	f.archived(t, archive.KindRefund, third.Name, &tr)
+	ready := meta.FindStatusCondition(tr.Status.Conditions, v1.ConditionReady)
+	want := fmt.Sprintf("refunds of payment %s/order-1 would total HKD 10.01 but only HKD 10.00 was paid (HKD 10.00 already refunded or in flight)", f.ns)
+	if tr.Status.Phase != v1.OperationFailed || ready == nil || ready.Reason != v1.ReasonLimitExceeded || !strings.HasSuffix(ready.Message, want) {
+		t.Fatalf("refund beyond the payment: phase %s, Ready %+v; want Failed LimitExceeded %q", tr.Status.Phase, ready, want)
+	}
+
+	var rp v1.Payment
+	f.archived(t, archive.KindPayment, "order-1", &rp)
+	if rp.Annotations[v1.RestoredAnnotation] == "" || rp.Spec.ManagementPolicy != v1.ManagementObserve || rp.Spec.PaymentID != payID ||
+		rp.Status.Phase != v1.PaymentSucceeded || rp.Status.Amounts.Refunded == nil || rp.Status.Amounts.Refunded.Value != "10.00" {
+		t.Fatalf("restored payment: annotations %v policy %s paymentId %s phase %s refunded %v",
+			rp.Annotations, rp.Spec.ManagementPolicy, rp.Spec.PaymentID, rp.Status.Phase, rp.Status.Amounts.Refunded)
+	}
+	if n := metric(t, "cashier_archive_restored_total", nil) - restored; n != 2 {
+		t.Fatalf("payments restored = %v, want 2 (one per refund that named it)", n)
+	}
+	if n := gatewayOperations(payReq); n != 1 {
+		t.Fatalf("gateway operations for the pay request %s = %d, want 1: restoring must never pay again", payReq, n)
+	}
+	if n := gatewayOperations(sr.Status.RequestID); n != 1 {
+		t.Fatalf("gateway operations for the second refund = %d, want 1", n)
+	}
+	if view, _ := sys.Sim.Payment(payID); view.Ledger.Refunded != 1000 {
+		t.Fatalf("simulator refunded %d minor units, want 1000", view.Ledger.Refunded)
+	}
+}
+
+// TestArchivedButNotDeleted: the state a crash between archive and delete
+// leaves (rows written, objects still there), met by a fresh manager,
+// ends with the objects deleted and each row written once; archiving the
+// same objects again is harmless.
+func TestArchivedButNotDeleted(t *testing.T) {
+	f := setup(t, time.Second)
+	p := f.payment("order-1", "30.00")
+	p.Annotations = map[string]string{v1.RetainForAnnotation: v1.RetainKeep}
+	p = f.paid(t, p)
+	r := f.refund("order-1-part", "order-1", "5.00")
+	create(t, r)
+	waitFor(t, r, "Succeeded", func() bool { return r.Status.Phase == v1.OperationSucceeded })
+	clientID := f.gatewayConfig(t).Status.ClientID
+	pr, err := archive.FromPayment(p, clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := archive.FromOperation(r, clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.archive.Put(f.ctx, []archive.Record{pr, rr}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.RestartManager(); err != nil {
+		t.Fatal(err)
+	}
+	// Let retention go on: it archives again (the same identities) and deletes.
+	patch := client.MergeFrom(p.DeepCopy())
+	delete(p.Annotations, v1.RetainForAnnotation)
+	if err := k8s.Patch(f.ctx, p, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, r, p)
+	if err := f.archive.Put(f.ctx, []archive.Record{pr, rr}); err != nil {
+		t.Fatal(err)
+	}
+	for kind, want := range map[string]int64{archive.KindPayment: 1, archive.KindRefund: 1} {
+		if n, err := f.archive.Count(f.ctx, kind); err != nil || n != want {
+			t.Fatalf("%s rows = %d (%v), want %d", kind, n, err, want)
+		}
+	}
+	var ap v1.Payment
+	if rec := f.archived(t, archive.KindPayment, "order-1", &ap); rec.Refunded != "5.00" || ap.Annotations[v1.RetainForAnnotation] != "" {
+		t.Fatalf("the payment row is not the last state: refunded %q annotations %v", rec.Refunded, ap.Annotations)
+	}
+}

@@ -32,6 +32,9 @@ CREATE TABLE archived_objects (
     created_at         timestamptz NOT NULL,
     final_at           timestamptz,
     archived_at        timestamptz NOT NULL,
+    -- the object's resourceVersion when numeric (etcd's revision; 0 if not):
+    -- an older state of an identity never replaces a newer one
+    revision           bigint      NOT NULL,
     -- the whole object as the cluster held it (spec and status)
     object             jsonb       NOT NULL,
     PRIMARY KEY (merchant_client_id, kind, identity)
