@@ -65,10 +65,10 @@ demo: build ## Run the whole system locally on the embedded defaults and show pa
 	KUBEBUILDER_ASSETS="$$assets" go run ./hack/demo
 
 .PHONY: dev
-dev: build ## Like demo, but leave the system running (prints KUBECONFIG); Ctrl-C stops it.
+dev: build ## Like demo, but leave the system running (prints KUBECONFIG); Ctrl-C stops it. DEV_FLAGS=--retain-for=1m adds a local PostgreSQL archive and retention.
 	@assets="$(KUBEBUILDER_ASSETS)"; [ -n "$$assets" ] || assets="$$(hack/control-plane.sh)"; \
 	go build -o $(BIN)/demo ./hack/demo && \
-	KUBEBUILDER_ASSETS="$$assets" exec $(BIN)/demo --keep
+	KUBEBUILDER_ASSETS="$$assets" exec $(BIN)/demo --keep $(DEV_FLAGS)
 
 .PHONY: bench
 bench: build ## Benchmarks: Go micro-benchmarks, then N payments through the whole local system (BENCH_FLAGS=-n 10000).

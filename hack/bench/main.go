@@ -53,6 +53,9 @@ type config struct {
 	section        string
 	label          string
 	perfSeconds    int
+	retainFor      time.Duration
+	soakEvery      time.Duration
+	soak           *soak
 }
 
 func main() {
@@ -72,6 +75,8 @@ func main() {
 	flag.StringVar(&c.label, "label", "", "a note printed under the section's heading (e.g. what differs from the committed tree)")
 	flag.IntVar(&c.perfSeconds, "perf-seconds", 60, "with -perf: how long perf records from the first create (the apiserver profile takes at most 30s)")
 	flag.StringVar(&c.binDir, "bin-dir", "", "directory of the manager, notification-receiver and alipay-sim binaries (default bin/)")
+	flag.DurationVar(&c.retainFor, "retain-for", 0, "retention soak: archive to a local PostgreSQL and delete payments this long after they finish; samples etcd, RSS and archive rows until all are archived")
+	flag.DurationVar(&c.soakEvery, "soak-every", 10*time.Second, "with -retain-for: how often to sample")
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard()) // the driver's own watch logs nothing
 	if c.n < 1 || c.concurrency < 1 {
@@ -118,11 +123,23 @@ func run(c config) error {
 	if c.managerArgs != "" {
 		opts.ManagerArgs = strings.Fields(c.managerArgs)
 	}
+	if c.retainFor > 0 {
+		if c.soak, err = startSoak(ctx, c.retainFor, c.soakEvery); err != nil {
+			return err
+		}
+		defer c.soak.stop()
+		opts.Gateway = c.soak.gateway
+	}
 	ls, err := localsystem.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer ls.Stop()
+	if c.soak != nil {
+		if err := c.soak.createSecret(ctx, ls.Client); err != nil {
+			return err
+		}
+	}
 
 	res := &results{cfg: c, machine: machine, started: time.Now()}
 	if res.op, err = runOperator(ctx, ls, c); err != nil {
@@ -134,6 +151,9 @@ func run(c config) error {
 		}
 	}
 	report := res.markdown()
+	if c.soak != nil {
+		report += "\n" + c.soak.markdown(c.n)
+	}
 	fmt.Println()
 	fmt.Println(report)
 	if c.out != "" {

@@ -229,6 +229,11 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 	if err := before.err(); err != nil {
 		return nil, fmt.Errorf("metrics before: %w", err)
 	}
+	if c.soak != nil {
+		sctx, stopSoak := context.WithCancel(ctx)
+		defer stopSoak()
+		go c.soak.run(sctx, ls, ps)
+	}
 	var perf *perfRecorder
 	var apiProf <-chan error
 	apiProfSeconds := min(30, c.perfSeconds)
@@ -303,6 +308,11 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 		t.createdN.Load(), c.n, t.processingN.Load(), t.readyN.Load(), t.failedN.Load())
 	if e := fatal.Load(); e != nil {
 		logf("create error: %v", *e)
+	}
+	if c.soak != nil {
+		if err := c.soak.drain(ctx, ls, ps, c.n, c.timeout); err != nil {
+			logf("soak: %v", err)
+		}
 	}
 	var perfRes *perfSummary
 	if perf != nil {

@@ -56,8 +56,9 @@ const ns = "default"
 func main() {
 	keep := flag.Bool("keep", false, "leave the system running until Ctrl-C (make dev)")
 	timeout := flag.Duration("timeout", 3*time.Minute, "how long the samples may take")
+	retainFor := flag.Duration("retain-for", 0, "with --keep: start a local PostgreSQL archive and turn retention on with this retainFor (e.g. 1m)")
 	flag.Parse()
-	if err := run(*keep, *timeout); err != nil {
+	if err := run(*keep, *timeout, *retainFor); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -72,9 +73,11 @@ type system struct {
 	root              string
 	ls                *localsystem.System
 	c                 client.Client
+	// arch is the retention archive (make dev --retain-for), or nil.
+	arch *devArchive
 }
 
-func run(keep bool, timeout time.Duration) (err error) {
+func run(keep bool, timeout, retainFor time.Duration) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s := &system{}
@@ -82,6 +85,13 @@ func run(keep bool, timeout time.Duration) (err error) {
 		return err
 	}
 	s.clientID, s.gateway = "SANDBOX_DEMO0001", "alipay-sim"
+	if keep && retainFor > 0 {
+		step("starting a local PostgreSQL for the retention archive (retainFor %s)", retainFor)
+		if s.arch, err = startArchive(ctx); err != nil {
+			return err
+		}
+		defer s.arch.stop()
+	}
 	ls, err := localsystem.Start(ctx, localsystem.Options{
 		Root: s.root, Namespace: ns, KeepWork: os.Getenv("DEMO_KEEP_LOGS") != "",
 		ClientID: s.clientID, GatewayConfig: s.gateway,
@@ -96,6 +106,9 @@ func run(keep bool, timeout time.Duration) (err error) {
 		Gateway: func(g *v1.GatewayConfigSpec) {
 			g.ConsultProfiles = []v1.ConsultProfile{{Name: "hk-web", TerminalType: "WEB", UserRegion: "HK",
 				Amount: v1.Money{Currency: "HKD", Value: "100.00"}}}
+			if s.arch != nil {
+				g.Retention = s.arch.retention(retainFor)
+			}
 		},
 	})
 	if err != nil {
@@ -103,6 +116,11 @@ func run(keep bool, timeout time.Duration) (err error) {
 	}
 	defer ls.Stop()
 	s.ls, s.c = ls, ls.Client
+	if s.arch != nil {
+		if err := s.arch.createSecret(ctx, s.c); err != nil {
+			return fmt.Errorf("archive secret: %w", err)
+		}
+	}
 	// The simulator runs on real time (its notifications carry its time,
 	// which the receiver checks); only the customs office is made quicker.
 	if err := putJSON(ls.SimURL+"/_sim/behavior", `{"declarationStep":"2s"}`); err != nil {
@@ -287,8 +305,14 @@ func (s *system) dev(ctx context.Context) error {
 	step("the system is running; in another terminal:")
 	fmt.Printf("    export KUBECONFIG=%s\n    export PATH=%s:$PATH\n    kubectl get payments,captures,refunds,customsdeclarations\n", s.ls.Kubeconfig, filepath.Dir(s.ls.Kubectl))
 	fmt.Printf("    alipay-sim: %s (control API under /_sim/, see docs/simulator.md)\n", s.ls.SimURL)
+	if s.arch != nil {
+		s.arch.explain()
+	}
 	printed := map[string]bool{}
 	for {
+		if s.arch != nil {
+			s.arch.report(ctx, s.c)
+		}
 		var pays v1.PaymentList
 		if err := s.c.List(ctx, &pays); err == nil {
 			for _, p := range pays.Items {

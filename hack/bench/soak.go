@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/archive"
+	"github.com/cashier-operator/cashier-operator/internal/localsystem"
+	"github.com/cashier-operator/cashier-operator/internal/pgtest"
+)
+
+// soak is the retention mode of the benchmark (-retain-for): a local
+// PostgreSQL archive (internal/pgtest), retention on in the GatewayConfig,
+// and a sample every -soak-every of etcd's database size, the objects
+// stored, the manager's RSS and the archive's rows, until every payment is
+// archived and gone from the cluster.
+type soak struct {
+	retainFor time.Duration
+	every     time.Duration
+	pg        *pgtest.Server
+	url       string
+	a         *archive.Archive
+
+	mu      sync.Mutex
+	start   time.Time
+	samples []soakSample
+}
+
+type soakSample struct {
+	at                       time.Duration
+	dbBytes                  float64
+	payments, events         float64
+	managerRSS, managerPeak  int64
+	receiverPeak, etcdPeak   int64
+	archived, paymentsListed int64
+}
+
+const soakDB, soakSecret = "cashier", "cashier-archive"
+
+func startSoak(ctx context.Context, retainFor, every time.Duration) (*soak, error) {
+	pg, err := pgtest.Start(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("local PostgreSQL for the archive: %w", err)
+	}
+	s := &soak{retainFor: retainFor, every: every, pg: pg,
+		url: fmt.Sprintf("postgres://%s@%s:%d/%s", pgtest.User, pg.Host, pg.Port, soakDB)}
+	if err := pg.CreateDatabase(ctx, soakDB); err != nil {
+		_ = pg.Stop()
+		return nil, err
+	}
+	if s.a, err = archive.Open(ctx, archive.Config{URL: s.url, Password: pgtest.Password, SSLMode: v1.ArchiveSSLDisable}); err != nil {
+		_ = pg.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *soak) stop() {
+	s.a.Close()
+	_ = s.pg.Stop()
+}
+
+// gateway turns retention on in the GatewayConfig.
+func (s *soak) gateway(g *v1.GatewayConfigSpec) {
+	g.Retention = &v1.Retention{RetainFor: metav1.Duration{Duration: s.retainFor}, Archive: v1.ArchiveConnection{
+		SecretRef: v1.NamespacedSecretReference{Namespace: "default", Name: soakSecret}, SSLMode: v1.ArchiveSSLDisable}}
+}
+
+func (s *soak) createSecret(ctx context.Context, c client.Client) error {
+	return c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: soakSecret},
+		StringData: map[string]string{v1.ArchiveSecretKeyURL: s.url, v1.ArchiveSecretKeyPassword: pgtest.Password}})
+}
+
+// run samples until ctx ends.
+func (s *soak) run(ctx context.Context, ls *localsystem.System, ps *procSet) {
+	s.mu.Lock()
+	s.start = time.Now()
+	s.mu.Unlock()
+	for {
+		s.take(ctx, ls, ps)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.every):
+		}
+	}
+}
+
+func (s *soak) take(ctx context.Context, ls *localsystem.System, ps *procSet) soakSample {
+	smp := soakSample{at: time.Since(s.start).Round(time.Second)}
+	if t, err := ls.APIServerMetrics(ctx); err == nil {
+		if m, err := parseProm(t); err == nil {
+			smp.dbBytes = m.get("apiserver_storage_size_bytes")
+			smp.payments = m.sum("apiserver_storage_objects", func(l map[string]string) bool {
+				return l["resource"] == "payments.payments.cashier-operator.io"
+			})
+			smp.events = m.sum("apiserver_storage_objects", func(l map[string]string) bool { return strings.HasPrefix(l["resource"], "events") })
+		}
+	}
+	procs := ps.sample()
+	smp.managerRSS, smp.managerPeak = procs["manager"].RSSBytes, procs["manager"].HWMBytes
+	smp.receiverPeak, smp.etcdPeak = procs["notification-receiver"].HWMBytes, procs["etcd"].HWMBytes
+	smp.archived, _ = s.a.Count(ctx, archive.KindPayment)
+	var pays v1.PaymentList
+	if err := ls.Client.List(ctx, &pays, client.InNamespace(benchNS)); err == nil {
+		smp.paymentsListed = int64(len(pays.Items))
+	}
+	s.mu.Lock()
+	s.samples = append(s.samples, smp)
+	s.mu.Unlock()
+	logf("  soak %5.0fs  etcd db %s, payments stored %.0f (listed %d), archived %d, manager RSS %s",
+		smp.at.Seconds(), mib(int64(smp.dbBytes)), smp.payments, smp.paymentsListed, smp.archived, mib(smp.managerRSS))
+	return smp
+}
+
+// drain waits until the archive holds n payments and the cluster none.
+func (s *soak) drain(ctx context.Context, ls *localsystem.System, ps *procSet, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		smp := s.take(ctx, ls, ps)
+		if smp.archived >= int64(n) && smp.paymentsListed == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("after %s: %d of %d payments archived, %d still in the cluster", timeout, smp.archived, n, smp.paymentsListed)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(s.every):
+		}
+	}
+}
+
+// markdown is the soak's section of the report.
+func (s *soak) markdown(n int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Retention soak (retainFor %s)\n\n", s.retainFor)
+	fmt.Fprintf(&b, "| t | etcd db | payments in etcd | listed | archived | manager RSS | manager peak | receiver peak | etcd peak |\n|---|---|---|---|---|---|---|---|---|\n")
+	step := 1
+	if len(s.samples) > 30 {
+		step = len(s.samples) / 30
+	}
+	for i, smp := range s.samples {
+		if i%step != 0 && i != len(s.samples)-1 {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %d | %d | %s | %s | %s | %s |\n", smp.at, mib(int64(smp.dbBytes)), smp.payments,
+			smp.paymentsListed, smp.archived, mib(smp.managerRSS), mib(smp.managerPeak), mib(smp.receiverPeak), mib(smp.etcdPeak))
+	}
+	if len(s.samples) > 0 {
+		last := s.samples[len(s.samples)-1]
+		fmt.Fprintf(&b, "\nArchive rows (payments) = %d of %d created; %d left in the cluster.\n", last.archived, n, last.paymentsListed)
+	}
+	return b.String()
+}
