@@ -43,6 +43,9 @@ type RetentionOptions struct {
 	// RetryInterval is how often paused retention tries the archive again
 	// (default 30s).
 	RetryInterval time.Duration
+	// Workers archive payments in parallel (default 4); each waits mostly
+	// on the database and the apiserver's deletes.
+	Workers int
 }
 
 // retentionReconciler archives a finished payment with its operations once
@@ -60,6 +63,9 @@ type retentionReconciler struct {
 func setupRetention(mgr ctrl.Manager, deps *Deps, opts RetentionOptions, rec recorder.EventRecorder) error {
 	if opts.RetryInterval == 0 {
 		opts.RetryInterval = 30 * time.Second
+	}
+	if opts.Workers == 0 {
+		opts.Workers = 4
 	}
 	arch := newArchives(deps.APIReader, deps.now)
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
@@ -99,7 +105,7 @@ func setupRetention(mgr ctrl.Manager, deps *Deps, opts RetentionOptions, rec rec
 		Watches(&v1.Refund{}, toPayment, builder.WithPredicates(opPhase)).
 		Watches(&v1.CustomsDeclaration{}, toPayment, builder.WithPredicates(opPhase)).
 		Watches(&v1.GatewayConfig{}, toPayments, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 2}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
 		Complete(r); err != nil {
 		return fmt.Errorf("retention controller: %w", err)
 	}

@@ -142,6 +142,9 @@ func (r *results) command() string {
 	if r.cfg.skipBaselines {
 		args = append(args, "-skip-baselines")
 	}
+	if r.cfg.retainFor > 0 {
+		args = append(args, "-retain-for "+r.cfg.retainFor.String(), "-soak-every "+r.cfg.soakEvery.String())
+	}
 	if r.cfg.section != "main" {
 		args = append(args, "-section "+r.cfg.section)
 	}
