@@ -9,15 +9,12 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/archive"
 	"github.com/cashier-operator/cashier-operator/internal/localsystem"
-	"github.com/cashier-operator/cashier-operator/internal/pgtest"
 )
 
 // soak is the retention mode of the benchmark (-retain-for): a local
@@ -28,9 +25,7 @@ import (
 type soak struct {
 	retainFor time.Duration
 	every     time.Duration
-	pg        *pgtest.Server
-	url       string
-	a         *archive.Archive
+	arch      *localsystem.Archive
 
 	mu      sync.Mutex
 	start   time.Time
@@ -46,40 +41,21 @@ type soakSample struct {
 	archived, paymentsListed int64
 }
 
-const soakDB, soakSecret = "cashier", "cashier-archive"
-
 func startSoak(ctx context.Context, retainFor, every time.Duration) (*soak, error) {
-	pg, err := pgtest.Start(ctx)
+	a, err := localsystem.StartArchive(ctx, "cashier", "default", "cashier-archive")
 	if err != nil {
-		return nil, fmt.Errorf("local PostgreSQL for the archive: %w", err)
-	}
-	s := &soak{retainFor: retainFor, every: every, pg: pg,
-		url: fmt.Sprintf("postgres://%s@%s:%d/%s", pgtest.User, pg.Host, pg.Port, soakDB)}
-	if err := pg.CreateDatabase(ctx, soakDB); err != nil {
-		_ = pg.Stop()
 		return nil, err
 	}
-	if s.a, err = archive.Open(ctx, archive.Config{URL: s.url, Password: pgtest.Password, SSLMode: v1.ArchiveSSLDisable}); err != nil {
-		_ = pg.Stop()
-		return nil, err
-	}
-	return s, nil
+	return &soak{retainFor: retainFor, every: every, arch: a}, nil
 }
 
-func (s *soak) stop() {
-	s.a.Close()
-	_ = s.pg.Stop()
-}
+func (s *soak) stop() { s.arch.Stop() }
 
 // gateway turns retention on in the GatewayConfig.
-func (s *soak) gateway(g *v1.GatewayConfigSpec) {
-	g.Retention = &v1.Retention{RetainFor: metav1.Duration{Duration: s.retainFor}, Archive: v1.ArchiveConnection{
-		SecretRef: v1.NamespacedSecretReference{Namespace: "default", Name: soakSecret}, SSLMode: v1.ArchiveSSLDisable}}
-}
+func (s *soak) gateway(g *v1.GatewayConfigSpec) { g.Retention = s.arch.Retention(s.retainFor) }
 
 func (s *soak) createSecret(ctx context.Context, c client.Client) error {
-	return c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: soakSecret},
-		StringData: map[string]string{v1.ArchiveSecretKeyURL: s.url, v1.ArchiveSecretKeyPassword: pgtest.Password}})
+	return s.arch.CreateSecret(ctx, c)
 }
 
 // run samples until ctx ends.
@@ -106,7 +82,7 @@ func (s *soak) take(ctx context.Context, ls *localsystem.System, ps *procSet) so
 	procs := ps.sample()
 	smp.managerRSS, smp.managerPeak = procs["manager"].RSSBytes, procs["manager"].HWMBytes
 	smp.receiverPeak, smp.etcdPeak = procs["notification-receiver"].HWMBytes, procs["etcd"].HWMBytes
-	smp.archived, _ = s.a.Count(ctx, archive.KindPayment)
+	smp.archived, _ = s.arch.Archive.Count(ctx, archive.KindPayment)
 	var pays v1.PaymentList
 	if err := ls.Client.List(ctx, &pays, client.InNamespace(benchNS)); err == nil {
 		smp.paymentsListed = int64(len(pays.Items))

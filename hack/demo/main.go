@@ -90,7 +90,7 @@ func run(keep bool, timeout, retainFor time.Duration) (err error) {
 		if s.arch, err = startArchive(ctx); err != nil {
 			return err
 		}
-		defer s.arch.stop()
+		defer s.arch.Stop()
 	}
 	ls, err := localsystem.Start(ctx, localsystem.Options{
 		Root: s.root, Namespace: ns, KeepWork: os.Getenv("DEMO_KEEP_LOGS") != "",
@@ -107,7 +107,7 @@ func run(keep bool, timeout, retainFor time.Duration) (err error) {
 			g.ConsultProfiles = []v1.ConsultProfile{{Name: "hk-web", TerminalType: "WEB", UserRegion: "HK",
 				Amount: v1.Money{Currency: "HKD", Value: "100.00"}}}
 			if s.arch != nil {
-				g.Retention = s.arch.retention(retainFor)
+				g.Retention = s.arch.Retention(retainFor)
 			}
 		},
 	})
@@ -117,7 +117,7 @@ func run(keep bool, timeout, retainFor time.Duration) (err error) {
 	defer ls.Stop()
 	s.ls, s.c = ls, ls.Client
 	if s.arch != nil {
-		if err := s.arch.createSecret(ctx, s.c); err != nil {
+		if err := s.arch.CreateSecret(ctx, s.c); err != nil {
 			return fmt.Errorf("archive secret: %w", err)
 		}
 	}
