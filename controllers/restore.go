@@ -73,7 +73,9 @@ func (r *restoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.deps.APIReader.Get(ctx, key, &p); err == nil || !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, err // there (the cache lags), or the apiserver failed
 	}
-	rec, err := r.find(ctx, key)
+	actx, cancel := context.WithTimeout(ctx, archiveTimeout)
+	rec, err := r.find(actx, key)
+	cancel()
 	if err != nil || rec == nil {
 		return ctrl.Result{}, err
 	}

@@ -48,6 +48,10 @@ type RetentionOptions struct {
 	Workers int
 }
 
+// archiveTimeout bounds one reconcile's work with the archive, so that a
+// database that stops answering pauses retention instead of a worker.
+const archiveTimeout = 30 * time.Second
+
 // retentionReconciler archives a finished payment with its operations once
 // its GatewayConfig's retainFor has passed, and only then deletes them.
 // It runs beside the payment controller, on the same objects, and never
@@ -183,21 +187,14 @@ func (r *retentionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if gwc.Status.ClientID == "" {
 		return ctrl.Result{RequeueAfter: r.retry}, nil // the GatewayConfig is not ready yet
 	}
-	a, err := r.archives.get(ctx, pol)
-	if err != nil {
-		return r.pause(ctx, &gwc, err)
-	}
-	if kept, err := r.reappeared(ctx, a, &p); err != nil {
-		return r.pause(ctx, &gwc, err)
-	} else if kept {
-		return ctrl.Result{}, nil
-	}
 	recs, err := records(o, gwc.Status.ClientID)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := a.Put(ctx, recs); err != nil {
+	if kept, err := r.archiveOrKeep(ctx, pol, &p, recs); err != nil {
 		return r.pause(ctx, &gwc, err)
+	} else if kept {
+		return ctrl.Result{}, nil
 	}
 	archivedTotal.Add(float64(len(recs)))
 	r.resume(ctx, &gwc)
@@ -216,6 +213,21 @@ func (r *retentionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	log.V(1).Info("archived and deleted", "payment", req.NamespacedName, "operations", len(o.ops))
 	return ctrl.Result{}, nil
+}
+
+// archiveOrKeep writes the records unless the payment reappeared after it was
+// archived (kept: nothing written, the payment stays).
+func (r *retentionReconciler) archiveOrKeep(ctx context.Context, pol *v1.Retention, p *v1.Payment, recs []archive.Record) (kept bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, archiveTimeout)
+	defer cancel()
+	a, err := r.archives.get(ctx, pol)
+	if err != nil {
+		return false, err
+	}
+	if kept, err := r.reappeared(ctx, a, p); err != nil || kept {
+		return kept, err
+	}
+	return false, a.Put(ctx, recs)
 }
 
 // retainFor is the payment's retention period; keep means never.

@@ -492,3 +492,26 @@ func TestArchivedButNotDeleted(t *testing.T) {
 		t.Fatalf("the payment row is not the last state: refunded %q annotations %v", rec.Refunded, ap.Annotations)
 	}
 }
+
+// TestArchiveSecretMissing: retention pointing at a Secret that does not
+// exist pauses with a reason that says so, and deletes nothing.
+func TestArchiveSecretMissing(t *testing.T) {
+	f := setup(t, time.Second)
+	m, err := sys.AddMerchant(f.ctx, "nosecret-"+f.ns, f.ns, "", func(s *v1.GatewayConfigSpec) {
+		s.Retention = &v1.Retention{RetainFor: metav1.Duration{Duration: time.Second},
+			Archive: v1.ArchiveConnection{SecretRef: v1.NamespacedSecretReference{Namespace: f.ns, Name: "no-such-secret"}}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.gwc = m.GatewayConfig
+	p := f.paid(t, f.payment("order-1", "5.00"))
+	f.archiveReady(t, metav1.ConditionFalse, v1.ReasonArchiveSecretInvalid)
+	c := meta.FindStatusCondition(f.gatewayConfig(t).Status.Conditions, v1.ConditionArchiveReady)
+	if !strings.Contains(c.Message, "no-such-secret") || !strings.Contains(c.Message, "nothing is deleted") {
+		t.Fatalf("ArchiveReady message %q does not name the Secret", c.Message)
+	}
+	if !exists(t, p) {
+		t.Fatal("retention deleted a payment it could not archive")
+	}
+}
