@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -104,6 +105,53 @@ func TestConfigFromSecret(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, c)
+		})
+	}
+}
+
+// TestTLSAgainstPostgreSQL: every sslMode against the real server, which
+// has a certificate for 127.0.0.1 signed by its own CA.
+func TestTLSAgainstPostgreSQL(t *testing.T) {
+	_, base := open(t)
+	ctx := context.Background()
+	other := selfSigned(t)
+	for _, tc := range []struct {
+		mode    string
+		ca      []byte
+		host    string
+		wantTLS bool
+		wantErr bool
+	}{
+		{mode: v1.ArchiveSSLVerifyFull, ca: server.CA, host: server.Host, wantTLS: true},
+		{mode: v1.ArchiveSSLVerifyFull, ca: other, host: server.Host, wantErr: true},
+		{mode: v1.ArchiveSSLVerifyCA, ca: server.CA, host: server.Host, wantTLS: true},
+		{mode: v1.ArchiveSSLVerifyCA, ca: other, host: server.Host, wantErr: true},
+		{mode: v1.ArchiveSSLRequire, host: server.Host, wantTLS: true},
+		{mode: v1.ArchiveSSLDisable, host: server.Host},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			c := base
+			c.SSLMode, c.CA = tc.mode, tc.ca
+			c.URL = strings.Replace(c.URL, "@"+server.Host+":", "@"+tc.host+":", 1)
+			a, err := Open(ctx, c)
+			if tc.wantErr {
+				if err == nil {
+					a.Close()
+					t.Fatal("connected although the server's certificate is not signed by the CA given")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			var ssl bool
+			if err := a.pool.QueryRow(ctx, `SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&ssl); err != nil {
+				t.Fatal(err)
+			}
+			if ssl != tc.wantTLS {
+				t.Fatalf("connection TLS = %v, want %v", ssl, tc.wantTLS)
+			}
 		})
 	}
 }

@@ -50,6 +50,10 @@ type Server struct {
 	Port int
 	// BinDir holds initdb, pg_ctl and postgres.
 	BinDir string
+	// CA is the PEM certificate of the throwaway CA that signed the
+	// server's TLS certificate (for 127.0.0.1 and localhost): the server
+	// accepts TLS and plaintext, so clients can test every sslmode.
+	CA []byte
 
 	cred *syscall.Credential
 }
@@ -105,6 +109,10 @@ func Start(ctx context.Context) (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
+	if err := s.writeTLS(); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
 	if err := s.Resume(ctx); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -157,9 +165,31 @@ func (s *Server) initdb(ctx context.Context) error {
 	return os.Remove(pw)
 }
 
+// writeTLS makes a throwaway CA and a server certificate signed by it.
+func (s *Server) writeTLS() error {
+	ca, server, key, err := certificates(s.Host)
+	if err != nil {
+		return fmt.Errorf("TLS certificates: %w", err)
+	}
+	s.CA = ca
+	for name, data := range map[string][]byte{"server.crt": server, "server.key": key} {
+		path := filepath.Join(s.Dir, name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return err
+		}
+		if s.cred != nil {
+			if err := os.Chown(path, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Resume starts the server (again, after Pause) on the same port and data.
 func (s *Server) Resume(ctx context.Context) error {
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=%s -F -c max_connections=100", s.Port, s.Dir, s.Host)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=%s -F -c max_connections=100 -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s",
+		s.Port, s.Dir, s.Host, filepath.Join(s.Dir, "server.crt"), filepath.Join(s.Dir, "server.key"))
 	if _, err := s.run(ctx, "pg_ctl", "start", "-w", "-t", "60", "-D", s.dataDir(), "-l", s.logFile(), "-o", opts); err != nil {
 		log, _ := os.ReadFile(s.logFile())
 		return fmt.Errorf("pg_ctl start: %w\n%s", err, tail(log))
