@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -109,7 +110,8 @@ func setupRetention(mgr ctrl.Manager, deps *Deps, opts RetentionOptions, rec rec
 		Watches(&v1.Refund{}, toPayment, builder.WithPredicates(opPhase)).
 		Watches(&v1.CustomsDeclaration{}, toPayment, builder.WithPredicates(opPhase)).
 		Watches(&v1.GatewayConfig{}, toPayments, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers,
+			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, time.Minute)}).
 		Complete(r); err != nil {
 		return fmt.Errorf("retention controller: %w", err)
 	}

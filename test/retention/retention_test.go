@@ -37,7 +37,8 @@ var (
 	pg  *pgtest.Server
 )
 
-const timeout = 30 * time.Second
+// timeout is generous: the machine running the tests may be shared.
+const timeout = 60 * time.Second
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -181,8 +182,18 @@ func waitGone(t *testing.T, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
 		testenv.Eventually(t, timeout, o.GetName()+" deleted", func() (bool, string) {
-			err := k8s.Get(context.Background(), client.ObjectKeyFromObject(o), o.DeepCopyObject().(client.Object))
-			return apierrors.IsNotFound(err), fmt.Sprintf("get: %v", err)
+			cur := o.DeepCopyObject().(client.Object)
+			err := k8s.Get(context.Background(), client.ObjectKeyFromObject(o), cur)
+			if err != nil {
+				return apierrors.IsNotFound(err), fmt.Sprintf("get: %v", err)
+			}
+			last := cur.GetCreationTimestamp().Time
+			for _, mf := range cur.GetManagedFields() {
+				if mf.Time != nil && mf.Time.After(last) {
+					last = mf.Time.Time
+				}
+			}
+			return false, fmt.Sprintf("still there: phase %s, last written %s ago", phase(cur), time.Since(last).Round(time.Second))
 		})
 	}
 }

@@ -1,8 +1,5 @@
 package retention_test
 
-// Needs #10 (identity from the manifest + adoption). Rename to
-// recreate_identity_test.go once #10 is on main.
-
 import (
 	"testing"
 	"time"
