@@ -310,7 +310,7 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 		logf("create error: %v", *e)
 	}
 	if c.soak != nil {
-		if err := c.soak.drain(ctx, ls, ps, c.n, c.timeout); err != nil {
+		if err := c.soak.drain(ctx, c.n, c.timeout); err != nil {
 			logf("soak: %v", err)
 		}
 	}

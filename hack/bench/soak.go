@@ -73,8 +73,9 @@ func (s *soak) run(ctx context.Context, ls *localsystem.System, ps *procSet) {
 	}
 }
 
-func (s *soak) take(ctx context.Context, ls *localsystem.System, ps *procSet) soakSample {
+func (s *soak) take(ctx context.Context, ls *localsystem.System, ps *procSet) {
 	smp := soakSample{at: time.Since(s.start).Round(time.Second), dbBytes: etcdDBSize(ps.pids["etcd"])}
+	smp.events = -1
 	var evs eventsv1.EventList
 	if err := ls.Client.List(ctx, &evs, client.InNamespace(benchNS)); err == nil {
 		smp.events = float64(len(evs.Items))
@@ -84,6 +85,7 @@ func (s *soak) take(ctx context.Context, ls *localsystem.System, ps *procSet) so
 	smp.receiverPeak, smp.etcdPeak = procs["notification-receiver"].HWMBytes, procs["etcd"].HWMBytes
 	smp.archived, _ = s.arch.Archive.Count(ctx, archive.KindPayment)
 	var pays v1.PaymentList
+	smp.paymentsListed = -1 // the apiserver did not answer in time
 	if err := ls.Client.List(ctx, &pays, client.InNamespace(benchNS)); err == nil {
 		smp.paymentsListed = int64(len(pays.Items))
 	}
@@ -92,7 +94,6 @@ func (s *soak) take(ctx context.Context, ls *localsystem.System, ps *procSet) so
 	s.mu.Unlock()
 	logf("  soak %5.0fs  etcd db file %s, payments in the cluster %d, events %.0f, archived %d, manager RSS %s",
 		smp.at.Seconds(), mib(smp.dbBytes), smp.paymentsListed, smp.events, smp.archived, mib(smp.managerRSS))
-	return smp
 }
 
 // etcdDBSize is the size of etcd's bbolt file, found from its --data-dir.
@@ -111,20 +112,26 @@ func etcdDBSize(pid int) int64 {
 	return 0
 }
 
-// drain waits until the archive holds n payments and the cluster none.
-func (s *soak) drain(ctx context.Context, ls *localsystem.System, ps *procSet, n int, timeout time.Duration) error {
+// drain waits until the sampler (run) has seen the archive hold n
+// payments and the cluster none.
+func (s *soak) drain(ctx context.Context, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		smp := s.take(ctx, ls, ps)
-		if smp.archived >= int64(n) && smp.paymentsListed == 0 {
+		s.mu.Lock()
+		var last soakSample
+		if len(s.samples) > 0 {
+			last = s.samples[len(s.samples)-1]
+		}
+		s.mu.Unlock()
+		if last.archived >= int64(n) && last.paymentsListed == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("after %s: %d of %d payments archived, %d still in the cluster", timeout, smp.archived, n, smp.paymentsListed)
+			return fmt.Errorf("after %s: %d of %d payments archived, %d still in the cluster", timeout, last.archived, n, last.paymentsListed)
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(s.every):
+		case <-time.After(time.Second):
 		}
 	}
 }
@@ -135,7 +142,7 @@ func (s *soak) markdown(n int) string {
 	defer s.mu.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Retention soak (retainFor %s)\n\n", s.retainFor)
-	fmt.Fprintf(&b, "etcd db file = the size of etcd's member/snap/db (bbolt; it grows to its high-water mark and is reused after compaction, never shrinks without defrag). Payments and events are listed from the apiserver.\n\n")
+	fmt.Fprintf(&b, "etcd db file = the size of etcd's member/snap/db (bbolt; it grows to its high-water mark and is reused after compaction, never shrinks without defrag). Payments and events are listed from the apiserver (-1: the list timed out).\n\n")
 	fmt.Fprintf(&b, "| t | etcd db file | payments in the cluster | events | archived | manager RSS | manager peak | receiver peak | etcd peak |\n|---|---|---|---|---|---|---|---|---|\n")
 	step := 1
 	if len(s.samples) > 30 {
