@@ -187,3 +187,8 @@ func Luhn[D ~string | ~[]byte](digits D) bool {
 	}
 	return sum%10 == 0
 }
+
+// RedactText masks card numbers (runs of 13–19 Luhn-valid digits, optionally
+// grouped by spaces or dashes) in free text such as a log line, keeping
+// their last 4 digits.
+func RedactText(s string) string { return scrubPANs(s) }

@@ -313,11 +313,13 @@ func (r *Receiver) event(obj client.Object, typ, reason, note string, args ...an
 	r.opts.Recorder.Eventf(obj, nil, typ, reason, eventAction, note, args...)
 }
 
-// transitionEvent emits one event per phase transition, as the controllers do.
+// transitionEvent emits one event per phase transition, as the controllers
+// do, and counts it in the transition metrics.
 func (r *Receiver) transitionEvent(obj client.Object, what string, ch transition.Change, kind string) {
 	if !ch.Transitioned() {
 		return
 	}
+	r.metrics.transitions.OnTransition(what, obj, ch, r.opts.Now())
 	typ := corev1.EventTypeNormal
 	if ch.To == string(v1.PaymentFailed) || ch.To == string(v1.PaymentExpired) {
 		typ = corev1.EventTypeWarning

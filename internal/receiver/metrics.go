@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	cashiermetrics "github.com/cashier-operator/cashier-operator/internal/metrics"
 )
 
 // Outcomes of a notification (label outcome of notifications_total).
@@ -25,6 +27,9 @@ type metrics struct {
 	rejected      *prometheus.CounterVec
 	applyDuration *prometheus.HistogramVec
 	unknown       *prometheus.CounterVec
+	// transitions are the phase moves the receiver makes (the manager
+	// exports the same series for its own).
+	transitions *cashiermetrics.Transitions
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,10 +52,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Verified notifications about objects that do not exist (deleted, or not managed here); acknowledged.",
 		}, []string{"kind"}),
 	}
+	var err error
+	if m.transitions, err = cashiermetrics.NewTransitions(nil); err != nil {
+		return nil, err
+	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.notifications, m.rejected, m.applyDuration, m.unknown} {
+	for _, c := range []prometheus.Collector{m.notifications, m.rejected, m.applyDuration, m.unknown, m.transitions.TimeToFinal, m.transitions.Transitions} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

@@ -162,7 +162,7 @@ func TestDryRunApply(t *testing.T) {
 		t.Run(rr.name, func(t *testing.T) {
 			r := rr.render(t)
 			if rr.serviceMonitor {
-				installServiceMonitorCRD(ctx, t, e)
+				installMonitoringCRDs(ctx, t, e)
 			}
 			c, w := dryRunClient(t, e)
 			ensureNamespaces(ctx, t, c, r)
@@ -328,34 +328,40 @@ var (
 	smErr  error
 )
 
-// installServiceMonitorCRD creates the trimmed ServiceMonitor CRD for real and
-// waits until it is served.
-func installServiceMonitorCRD(ctx context.Context, t *testing.T, e *testenv.Env) {
+// installMonitoringCRDs creates the trimmed ServiceMonitor and PrometheusRule
+// CRDs for real and waits until they are served.
+func installMonitoringCRDs(ctx context.Context, t *testing.T, e *testenv.Env) {
 	t.Helper()
 	smOnce.Do(func() {
-		var err error
-		defer func() { smErr = err }()
-		crd := mustObject(t, serviceMonitorCRD)
-		if err = e.Client.Create(ctx, crd); err != nil && !apierrors.IsAlreadyExists(err) {
-			return
+		for _, def := range []string{serviceMonitorCRD, prometheusRuleCRD} {
+			if smErr = installCRD(ctx, t, e, def); smErr != nil {
+				return
+			}
 		}
-		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			got := &unstructured.Unstructured{}
-			got.SetAPIVersion("apiextensions.k8s.io/v1")
-			got.SetKind("CustomResourceDefinition")
-			if err := e.Client.Get(ctx, client.ObjectKey{Name: crd.GetName()}, got); err != nil {
-				return false, nil
-			}
-			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-			for _, c := range conds {
-				if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
 	})
 	if smErr != nil {
-		t.Fatalf("installing the ServiceMonitor CRD: %v", smErr)
+		t.Fatalf("installing the monitoring.coreos.com CRDs: %v", smErr)
 	}
+}
+
+func installCRD(ctx context.Context, t *testing.T, e *testenv.Env, def string) error {
+	crd := mustObject(t, def)
+	if err := e.Client.Create(ctx, crd); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		got := &unstructured.Unstructured{}
+		got.SetAPIVersion("apiextensions.k8s.io/v1")
+		got.SetKind("CustomResourceDefinition")
+		if err := e.Client.Get(ctx, client.ObjectKey{Name: crd.GetName()}, got); err != nil {
+			return false, nil
+		}
+		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+		for _, c := range conds {
+			if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 }

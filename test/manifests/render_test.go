@@ -17,7 +17,8 @@ type rendering struct {
 type renderer struct {
 	name   string
 	render func(t *testing.T) rendering
-	// serviceMonitor: the rendering holds a monitoring.coreos.com ServiceMonitor.
+	// serviceMonitor: the rendering holds monitoring.coreos.com objects
+	// (ServiceMonitor, PrometheusRule).
 	serviceMonitor bool
 }
 
