@@ -9,6 +9,12 @@ export GOTOOLCHAIN := go1.27.3
 BIN            := $(CURDIR)/bin
 CONTROLLER_GEN := $(BIN)/controller-gen
 GO_TEST_FLAGS  ?= -count=1
+MODULE         := github.com/cashier-operator/cashier-operator
+# Packages that run goroutines are tested with the race detector (and only
+# with it: the plain run skips them). The simulator's load test would time
+# out under the race detector's slowdown, so it runs on its own without it.
+RACE_PKGS      := internal/gateway internal/engine internal/gatewaysim internal/receiver
+RACE_SKIP      := -skip '^TestConcurrentLoad$$'
 # KUBEBUILDER_ASSETS may point at your own kube-apiserver/etcd; otherwise
 # hack/control-plane.sh builds the pinned ones into bin/ (once, ~8 min).
 KUBEBUILDER_ASSETS ?=
@@ -86,7 +92,10 @@ test: verify-generated vet ## Run every test, envtest included, against a real k
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@assets="$(KUBEBUILDER_ASSETS)"; [ -n "$$assets" ] || assets="$$(hack/control-plane.sh)"; \
 	echo ">> go test with KUBEBUILDER_ASSETS=$$assets"; \
-	KUBEBUILDER_ASSETS="$$assets" go test $(GO_TEST_FLAGS) ./...
+	KUBEBUILDER_ASSETS="$$assets" go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -x -F $(addprefix -e $(MODULE)/,$(RACE_PKGS))) && \
+	echo ">> go test -race $(RACE_PKGS) (the packages that run goroutines)" && \
+	KUBEBUILDER_ASSETS="$$assets" go test -race $(GO_TEST_FLAGS) $(RACE_SKIP) $(addprefix ./,$(RACE_PKGS)) && \
+	go test $(GO_TEST_FLAGS) -run '^TestConcurrentLoad$$' ./internal/gatewaysim
 
 ##@ Packaging: Dockerfile, config/ (kustomize), charts/cashier-operator (Helm)
 
