@@ -12,6 +12,8 @@
 //	operation_setup.go      the operation controllers' watches
 //	capture.go, refund.go,
 //	declaration.go          what differs per operation kind
+//	dispute*.go             chargebacks (Dispute) and their answers (DisputeResponse)
+//	retention.go, restore.go, archives.go  archiving finished payments, restoring them
 //	gatewayconfig.go        credentials and consult profiles
 //	settlementreconciliation*.go  settlement reports against the cluster
 //	setup.go                the manager wiring
