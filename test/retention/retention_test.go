@@ -144,7 +144,11 @@ func create(t *testing.T, objs ...client.Object) {
 	}
 }
 
-// paid creates a wallet payment and has the simulator complete it.
+// paid creates a wallet payment and has the simulator complete it. With a
+// retention period of a second, retention may archive and delete the payment
+// before the test reads it Succeeded (managedFields times are whole seconds,
+// so the window can be near zero): then p is read back from the archive.
+// A test that adds an operation to the payment afterwards uses held.
 func (f *fixture) paid(t *testing.T, p *v1.Payment) *v1.Payment {
 	t.Helper()
 	create(t, p)
@@ -152,8 +156,51 @@ func (f *fixture) paid(t *testing.T, p *v1.Payment) *v1.Payment {
 	if err := sys.Sim.Complete(p.Status.PaymentID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, p, "Succeeded", func() bool { return p.Status.Phase == v1.PaymentSucceeded })
+	testenv.Eventually(t, timeout, p.Name+" Succeeded (in the cluster or the archive)", func() (bool, string) {
+		err := k8s.Get(context.Background(), client.ObjectKeyFromObject(p), p)
+		if apierrors.IsNotFound(err) {
+			return f.readArchived(p)
+		}
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.Status.Phase == v1.PaymentSucceeded, "phase=" + phase(p)
+	})
 	return p
+}
+
+// readArchived decodes the archived row of a payment gone from the cluster
+// into p and reports whether it ended Succeeded.
+func (f *fixture) readArchived(p *v1.Payment) (bool, string) {
+	recs, err := f.archive.Find(f.ctx, archive.KindPayment, p.Namespace, p.Name)
+	if err != nil || len(recs) == 0 {
+		return false, fmt.Sprintf("not in the cluster; archive: %d rows, %v", len(recs), err)
+	}
+	if err := recs[0].Decode(p); err != nil {
+		return false, err.Error()
+	}
+	return p.Status.Phase == v1.PaymentSucceeded, "archived with phase=" + phase(p)
+}
+
+// held is paid for a payment annotated Keep, so that retention leaves it
+// while the test adds operations; release lets retention have it.
+func (f *fixture) held(t *testing.T, p *v1.Payment) *v1.Payment {
+	t.Helper()
+	if p.Annotations == nil {
+		p.Annotations = map[string]string{}
+	}
+	p.Annotations[v1.RetainForAnnotation] = v1.RetainKeep
+	return f.paid(t, p)
+}
+
+// release removes the Keep annotation held added.
+func (f *fixture) release(t *testing.T, p *v1.Payment) {
+	t.Helper()
+	patch := client.MergeFrom(p.DeepCopy())
+	delete(p.Annotations, v1.RetainForAnnotation)
+	if err := k8s.Patch(f.ctx, p, patch); err != nil {
+		t.Fatalf("release %s: %v", p.Name, err)
+	}
 }
 
 func phase(o client.Object) string {
@@ -306,9 +353,12 @@ func gatewayOperations(requestID string) int {
 // annotated Keep, and one with an operation in flight stay.
 func TestRetentionArchivesThenDeletes(t *testing.T) {
 	f := setup(t, time.Second)
-	p := f.paid(t, f.payment("order-1", "88.00"))
+	p := f.held(t, f.payment("order-1", "88.00"))
 	r := f.refund("order-1-pair", "order-1", "44.00")
 	create(t, r)
+	// The controllers have seen the refund before retention may look again.
+	waitFor(t, r, "observed", func() bool { return r.Status.Phase != "" })
+	f.release(t, p)
 	waitGone(t, r, p)
 	if got, want := strings.Join(f.story(t, "order-1"), " "), "Payment/order-1:Succeeded Refund/order-1-pair:Succeeded"; got != want {
 		t.Fatalf("archived story %q, want %q", got, want)
@@ -406,10 +456,13 @@ func (f *fixture) archived(t *testing.T, kind, name string, obj client.Object) a
 // refund: nothing is paid again and no refund exceeds the payment.
 func TestRefundRestoresArchivedPayment(t *testing.T) {
 	f := setup(t, time.Second)
-	p := f.paid(t, f.payment("order-1", "10.00"))
+	p := f.held(t, f.payment("order-1", "10.00"))
 	payID, payReq := p.Status.PaymentID, p.Status.PaymentRequestID
 	first := f.refund("order-1-first", "order-1", "6.00")
 	create(t, first)
+	// The controllers have seen the refund before retention may look again.
+	waitFor(t, first, "observed", func() bool { return first.Status.Phase != "" })
+	f.release(t, p)
 	waitGone(t, first, p)
 	restored := metric(t, "cashier_archive_restored_total", nil)
 
