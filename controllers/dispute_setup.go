@@ -60,7 +60,7 @@ func setupDisputes(ctx context.Context, o opSetup) error {
 	responses := engine.New[*v1.DisputeResponse](mgr.GetClient(), disputeResponseKind{deps: deps}, o.rec, o.opts.Engine)
 	if err := ctrl.NewControllerManagedBy(mgr).For(&v1.DisputeResponse{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("disputeresponse").Watches(&v1.Dispute{}, toResponses).
-		WithOptions(controller.Options{MaxConcurrentReconciles: o.workers("DisputeResponse"), RateLimiter: o.limiter()}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: o.workers("DisputeResponse"), RateLimiter: responses.RateLimiter()}).
 		Complete(responses); err != nil {
 		return fmt.Errorf("disputeresponse controller: %w", err)
 	}

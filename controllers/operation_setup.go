@@ -79,7 +79,7 @@ func setupOperation[T client.Object](o opSetup, spec opSpec[T]) error {
 		For(spec.newObj(), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named(strings.ToLower(spec.kind)).
 		Watches(&v1.Payment{}, toOperations, builder.WithPredicates(paymentMoved)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: o.workers(spec.kind), RateLimiter: o.limiter()}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: o.workers(spec.kind), RateLimiter: r.RateLimiter()}).
 		Complete(r); err != nil {
 		return fmt.Errorf("%s controller: %w", strings.ToLower(spec.kind), err)
 	}

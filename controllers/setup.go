@@ -161,7 +161,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) erro
 		Watches(&v1.Capture{}, toPayment, builder.WithPredicates(phaseChanged)).
 		Watches(&v1.Refund{}, toPayment, builder.WithPredicates(phaseChanged)).
 		Watches(&v1.CustomsDeclaration{}, toPayment, builder.WithPredicates(phaseChanged)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers("Payment"), RateLimiter: limiter()}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers("Payment"), RateLimiter: payments.RateLimiter()}).
 		Complete(payments); err != nil {
 		return fmt.Errorf("payment controller: %w", err)
 	}

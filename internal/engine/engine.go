@@ -12,7 +12,9 @@
 //     twice. What the gateway already did is adopted.
 //   - An Unknown outcome (U result, timeout, transport error, unverifiable
 //     response) is never a failure: the engine backs off with jitter and tries
-//     again with the same id.
+//     again with the same id. One Backoff counts an object's consecutive
+//     failures, for the engine's own retries and for the controller's
+//     workqueue alike (Reconciler.RateLimiter).
 //   - Status moves only through package transition, never backwards, and is
 //     written only when it changed, so a polling cycle that learns nothing
 //     costs no apiserver write.
@@ -34,6 +36,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -192,7 +195,7 @@ type Options struct {
 	Now func() time.Time
 	// MinBackoff and MaxBackoff bound the retry delay after an Unknown
 	// outcome or an apiserver error (defaults 1s and 5m); the delay doubles
-	// per consecutive failure with full jitter.
+	// per consecutive failure, with jitter (see Backoff).
 	MinBackoff, MaxBackoff time.Duration
 	// OnTransition, if set, is told of every phase transition (metrics).
 	OnTransition func(kind string, obj client.Object, ch transition.Change, now time.Time)
@@ -207,7 +210,7 @@ type Reconciler[T client.Object] struct {
 	kind     Kind[T]
 	recorder recorder.EventRecorder
 	opts     Options
-	failures *failureCounter
+	backoff  *Backoff
 	// written maps an object's key to the resourceVersion it had before this
 	// reconciler last wrote its status: a cached copy still at that version
 	// has not seen the write yet (see staleCacheWait).
@@ -231,22 +234,35 @@ func New[T client.Object](c client.Client, kind Kind[T], rec recorder.EventRecor
 	if opts.MaxBackoff == 0 {
 		opts.MaxBackoff = 5 * time.Minute
 	}
-	return &Reconciler[T]{client: c, kind: kind, recorder: rec, opts: opts, failures: newFailureCounter()}
+	return &Reconciler[T]{client: c, kind: kind, recorder: rec, opts: opts, backoff: NewBackoff(opts.MinBackoff, opts.MaxBackoff)}
 }
 
-// Reconcile implements reconcile.Reconciler.
+// RateLimiter is the rate limiter for the controller that runs r: it
+// counts on r's Backoff, so that an object has one count of consecutive
+// failures whether a reconcile failed at the apiserver (an error, which the
+// workqueue delays) or at the gateway (a RequeueAfter the engine computes).
+// Give it to exactly one controller.
+func (r *Reconciler[T]) RateLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
+	return queueLimiter{b: r.backoff}
+}
+
+// Reconcile implements reconcile.Reconciler. An error is an apiserver
+// failure: controller-runtime logs it and the workqueue retries it after
+// the object's Backoff delay. A gateway step that did not complete is no
+// error (its outcome is unknown, not failed): the engine logs it, counts it
+// on the same Backoff and requeues itself. A reconcile that completes
+// resets the count.
 func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
-	log := logr.FromContextOrDiscard(ctx)
+	key := req.NamespacedName.String()
 	obj := r.kind.New()
 	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.failures.forget(req.NamespacedName.String())
-			r.written.Delete(req.NamespacedName.String())
+			r.backoff.Forget(req)
+			r.written.Delete(key)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get %s: %w", r.kind.Name(), err)
 	}
-	key := req.NamespacedName.String()
 	if rv, ok := r.written.Load(key); ok {
 		if rv == obj.GetResourceVersion() {
 			return ctrl.Result{RequeueAfter: staleCacheWait}, nil
@@ -255,7 +271,7 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 	}
 
 	if !obj.GetDeletionTimestamp().IsZero() {
-		return r.finalize(ctx, obj)
+		return r.finalize(ctx, req, obj)
 	}
 	if r.kind.NeedsFinalizer(obj) && !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		controllerutil.AddFinalizer(obj, Finalizer)
@@ -272,25 +288,45 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 	}
 	res, stepErr := r.step(ctx, obj)
 	r.kind.SetConditions(obj, stepErr)
-	if !equality.Semantic.DeepEqual(r.kind.Status(before), r.kind.Status(obj)) {
-		rv := obj.GetResourceVersion()
-		if err := r.client.Status().Update(ctx, obj); err != nil {
-			if apierrors.IsConflict(err) {
-				// Someone (the receiver, another step) wrote first: look again
-				// shortly, once the cache has the fresh object; nothing is
-				// lost, the gateway call was idempotent.
-				return ctrl.Result{RequeueAfter: staleCacheWait}, nil
-			}
-			return ctrl.Result{}, fmt.Errorf("write %s status: %w", r.kind.Name(), err)
-		}
-		if obj.GetResourceVersion() != rv {
-			// A write the apiserver found identical leaves the version as
-			// it was: then there is nothing for the cache to catch up on.
-			r.written.Store(key, rv)
-		}
+	conflict, err := r.writeStatus(ctx, key, before, obj)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	// Events only for what was written: a step on a copy that lost the
-	// write race is repeated, not announced.
+	if conflict {
+		// Someone (the receiver, another step) wrote first: look again
+		// shortly, once the cache has the fresh object; nothing is lost,
+		// the gateway call was idempotent. Nothing is announced either: the
+		// step is repeated on the fresh copy.
+		return ctrl.Result{RequeueAfter: staleCacheWait}, nil
+	}
+	return r.conclude(ctx, req, obj, res, stepErr), nil
+}
+
+// writeStatus writes obj's status if the reconcile changed it from
+// before's. conflict reports that the apiserver held a newer object.
+func (r *Reconciler[T]) writeStatus(ctx context.Context, key string, before, obj T) (conflict bool, err error) {
+	if equality.Semantic.DeepEqual(r.kind.Status(before), r.kind.Status(obj)) {
+		return false, nil
+	}
+	rv := obj.GetResourceVersion()
+	if err := r.client.Status().Update(ctx, obj); err != nil {
+		if apierrors.IsConflict(err) {
+			return true, nil
+		}
+		return false, fmt.Errorf("write %s status: %w", r.kind.Name(), err)
+	}
+	if obj.GetResourceVersion() != rv {
+		// A write the apiserver found identical leaves the version as it
+		// was: then there is nothing for the cache to catch up on.
+		r.written.Store(key, rv)
+	}
+	return false, nil
+}
+
+// conclude announces what was written and says when to look again: the
+// step's own cadence, a wait's, or, after a step that did not complete,
+// the object's next Backoff delay.
+func (r *Reconciler[T]) conclude(ctx context.Context, req reconcile.Request, obj T, res Result, stepErr error) ctrl.Result {
 	if res.Adopted != "" {
 		r.event(obj, corev1.EventTypeNormal, v1.ReasonAdopted, "Adopt", res.Adopted)
 	}
@@ -299,21 +335,27 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 	var wait *WaitError
 	switch {
 	case stepErr == nil:
-		r.failures.forget(key)
-		return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
+		r.backoff.Forget(req)
+		return ctrl.Result{RequeueAfter: res.RequeueAfter}
 	case errors.As(stepErr, &wait):
-		r.failures.forget(key)
-		return ctrl.Result{RequeueAfter: wait.RequeueAfter}, nil
-	default:
-		if r.opts.OnStepError != nil {
-			r.opts.OnStepError(r.kind.Name(), stepErr)
-		}
-		d := r.failures.next(key, r.opts.MinBackoff, r.opts.MaxBackoff)
-		log.Info("gateway step did not complete; retrying with the same request id",
-			"kind", r.kind.Name(), "retryIn", d.Round(time.Millisecond).String(), "error", stepErr.Error())
-		r.event(obj, corev1.EventTypeWarning, "GatewayError", "Sync", stepErr.Error())
-		return ctrl.Result{RequeueAfter: d}, nil
+		// Waiting is not failing: the count restarts.
+		r.backoff.Forget(req)
+		return ctrl.Result{RequeueAfter: wait.RequeueAfter}
 	}
+	d := r.retry(req, stepErr)
+	logr.FromContextOrDiscard(ctx).Info("gateway step did not complete; retrying with the same request id",
+		"kind", r.kind.Name(), "retryIn", d.Round(time.Millisecond).String(), "error", stepErr.Error())
+	r.event(obj, corev1.EventTypeWarning, "GatewayError", "Sync", stepErr.Error())
+	return ctrl.Result{RequeueAfter: d}
+}
+
+// retry counts a step that did not complete and returns the delay before
+// the next try.
+func (r *Reconciler[T]) retry(req reconcile.Request, err error) time.Duration {
+	if r.opts.OnStepError != nil {
+		r.opts.OnStepError(r.kind.Name(), err)
+	}
+	return r.backoff.When(req)
 }
 
 // step makes at most one gateway step for obj.
@@ -390,8 +432,11 @@ func (r *Reconciler[T]) phase(obj T) string {
 	return ""
 }
 
-// finalize runs the deletion policy and releases the finalizer.
-func (r *Reconciler[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error) {
+// finalize runs the deletion policy and releases the finalizer. A cancel
+// that did not complete keeps the finalizer and is retried after the
+// object's Backoff delay; a cancel the gateway refuses for good (a
+// TerminalError) releases it: retrying could never succeed.
+func (r *Reconciler[T]) finalize(ctx context.Context, req reconcile.Request, obj T) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return ctrl.Result{}, nil
 	}
@@ -411,14 +456,14 @@ func (r *Reconciler[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error
 		var term *TerminalError
 		if err != nil && !errors.As(err, &term) {
 			r.event(obj, corev1.EventTypeWarning, "CancelOnDeleteFailed", "Delete", err.Error())
-			d := r.failures.next(client.ObjectKeyFromObject(obj).String(), r.opts.MinBackoff, r.opts.MaxBackoff)
-			return ctrl.Result{RequeueAfter: d}, nil
+			return ctrl.Result{RequeueAfter: r.retry(req, err)}, nil
 		}
 	}
 	controllerutil.RemoveFinalizer(obj, Finalizer)
 	if err := r.client.Update(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
 	}
+	r.backoff.Forget(req)
 	return ctrl.Result{}, nil
 }
 
@@ -450,15 +495,6 @@ func (r *Reconciler[T]) event(obj T, typ, reason, action, note string) {
 // IsRetryable reports whether a gateway error leaves the outcome unknown
 // (retry with the same id) rather than final.
 func IsRetryable(err error) bool { return gateway.IsUnknown(err) }
-
-// jitter draws from [d/2, d].
-func jitter(d time.Duration) time.Duration {
-	if d <= 1 {
-		return d
-	}
-	half := d / 2
-	return half + time.Duration(rand.Int64N(int64(half)+1))
-}
 
 // Jittered spreads a poll interval by ±10% so that many objects created
 // together do not poll together.
