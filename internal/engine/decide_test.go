@@ -17,14 +17,25 @@ import (
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 )
 
-// fakeGateway is an External whose answers are function fields; it
-// records which calls the engine made.
+// fakeGateway is an External whose answers are function fields (nil: an
+// empty answer); it records which calls the engine made.
 type fakeGateway struct {
 	calls   []string
 	observe func() (Observation, error)
 	create  func() (Result, error)
+	update  func() (Result, error)
+	cancel  func() (Result, error)
 	// onCreate, if set, changes the object as a create's answer would.
 	onCreate func(o *v1.Refund)
+}
+
+// answer records the call and returns what fn says.
+func (f *fakeGateway) answer(call string, fn func() (Result, error)) (Result, error) {
+	f.calls = append(f.calls, call)
+	if fn == nil {
+		return Result{}, nil
+	}
+	return fn()
 }
 
 func (f *fakeGateway) Observe(context.Context, *v1.Refund) (Observation, error) {
@@ -36,33 +47,40 @@ func (f *fakeGateway) Observe(context.Context, *v1.Refund) (Observation, error) 
 }
 
 func (f *fakeGateway) Create(_ context.Context, o *v1.Refund) (Result, error) {
-	f.calls = append(f.calls, "create")
 	if f.onCreate != nil {
 		f.onCreate(o)
 	}
-	if f.create == nil {
-		return Result{}, nil
-	}
-	return f.create()
+	return f.answer("create", f.create)
 }
 
 func (f *fakeGateway) Update(context.Context, *v1.Refund) (Result, error) {
-	f.calls = append(f.calls, "update")
-	return Result{}, nil
+	return f.answer("update", f.update)
 }
 
 func (f *fakeGateway) Cancel(context.Context, *v1.Refund) (Result, error) {
-	f.calls = append(f.calls, "cancel")
-	return Result{}, nil
+	return f.answer("cancel", f.cancel)
 }
 
-// fakeKind is a Kind over Refund objects whose answers are fields.
+// fakeKind is a Kind over Refund objects whose answers are fields. Fail,
+// Wait and SetConditions write the status as an adapter would: Fail the
+// phase and Ready, Wait a Blocked condition, SetConditions Synced.
 type fakeKind struct {
-	gw         *fakeGateway
-	connectErr error
-	submitted  bool
-	wantCancel bool
+	gw             *fakeGateway
+	connectErr     error
+	submitted      bool
+	wantCancel     bool
+	final          bool
+	needsFinalizer bool
+	// failErr, if set, is Fail's answer (the status cannot take it).
+	failErr error
+	// derive, if set, is Derive's answer.
+	derive func(o *v1.Refund) error
 }
+
+var (
+	_ Kind[*v1.Refund]    = (*fakeKind)(nil)
+	_ Deriver[*v1.Refund] = (*fakeKind)(nil)
+)
 
 func (k *fakeKind) Name() string    { return "Fake" }
 func (k *fakeKind) New() *v1.Refund { return &v1.Refund{} }
@@ -76,13 +94,42 @@ func (k *fakeKind) Connect(context.Context, *v1.Refund) (External[*v1.Refund], e
 	}
 	return k.gw, nil
 }
-func (k *fakeKind) Submitted(*v1.Refund) bool             { return k.submitted }
-func (k *fakeKind) Final(*v1.Refund) bool                 { return false }
-func (k *fakeKind) WantsCancel(*v1.Refund) bool           { return k.wantCancel }
-func (k *fakeKind) NeedsFinalizer(*v1.Refund) bool        { return false }
-func (k *fakeKind) Fail(*v1.Refund, string, string) error { return nil }
-func (k *fakeKind) Wait(*v1.Refund, *WaitError)           {}
-func (k *fakeKind) SetConditions(*v1.Refund, error)       {}
+func (k *fakeKind) Submitted(*v1.Refund) bool      { return k.submitted }
+func (k *fakeKind) Final(*v1.Refund) bool          { return k.final }
+func (k *fakeKind) WantsCancel(*v1.Refund) bool    { return k.wantCancel }
+func (k *fakeKind) NeedsFinalizer(*v1.Refund) bool { return k.needsFinalizer }
+
+func (k *fakeKind) Derive(_ context.Context, o *v1.Refund) error {
+	if k.derive == nil {
+		return nil
+	}
+	return k.derive(o)
+}
+
+func (k *fakeKind) Fail(o *v1.Refund, reason, message string) error {
+	if k.failErr != nil {
+		return k.failErr
+	}
+	o.Status.Phase = v1.OperationFailed
+	meta.SetStatusCondition(&o.Status.Conditions, metav1.Condition{Type: v1.ConditionReady,
+		Status: metav1.ConditionFalse, Reason: reason, Message: message})
+	return nil
+}
+
+func (k *fakeKind) Wait(o *v1.Refund, w *WaitError) {
+	if w.Blocked {
+		meta.SetStatusCondition(&o.Status.Conditions, metav1.Condition{Type: v1.ConditionBlocked,
+			Status: metav1.ConditionTrue, Reason: w.Reason, Message: w.Message})
+	}
+}
+
+func (k *fakeKind) SetConditions(o *v1.Refund, err error) {
+	c := metav1.Condition{Type: v1.ConditionSynced, Status: metav1.ConditionTrue, Reason: v1.ReasonReconcileSuccess}
+	if err != nil {
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1.ReasonReconcileError, err.Error()
+	}
+	meta.SetStatusCondition(&o.Status.Conditions, c)
+}
 
 // TestDecision: the engine alone decides, from what the gateway knows,
 // whether to create, adopt, update, cancel or do nothing; an adapter never
