@@ -53,6 +53,10 @@ fmt: ## gofmt the tree.
 vet: ## go vet.
 	go vet ./...
 
+.PHONY: funclen
+funclen: ## Fail on functions over 80 lines (hack/funclen); hack/funclen-allow.txt lists the ones still to split.
+	go run ./hack/funclen -allow hack/funclen-allow.txt
+
 .PHONY: vuln
 vuln: ## govulncheck against a database built from the golang.org/x/vulndb module (pinned in hack/vuln.sh).
 	@hack/vuln.sh
@@ -88,7 +92,7 @@ test-chaos: build ## The full chaos suite (faults, SIGKILLs, an apiserver restar
 	KUBEBUILDER_ASSETS="$$assets" CHAOS_PROFILE=full go test -count=1 -timeout 60m -v -run . ./test/chaos/...
 
 .PHONY: test
-test: verify-generated vet ## Run every test, envtest included, against a real kube-apiserver + etcd.
+test: verify-generated vet funclen ## Run every test, envtest included, against a real kube-apiserver + etcd.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@assets="$(KUBEBUILDER_ASSETS)"; [ -n "$$assets" ] || assets="$$(hack/control-plane.sh)"; \
 	echo ">> go test with KUBEBUILDER_ASSETS=$$assets"; \
