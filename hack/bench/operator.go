@@ -192,39 +192,13 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 	if err := ensureNamespace(ctx, ls.Client, benchNS); err != nil {
 		return nil, err
 	}
-	ps := &procSet{}
-	ps.add("manager", ls.Process("manager").Pid())
-	ps.add("notification-receiver", ls.Process("notification-receiver").Pid())
-	ps.add("alipay-sim", ls.Process("alipay-sim").Pid())
-	apiPid, etcdPid := controlPlanePids(ls.Config.Host)
-	ps.add("kube-apiserver", apiPid)
-	ps.add("etcd", etcdPid)
-	ps.add("bench driver", os.Getpid())
-
-	// The watch: an informer on Payments in the bench namespace.
+	ps := benchProcesses(ls)
+	t := newTracker(c.n)
 	wctx, cancelWatch := context.WithCancel(ctx)
 	defer cancelWatch()
-	wc, err := cache.New(ls.Config, cache.Options{Scheme: ls.Client.Scheme(),
-		DefaultNamespaces: map[string]cache.Config{benchNS: {}}})
-	if err != nil {
+	if err := watchPayments(wctx, ls, t); err != nil {
 		return nil, err
 	}
-	t := newTracker(c.n)
-	inf, err := wc.GetInformer(wctx, &v1.Payment{})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    t.observe,
-		UpdateFunc: func(_, n any) { t.observe(n) },
-	}); err != nil {
-		return nil, err
-	}
-	go func() { _ = wc.Start(wctx) }()
-	if !wc.WaitForCacheSync(wctx) {
-		return nil, fmt.Errorf("watch did not sync")
-	}
-
 	before := takeSnapshot(ctx, ls, ps)
 	if err := before.err(); err != nil {
 		return nil, fmt.Errorf("metrics before: %w", err)
@@ -234,30 +208,151 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 		defer stopSoak()
 		go c.soak.run(sctx, ls, ps)
 	}
-	var perf *perfRecorder
-	var apiProf <-chan error
-	apiProfSeconds := min(30, c.perfSeconds)
-	if c.perfDir != "" {
-		if perf, err = startPerf(c.perfDir, c.perfSeconds); err != nil {
-			logf("perf: %v (continuing without a profile)", err)
-		}
-		apiProf = apiserverProfile(ctx, ls.Config, apiProfSeconds, filepath.Join(c.perfDir, "apiserver.pprof"))
-	}
+	prof := startProfiles(ctx, ls, c)
 
 	logf("creating %d wallet payments (ALIPAY_HK HKD %s) in namespace %s with %d workers", c.n, amountValue, benchNS, c.concurrency)
-	var createErrs atomic.Int64
+	cr := startCreating(ctx, ls.Client, c, t)
+	waitForPayments(ctx, ls, c, t, cr, before)
+	cr.wg.Wait()
+	logf("  %5.0fs  created %d/%d, processing %d, ready %d, failed %d (done)", time.Since(cr.start).Seconds(),
+		t.createdN.Load(), c.n, t.processingN.Load(), t.readyN.Load(), t.failedN.Load())
+	if e := cr.fatal.Load(); e != nil {
+		logf("create error: %v", *e)
+	}
+	if c.soak != nil {
+		if err := c.soak.drain(ctx, c.n, c.timeout); err != nil {
+			logf("soak: %v", err)
+		}
+	}
+	perfRes := prof.finish()
+	select {
+	case <-ctx.Done():
+	case <-time.After(c.settle):
+	}
+	after := takeSnapshot(ctx, ls, ps)
+	if err := after.err(); err != nil {
+		return nil, fmt.Errorf("metrics after: %w", err)
+	}
+
+	r := &opResult{N: c.n, Created: int(t.createdN.Load()), Ready: int(t.readyN.Load()), Failed: int(t.failedN.Load()),
+		CreateErrors: int(cr.errs.Load()), Perf: perfRes}
+	if s := t.sample.Load(); s != nil {
+		r.StatusSample = *s
+	}
+	t.latencies(r)
+	r.fillMetrics(before, after)
+	r.Ledger = readLedger(ctx, ls.SimURL)
+	cancelWatch()
+	return r, nil
+}
+
+// benchProcesses is every process of the local system whose CPU and memory
+// the run reports, the bench driver included.
+func benchProcesses(ls *localsystem.System) *procSet {
+	ps := &procSet{}
+	ps.add("manager", ls.Process("manager").Pid())
+	ps.add("notification-receiver", ls.Process("notification-receiver").Pid())
+	ps.add("alipay-sim", ls.Process("alipay-sim").Pid())
+	apiPid, etcdPid := controlPlanePids(ls.Config.Host)
+	ps.add("kube-apiserver", apiPid)
+	ps.add("etcd", etcdPid)
+	ps.add("bench driver", os.Getpid())
+	return ps
+}
+
+// watchPayments starts an informer on Payments in the bench namespace that
+// feeds t, until ctx ends; it returns once the informer has synced.
+func watchPayments(ctx context.Context, ls *localsystem.System, t *tracker) error {
+	wc, err := cache.New(ls.Config, cache.Options{Scheme: ls.Client.Scheme(),
+		DefaultNamespaces: map[string]cache.Config{benchNS: {}}})
+	if err != nil {
+		return err
+	}
+	inf, err := wc.GetInformer(ctx, &v1.Payment{})
+	if err != nil {
+		return err
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    t.observe,
+		UpdateFunc: func(_, n any) { t.observe(n) },
+	}); err != nil {
+		return err
+	}
+	go func() { _ = wc.Start(ctx) }()
+	if !wc.WaitForCacheSync(ctx) {
+		return fmt.Errorf("watch did not sync")
+	}
+	return nil
+}
+
+// profiles are the CPU profiles taken during a run with -perf: perf(1) of
+// the whole machine and the kube-apiserver's pprof.
+type profiles struct {
+	dir        string
+	perf       *perfRecorder
+	apiProf    <-chan error
+	apiSeconds int
+}
+
+func startProfiles(ctx context.Context, ls *localsystem.System, c config) *profiles {
+	p := &profiles{dir: c.perfDir, apiSeconds: min(30, c.perfSeconds)}
+	if c.perfDir == "" {
+		return p
+	}
+	var err error
+	if p.perf, err = startPerf(c.perfDir, c.perfSeconds); err != nil {
+		logf("perf: %v (continuing without a profile)", err)
+	}
+	p.apiProf = apiserverProfile(ctx, ls.Config, p.apiSeconds, filepath.Join(c.perfDir, "apiserver.pprof"))
+	return p
+}
+
+// finish stops perf and waits for the apiserver profile; nil when no
+// profile was taken.
+func (p *profiles) finish() *perfSummary {
+	var res *perfSummary
+	if p.perf != nil {
+		res = p.perf.stop()
+	}
+	if p.apiProf == nil {
+		return res
+	}
+	if res == nil {
+		res = &perfSummary{Dir: p.dir}
+	}
+	res.APIServerSeconds = p.apiSeconds
+	if err := <-p.apiProf; err != nil {
+		res.APIServerErr = err.Error()
+	} else if top, err := pprofTop(filepath.Join(p.dir, "apiserver.pprof"), 400); err != nil {
+		res.APIServerErr = err.Error()
+	} else {
+		res.APIServerTop, res.APIServerByPkg = top, byPackage(top)
+	}
+	return res
+}
+
+// creator is the pool of workers creating the bench's payments.
+type creator struct {
+	start time.Time // when the first payment was handed to a worker
+	wg    sync.WaitGroup
+	errs  atomic.Int64          // create attempts that failed and were retried
+	fatal atomic.Pointer[error] // a create that failed for good
+}
+
+// startCreating creates payments 0..c.n-1 with c.concurrency workers,
+// recording each create's start and answer in t.
+func startCreating(ctx context.Context, cl client.Client, c config, t *tracker) *creator {
+	cr := &creator{}
 	jobs := make(chan int)
-	var wg sync.WaitGroup
-	var fatal atomic.Pointer[error]
 	for w := 0; w < c.concurrency; w++ {
-		wg.Add(1)
+		cr.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer cr.wg.Done()
 			for i := range jobs {
 				p := newPayment(benchNS, paymentName(i))
 				t.createStart[i].Store(time.Now().UnixNano())
-				if err := createWithRetry(ctx, ls.Client, p, &createErrs); err != nil {
-					fatal.CompareAndSwap(nil, &err)
+				if err := createWithRetry(ctx, cl, p, &cr.errs); err != nil {
+					cr.fatal.CompareAndSwap(nil, &err)
 					continue
 				}
 				t.createDone[i].Store(time.Now().UnixNano())
@@ -265,7 +360,7 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 			}
 		}()
 	}
-	start := time.Now()
+	cr.start = time.Now()
 	go func() {
 		defer close(jobs)
 		for i := 0; i < c.n; i++ {
@@ -276,16 +371,21 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 			}
 		}
 	}()
+	return cr
+}
 
-	deadline := start.Add(c.timeout)
+// waitForPayments waits until every payment is Ready or failed (or the
+// timeout, or nothing could be created), logging progress every 5s.
+func waitForPayments(ctx context.Context, ls *localsystem.System, c config, t *tracker, cr *creator, before snapshot) {
+	deadline := cr.start.Add(c.timeout)
 	lastPrint, lastScrape, calls := time.Now(), time.Now(), ""
 	for {
 		done := int(t.readyN.Load() + t.failedN.Load())
 		if done >= c.n || time.Now().After(deadline) || ctx.Err() != nil {
-			break
+			return
 		}
-		if e := fatal.Load(); e != nil && t.createdN.Load()+int64(done) == 0 {
-			break
+		if e := cr.fatal.Load(); e != nil && t.createdN.Load()+int64(done) == 0 {
+			return
 		}
 		if time.Since(lastPrint) >= 5*time.Second {
 			lastPrint = time.Now()
@@ -298,55 +398,18 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 					calls = fmt.Sprintf(", gateway calls %.0f", m.get("cashier_gateway_requests_total")-before.mgr.get("cashier_gateway_requests_total"))
 				}
 			}
-			logf("  %5.0fs  created %d/%d, processing %d, ready %d, failed %d%s", time.Since(start).Seconds(),
+			logf("  %5.0fs  created %d/%d, processing %d, ready %d, failed %d%s", time.Since(cr.start).Seconds(),
 				t.createdN.Load(), c.n, t.processingN.Load(), t.readyN.Load(), t.failedN.Load(), calls)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	wg.Wait()
-	logf("  %5.0fs  created %d/%d, processing %d, ready %d, failed %d (done)", time.Since(start).Seconds(),
-		t.createdN.Load(), c.n, t.processingN.Load(), t.readyN.Load(), t.failedN.Load())
-	if e := fatal.Load(); e != nil {
-		logf("create error: %v", *e)
-	}
-	if c.soak != nil {
-		if err := c.soak.drain(ctx, c.n, c.timeout); err != nil {
-			logf("soak: %v", err)
-		}
-	}
-	var perfRes *perfSummary
-	if perf != nil {
-		perfRes = perf.stop()
-	}
-	if apiProf != nil {
-		if perfRes == nil {
-			perfRes = &perfSummary{Dir: c.perfDir}
-		}
-		perfRes.APIServerSeconds = apiProfSeconds
-		if err := <-apiProf; err != nil {
-			perfRes.APIServerErr = err.Error()
-		} else if top, err := pprofTop(filepath.Join(c.perfDir, "apiserver.pprof"), 400); err != nil {
-			perfRes.APIServerErr = err.Error()
-		} else {
-			perfRes.APIServerTop, perfRes.APIServerByPkg = top, byPackage(top)
-		}
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(c.settle):
-	}
-	after := takeSnapshot(ctx, ls, ps)
-	if err := after.err(); err != nil {
-		return nil, fmt.Errorf("metrics after: %w", err)
-	}
+}
 
-	r := &opResult{N: c.n, Created: int(t.createdN.Load()), Ready: int(t.readyN.Load()), Failed: int(t.failedN.Load()),
-		CreateErrors: int(createErrs.Load()), Perf: perfRes}
-	if s := t.sample.Load(); s != nil {
-		r.StatusSample = *s
-	}
+// latencies fills r's per-payment latencies (sorted) and wall times from
+// what t recorded.
+func (t *tracker) latencies(r *opResult) {
 	var first, lastReady, lastCreated int64
-	for i := 0; i < c.n; i++ {
+	for i := 0; i < r.N; i++ {
 		cs, cd, pr, rd := t.createStart[i].Load(), t.createDone[i].Load(), t.processing[i].Load(), t.ready[i].Load()
 		if cs != 0 && (first == 0 || cs < first) {
 			first = cs
@@ -376,7 +439,12 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 	if first != 0 && lastCreated != 0 {
 		r.CreateWall = time.Duration(lastCreated - first)
 	}
+}
 
+// fillMetrics fills r from the metrics' change between two snapshots:
+// gateway calls, reconciles, apiserver writes, mean latencies, and each
+// process's CPU and memory.
+func (r *opResult) fillMetrics(before, after snapshot) {
 	mgr := delta(before.mgr, after.mgr)
 	r.Gateway = mgr.by("cashier_gateway_requests_total", nil, "api")
 	r.GatewayResults = mgr.by("cashier_gateway_requests_total", nil, "api", "result")
@@ -409,9 +477,6 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 		b := before.procs[name]
 		r.Procs[name] = procDelta{CPUSeconds: a.CPUSeconds - b.CPUSeconds, HWMBytes: a.HWMBytes, RSSBytes: a.RSSBytes}
 	}
-	r.Ledger = readLedger(ctx, ls.SimURL)
-	cancelWatch()
-	return r, nil
 }
 
 // meanOf is a histogram's mean from its _sum and _count series.

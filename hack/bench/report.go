@@ -157,10 +157,30 @@ func (r *results) command() string {
 	return fmt.Sprintf("make bench BENCH_FLAGS=\"%s\"", strings.Join(args, " "))
 }
 
+// mdLine writes one line of markdown, fmt.Sprintf style.
+type mdLine func(format string, a ...any)
+
+// markdown is the report of a run: what ran where, the targets met or
+// missed, the operator run's numbers, the baselines and the CPU profiles.
 func (r *results) markdown() string {
-	o := r.op
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	r.mdSetup(w)
+	r.mdTargets(w)
+	r.mdOperatorRun(w)
+	r.mdProcesses(w)
+	if r.base != nil {
+		r.mdBaselines(w)
+	}
+	if r.op.Perf != nil {
+		r.mdProfiles(w)
+	}
+	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// mdSetup writes when, the command, the machine, and what the run created.
+func (r *results) mdSetup(w mdLine) {
+	o := r.op
 	w("## Results: %s", r.started.UTC().Format("2006-01-02 15:04 UTC"))
 	w("")
 	if r.cfg.label != "" {
@@ -177,8 +197,11 @@ func (r *results) markdown() string {
 	w("- N = %d wallet Payments (ALIPAY_HK, HKD %s), created by %d client workers; alipay-sim `--auto-complete %s --time-scale 1`, notifications to the receiver; manager flags: %s",
 		o.N, amountValue, r.cfg.concurrency, r.cfg.autoComplete, mgrArgs)
 	w("")
+}
 
-	// Targets.
+// mdTargets writes each speed and cost target, measured, pass or miss.
+func (r *results) mdTargets(w mdLine) {
+	o := r.op
 	gw := total(o.Gateway)
 	pw := total(o.PaymentWrites)
 	mgrRSS := o.Procs["manager"].HWMBytes
@@ -205,8 +228,11 @@ func (r *results) markdown() string {
 	}
 	w("| manager peak RSS ≤ 256 MiB with 10,000 objects | %s%s | %s |", mib(mgrRSS), rssNote, passMiss(mgrRSS > 0 && mgrRSS <= 256<<20))
 	w("")
+}
 
-	// Operator run.
+// mdOperatorRun writes rates, latencies, calls and writes of the operator run.
+func (r *results) mdOperatorRun(w mdLine) {
+	o := r.op
 	w("### The operator run")
 	w("")
 	w("| | |")
@@ -237,6 +263,11 @@ func (r *results) markdown() string {
 	}
 	w("| manager heap in use at the end | %s |", mib(int64(o.ManagerHeap)))
 	w("")
+}
+
+// mdProcesses writes each process's CPU and memory over the run.
+func (r *results) mdProcesses(w mdLine) {
+	o := r.op
 	w("CPU during the run (first snapshot → closing snapshot, %s after the last Ready) and peak RSS (VmHWM, process lifetime):", r.cfg.settle)
 	w("")
 	w("| process | CPU s | CPU ms per payment | peak RSS | RSS at end |")
@@ -249,61 +280,65 @@ func (r *results) markdown() string {
 		w("| %s | %.1f | %.2f | %s | %s |", n, p.CPUSeconds, 1000*p.CPUSeconds/float64(max(o.N, 1)), mib(p.HWMBytes), mib(p.RSSBytes))
 	}
 	w("")
+}
 
-	if bs := r.base; bs != nil {
-		w("### Baselines (same run, same machine, %d workers each)", r.cfg.concurrency)
+// mdBaselines writes the same load through simpler paths, and how the operator compares.
+func (r *results) mdBaselines(w mdLine) {
+	o := r.op
+	bs := r.base
+	w("### Baselines (same run, same machine, %d workers each)", r.cfg.concurrency)
+	w("")
+	w("| baseline | completed | wall | rate | calls | CPU s (sim / apiserver / etcd / driver) | operator ÷ baseline |")
+	w("|---|---|---|---|---|---|---|")
+	for _, x := range []*baseline{bs.Direct, bs.ConfigMaps, bs.RawPayments} {
+		if x == nil {
+			continue
+		}
+		unit := "pairs/s"
+		switch x {
+		case bs.Direct:
+			unit = "payments/s"
+		case bs.RawPayments:
+			unit = "payments/s"
+		}
+		ratio := 0.0
+		if x.rate() > 0 {
+			ratio = o.rate() / x.rate()
+		}
+		w("| %s | %d/%d (%d errors) | %.1f s | **%.1f %s** | %s | %.1f / %.1f / %.1f / %.1f | %.2f |", x.Name, x.Done, x.N, x.Errors, x.Wall.Seconds(),
+			x.rate(), unit, x.CallsDesc, x.CPU["alipay-sim"], x.CPU["kube-apiserver"], x.CPU["etcd"], x.CPU["bench driver"], ratio)
+	}
+	w("")
+}
+
+// mdProfiles writes where the CPU went, from perf and the apiserver's pprof.
+func (r *results) mdProfiles(w mdLine) {
+	p := r.op.Perf
+	w("### CPU profiles")
+	w("")
+	if len(p.ByComm) > 0 {
+		w("perf, system-wide, %.0f s, %d samples at 99 Hz per CPU. Share of all CPU samples by process (`swapper` is idle; other names are other users of this shared machine): %s",
+			p.Seconds, p.Samples, p.top(p.ByComm, 12))
 		w("")
-		w("| baseline | completed | wall | rate | calls | CPU s (sim / apiserver / etcd / driver) | operator ÷ baseline |")
-		w("|---|---|---|---|---|---|---|")
-		for _, x := range []*baseline{bs.Direct, bs.ConfigMaps, bs.RawPayments} {
-			if x == nil {
+		for _, c := range perfComms {
+			if len(p.TopPkgs[c]) == 0 {
 				continue
 			}
-			unit := "pairs/s"
-			switch x {
-			case bs.Direct:
-				unit = "payments/s"
-			case bs.RawPayments:
-				unit = "payments/s"
-			}
-			ratio := 0.0
-			if x.rate() > 0 {
-				ratio = o.rate() / x.rate()
-			}
-			w("| %s | %d/%d (%d errors) | %.1f s | **%.1f %s** | %s | %.1f / %.1f / %.1f / %.1f | %.2f |", x.Name, x.Done, x.N, x.Errors, x.Wall.Seconds(),
-				x.rate(), unit, x.CallsDesc, x.CPU["alipay-sim"], x.CPU["kube-apiserver"], x.CPU["etcd"], x.CPU["bench driver"], ratio)
+			w("- `%s` self time by Go package: %s", c, p.top(p.TopPkgs[c], 8))
+			w("  - hottest functions: %s", p.top(p.TopFuncs[c], 8))
 		}
 		w("")
 	}
-
-	if p := o.Perf; p != nil {
-		w("### CPU profiles")
+	if p.APIServerErr != "" {
+		w("kube-apiserver pprof: unavailable: %s", p.APIServerErr)
+	} else if len(p.APIServerTop) > 0 {
+		w("kube-apiserver's own pprof CPU profile, first %d s of the run: by package (flat) %s", p.APIServerSeconds, p.top(p.APIServerByPkg, 10))
 		w("")
-		if len(p.ByComm) > 0 {
-			w("perf, system-wide, %.0f s, %d samples at 99 Hz per CPU. Share of all CPU samples by process (`swapper` is idle; other names are other users of this shared machine): %s",
-				p.Seconds, p.Samples, p.top(p.ByComm, 12))
-			w("")
-			for _, c := range perfComms {
-				if len(p.TopPkgs[c]) == 0 {
-					continue
-				}
-				w("- `%s` self time by Go package: %s", c, p.top(p.TopPkgs[c], 8))
-				w("  - hottest functions: %s", p.top(p.TopFuncs[c], 8))
-			}
-			w("")
-		}
-		if p.APIServerErr != "" {
-			w("kube-apiserver pprof: unavailable: %s", p.APIServerErr)
-		} else if len(p.APIServerTop) > 0 {
-			w("kube-apiserver's own pprof CPU profile, first %d s of the run: by package (flat) %s", p.APIServerSeconds, p.top(p.APIServerByPkg, 10))
-			w("")
-			w("- hottest functions (flat): %s", p.top(p.APIServerTop, 10))
-		}
-		w("")
-		w("Raw reports in `%s/`: by-process.txt, functions-<process>.txt (`perf report -i perf.data`), apiserver.pprof (`go tool pprof`).", p.Dir)
-		w("")
+		w("- hottest functions (flat): %s", p.top(p.APIServerTop, 10))
 	}
-	return strings.TrimRight(b.String(), "\n") + "\n"
+	w("")
+	w("Raw reports in `%s/`: by-process.txt, functions-<process>.txt (`perf report -i perf.data`), apiserver.pprof (`go tool pprof`).", p.Dir)
+	w("")
 }
 
 func (o *opResult) perAPI() string {

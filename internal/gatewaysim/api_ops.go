@@ -177,21 +177,9 @@ func (s *Simulator) apiRefund(c *call) answer {
 		return fail(gateway.CodeParamIllegal, msg)
 	}
 	c.requestID = req.RefundRequestID
-	if msg := checkID("refundRequestId", req.RefundRequestID, 64, true); msg != "" {
-		return fail(gateway.CodeParamIllegal, msg)
-	}
-	if req.PaymentID == "" {
-		return fail(gateway.CodeParamIllegal, "paymentId is required")
-	}
-	a, err := parseAmount("refundAmount", req.RefundAmount)
-	if err != nil {
-		return fail(gateway.CodeParamIllegal, err.Error())
-	}
-	if msg := validURL("refundNotifyUrl", req.RefundNotifyURL); msg != "" {
-		return fail(gateway.CodeParamIllegal, msg)
-	}
-	if len(req.RefundReason) > 256 {
-		return fail(gateway.CodeParamIllegal, "refundReason is longer than 256 characters")
+	a, no := checkRefundRequest(&req)
+	if no != nil {
+		return no.answer()
 	}
 	m := c.m
 	m.mu.Lock()
@@ -209,70 +197,120 @@ func (s *Simulator) apiRefund(c *call) answer {
 	if p == nil {
 		return fail(gateway.CodeOrderNotExist, fmt.Sprintf("no payment with paymentId %s", req.PaymentID))
 	}
+	if no := s.checkRefundable(c.now, p, a, req.CaptureID); no != nil {
+		return no.answer()
+	}
+	r := s.recordRefund(c, &req, p, a)
+	resp := r.response()
+	return ok(resp.Result, resp)
+}
+
+// checkRefundRequest checks a refund's fields on their own, before the
+// payment is looked up.
+func checkRefundRequest(req *gateway.RefundRequest) (amt, *refusal) {
+	if msg := checkID("refundRequestId", req.RefundRequestID, 64, true); msg != "" {
+		return amt{}, refuse(gateway.CodeParamIllegal, msg)
+	}
+	if req.PaymentID == "" {
+		return amt{}, refuse(gateway.CodeParamIllegal, "paymentId is required")
+	}
+	a, err := parseAmount("refundAmount", req.RefundAmount)
+	if err != nil {
+		return amt{}, refuse(gateway.CodeParamIllegal, err.Error())
+	}
+	if msg := validURL("refundNotifyUrl", req.RefundNotifyURL); msg != "" {
+		return amt{}, refuse(gateway.CodeParamIllegal, msg)
+	}
+	if len(req.RefundReason) > 256 {
+		return amt{}, refuse(gateway.CodeParamIllegal, "refundReason is longer than 256 characters")
+	}
+	return a, nil
+}
+
+// checkRefundable decides whether payment p can refund a now (of the capture
+// captureID when set): its state, currency, method rules, disputes, the
+// refund window and what is left to refund. m.mu must be held.
+func (s *Simulator) checkRefundable(now time.Time, p *payment, a amt, captureID string) *refusal {
 	switch p.status {
 	case gateway.PaymentStatusSuccess:
 	case gateway.PaymentStatusCancelled:
-		return fail(gateway.CodeOrderIsCanceled, fmt.Sprintf("payment %s was cancelled", p.id))
+		return refuse(gateway.CodeOrderIsCanceled, fmt.Sprintf("payment %s was cancelled", p.id))
 	default:
-		return fail(gateway.CodeOrderStatusInvalid, fmt.Sprintf("payment %s is %s; only successful payments can be refunded", p.id, p.status))
+		return refuse(gateway.CodeOrderStatusInvalid, fmt.Sprintf("payment %s is %s; only successful payments can be refunded", p.id, p.status))
 	}
 	if a.currency != p.amount.currency {
-		return fail(gateway.CodeParamIllegal, fmt.Sprintf("refundAmount.currency %s differs from the payment's %s", a.currency, p.amount.currency))
+		return refuse(gateway.CodeParamIllegal, fmt.Sprintf("refundAmount.currency %s differs from the payment's %s", a.currency, p.amount.currency))
 	}
 	if kind, msg := checkMethodRules(p.method, a); kind != "" {
-		return fail(gateway.CodeParamIllegal, "refundAmount: "+msg)
+		return refuse(gateway.CodeParamIllegal, "refundAmount: "+msg)
 	}
 	if d := p.openDispute(); d != nil {
-		return fail(gateway.CodeRefundNotAllowedDispute, fmt.Sprintf("dispute %s on payment %s is not judged", d.id, p.id))
+		return refuse(gateway.CodeRefundNotAllowedDispute, fmt.Sprintf("dispute %s on payment %s is not judged", d.id, p.id))
 	}
-	if c.now.After(p.paymentTime.Add(s.opts.RefundWindow)) {
-		return fail(gateway.CodeRefundWindowExceed, fmt.Sprintf("refunds were accepted until %s", fmtTime(p.paymentTime.Add(s.opts.RefundWindow))))
+	if now.After(p.paymentTime.Add(s.opts.RefundWindow)) {
+		return refuse(gateway.CodeRefundWindowExceed, fmt.Sprintf("refunds were accepted until %s", fmtTime(p.paymentTime.Add(s.opts.RefundWindow))))
 	}
 	base := p.paidTotal() - p.chargedBack
 	if p.isAuth && base <= 0 {
-		return fail(gateway.CodeOrderStatusInvalid, "nothing of this authorization has been captured; cancel it instead")
+		return refuse(gateway.CodeOrderStatusInvalid, "nothing of this authorization has been captured; cancel it instead")
 	}
-	if req.CaptureID != "" {
-		var cp *capture
-		for _, x := range p.captures {
-			if x.id == req.CaptureID {
-				cp = x
-			}
-		}
-		if cp == nil || cp.status != gateway.PaymentStatusSuccess {
-			return fail(gateway.CodeParamIllegal, fmt.Sprintf("captureId %s is not a successful capture of payment %s", req.CaptureID, p.id))
-		}
-		var onCapture int64
-		for _, r := range p.refunds {
-			if r.captureID == cp.id && r.status != gateway.RefundStatusFail {
-				onCapture += r.amount.minor
-			}
-		}
-		if onCapture+a.minor > cp.amount.minor {
-			return fail(gateway.CodeRefundAmountExceed, fmt.Sprintf("refunds of capture %s would exceed its amount", cp.id))
+	if captureID != "" {
+		if no := checkCaptureRefundable(p, captureID, a); no != nil {
+			return no
 		}
 	}
 	if total := p.refundingTotal() + a.minor; total > base {
-		return fail(gateway.CodeRefundAmountExceed, fmt.Sprintf("refunds would total %s %s, more than the refundable %s %s",
+		return refuse(gateway.CodeRefundAmountExceed, fmt.Sprintf("refunds would total %s %s, more than the refundable %s %s",
 			a.currency, formatMajor(total, a.exp), a.currency, formatMajor(base, a.exp)))
 	}
+	return nil
+}
+
+// checkCaptureRefundable checks a refund of one capture: it must be a
+// successful capture of p, and its refunds must stay within its amount.
+func checkCaptureRefundable(p *payment, captureID string, a amt) *refusal {
+	var cp *capture
+	for _, x := range p.captures {
+		if x.id == captureID {
+			cp = x
+		}
+	}
+	if cp == nil || cp.status != gateway.PaymentStatusSuccess {
+		return refuse(gateway.CodeParamIllegal, fmt.Sprintf("captureId %s is not a successful capture of payment %s", captureID, p.id))
+	}
+	var onCapture int64
+	for _, r := range p.refunds {
+		if r.captureID == cp.id && r.status != gateway.RefundStatusFail {
+			onCapture += r.amount.minor
+		}
+	}
+	if onCapture+a.minor > cp.amount.minor {
+		return refuse(gateway.CodeRefundAmountExceed, fmt.Sprintf("refunds of capture %s would exceed its amount", cp.id))
+	}
+	return nil
+}
+
+// recordRefund books an accepted refund and settles it: at once, or after
+// Behavior.RefundDelay when refunds are asynchronous (by behaviour or by the
+// request's isAsyncRefund). m.mu must be held.
+func (s *Simulator) recordRefund(c *call, req *gateway.RefundRequest, p *payment, a amt) *refund {
+	m := c.m
 	async := s.Behavior().RefundAsync || (req.IsAsyncRefund != nil && bool(*req.IsAsyncRefund))
 	r := &refund{p: p, id: s.newID(idRefund), requestID: req.RefundRequestID, amount: a, status: gateway.RefundStatusProcessing,
 		createTime: c.now, notifyURL: req.RefundNotifyURL, captureID: req.CaptureID, async: async}
 	p.refunds = append(p.refunds, r)
 	m.refunds[r.requestID] = r
 	m.refundsByID[r.id] = r
-	if async {
-		s.sched.at(c.now.Add(s.Behavior().refundDelay()), "refund", func(at time.Time) {
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			s.settleRefund(r, at)
-		})
-	} else {
+	if !async {
 		s.settleRefund(r, c.now)
+		return r
 	}
-	resp := r.response()
-	return ok(resp.Result, resp)
+	s.sched.at(c.now.Add(s.Behavior().refundDelay()), "refund", func(at time.Time) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		s.settleRefund(r, at)
+	})
+	return r
 }
 
 // settleRefund makes a refund final and notifies; m.mu must be held.

@@ -205,77 +205,163 @@ func checkCardNumber(field, n string, opt PaymentOptionConfig) (string, string) 
 	return brand, ""
 }
 
+// payTerms is what a valid pay request asks for, read and checked before
+// anything is recorded.
+type payTerms struct {
+	amount      amt
+	method      string
+	opt         PaymentOptionConfig
+	expiry      time.Time
+	isAuth      bool
+	captureMode string
+	card        *card // nil when no card data came (not CARD, or collected at checkout)
+	is3DS       *bool // paymentMethodMetaData.is3DSAuthentication, nil when absent
+	cardFull    bool  // number, expiry and CVV all sent: a 2D payment can end at once
+}
+
 func (s *Simulator) apiPay(c *call) answer {
 	var req gateway.PayRequest
 	if msg := decode(c.body, &req); msg != "" {
 		return fail(gateway.CodeParamIllegal, msg)
 	}
 	c.requestID = req.PaymentRequestID
-	m := c.m
+	t, no := s.checkPay(c, &req)
+	if no != nil {
+		return no.answer()
+	}
 
+	m := c.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.count("payment", req.PaymentRequestID)
+	if p := m.payments[req.PaymentRequestID]; p != nil {
+		return s.payReplay(p, t.amount, req.PaymentMethod)
+	}
+	p := s.recordPayment(c, &req, t)
+	if t.method == "CARD" && s.payCardAtOnce(c, p, t) {
+		return s.payFinalAnswer(p)
+	}
+	s.sched.at(t.expiry, "expire", func(at time.Time) { s.expire(p, at) })
+	if ac := s.Behavior().AutoComplete; ac.After > 0 && autoApplies(ac, t.method) {
+		s.sched.at(c.now.Add(time.Duration(ac.After)), "auto-complete", func(at time.Time) { s.autoComplete(p, at) })
+	}
+	return s.payInProcessAnswer(c, p)
+}
+
+// checkPay validates a pay request in the gateway's order (the first fault
+// found is the one answered) and reads its terms.
+func (s *Simulator) checkPay(c *call, req *gateway.PayRequest) (payTerms, *refusal) {
+	var t payTerms
+	var no *refusal
+	if t.amount, t.method, no = checkPayOrder(req); no != nil {
+		return t, no
+	}
+	if t.expiry, no = s.payExpiry(c.now, req.PaymentExpiryTime); no != nil {
+		return t, no
+	}
+	if no = checkPayExtras(req); no != nil {
+		return t, no
+	}
+	if t.opt, no = checkPayOption(c.m, t.method, t.amount); no != nil {
+		return t, no
+	}
+	if t.isAuth, t.captureMode, no = s.payCaptureTerms(req, t.method); no != nil {
+		return t, no
+	}
+	if t.method == "CARD" {
+		no = s.readPayCard(c, req, &t)
+	}
+	return t, no
+}
+
+// checkPayOrder checks the product, the request id, the amount, the method and
+// the environment.
+func checkPayOrder(req *gateway.PayRequest) (amt, string, *refusal) {
 	switch {
 	case req.ProductCode == "":
-		return fail(gateway.CodeParamIllegal, "productCode is required")
+		return amt{}, "", refuse(gateway.CodeParamIllegal, "productCode is required")
 	case req.ProductCode != gateway.ProductCodeCashierPayment:
-		return fail(gateway.CodeInvalidContract, fmt.Sprintf("productCode %q is not in the contract (only CASHIER_PAYMENT)", req.ProductCode))
+		return amt{}, "", refuse(gateway.CodeInvalidContract, fmt.Sprintf("productCode %q is not in the contract (only CASHIER_PAYMENT)", req.ProductCode))
 	}
 	if msg := checkID("paymentRequestId", req.PaymentRequestID, 64, true); msg != "" {
-		return fail(gateway.CodeParamIllegal, msg)
+		return amt{}, "", refuse(gateway.CodeParamIllegal, msg)
 	}
 	a, err := parseAmount("paymentAmount", req.PaymentAmount)
 	if err != nil {
-		return fail(gateway.CodeParamIllegal, err.Error())
+		return amt{}, "", refuse(gateway.CodeParamIllegal, err.Error())
 	}
 	method := req.PaymentMethod.PaymentMethodType
 	if method == "" {
-		return fail(gateway.CodeParamIllegal, "paymentMethod.paymentMethodType is required")
+		return amt{}, "", refuse(gateway.CodeParamIllegal, "paymentMethod.paymentMethodType is required")
 	}
 	env, envField := req.Env, "env"
 	if env == nil && req.Order != nil && req.Order.Env != nil {
 		env, envField = req.Order.Env, "order.env"
 	}
 	if msg := checkEnv(envField, env, true); msg != "" {
-		return fail(gateway.CodeParamIllegal, msg)
+		return amt{}, "", refuse(gateway.CodeParamIllegal, msg)
 	}
-	expiry := c.now.Add(s.opts.DefaultPaymentExpiry)
-	if req.PaymentExpiryTime != "" {
-		t, err := gateway.ParseTime(req.PaymentExpiryTime)
-		if err != nil {
-			return fail(gateway.CodeParamIllegal, "paymentExpiryTime: "+err.Error())
-		}
-		if !t.After(c.now) {
-			return fail(gateway.CodeParamIllegal, "paymentExpiryTime "+req.PaymentExpiryTime+" is not in the future")
-		}
-		expiry = t
+	return a, method, nil
+}
+
+// payExpiry is when an unpaid payment closes: paymentExpiryTime when sent,
+// else the simulator's default from now.
+func (s *Simulator) payExpiry(now time.Time, sent string) (time.Time, *refusal) {
+	if sent == "" {
+		return now.Add(s.opts.DefaultPaymentExpiry), nil
 	}
+	t, err := gateway.ParseTime(sent)
+	if err != nil {
+		return time.Time{}, refuse(gateway.CodeParamIllegal, "paymentExpiryTime: "+err.Error())
+	}
+	if !t.After(now) {
+		return time.Time{}, refuse(gateway.CodeParamIllegal, "paymentExpiryTime "+sent+" is not in the future")
+	}
+	return t, nil
+}
+
+// checkPayExtras checks the notify and redirect URLs and the instalment plan.
+func checkPayExtras(req *gateway.PayRequest) *refusal {
 	for _, u := range [][2]string{{"paymentNotifyUrl", req.PaymentNotifyURL}, {"paymentRedirectUrl", req.PaymentRedirectURL}} {
 		if msg := validURL(u[0], u[1]); msg != "" {
-			return fail(gateway.CodeParamIllegal, msg)
+			return refuse(gateway.CodeParamIllegal, msg)
 		}
 	}
 	if cp := req.CreditPayPlan; cp != nil {
 		if cp.InstallmentNum < 2 || cp.InstallmentNum > 12 {
-			return fail(gateway.CodeParamIllegal, "creditPayPlan.installmentNum must be 2 to 12")
+			return refuse(gateway.CodeParamIllegal, "creditPayPlan.installmentNum must be 2 to 12")
 		}
 		if cp.FeePercentage != nil && (*cp.FeePercentage < 0 || *cp.FeePercentage > 100) {
-			return fail(gateway.CodeParamIllegal, "creditPayPlan.feePercentage must be 0 to 100")
+			return refuse(gateway.CodeParamIllegal, "creditPayPlan.feePercentage must be 0 to 100")
 		}
 	}
+	return nil
+}
+
+// checkPayOption finds the merchant's payment option for method and checks
+// that it takes the amount.
+func checkPayOption(m *merchant, method string, a amt) (PaymentOptionConfig, *refusal) {
 	opt, found := m.option(method)
 	if !found || opt.Disabled {
-		return fail(gateway.CodeNoPayOption, fmt.Sprintf("payment method %s is not available to this merchant", method))
+		return opt, refuse(gateway.CodeNoPayOption, fmt.Sprintf("payment method %s is not available to this merchant", method))
 	}
 	if !opt.supports(a.currency) {
-		return fail(gateway.CodeCurrencyNotSupport, fmt.Sprintf("payment method %s does not support %s", method, a.currency))
+		return opt, refuse(gateway.CodeCurrencyNotSupport, fmt.Sprintf("payment method %s does not support %s", method, a.currency))
 	}
 	switch kind, msg := checkMethodRules(method, a); kind {
 	case ruleBelowMinimum:
-		return fail(gateway.CodePaymentAmountExceedLimit, "paymentAmount: "+msg)
+		return opt, refuse(gateway.CodePaymentAmountExceedLimit, "paymentAmount: "+msg)
 	case ruleNotMultiple:
-		return fail(gateway.CodeParamIllegal, "paymentAmount: "+msg)
+		return opt, refuse(gateway.CodeParamIllegal, "paymentAmount: "+msg)
 	}
-	isAuth := req.IsAuthorization != nil && bool(*req.IsAuthorization)
-	captureMode := ""
+	return opt, nil
+}
+
+// payCaptureTerms reads whether the payment is an authorization and how it is
+// captured: CARD payments must authorize, others must not; a card's capture
+// mode defaults to the simulator's.
+func (s *Simulator) payCaptureTerms(req *gateway.PayRequest, method string) (isAuth bool, captureMode string, no *refusal) {
+	isAuth = req.IsAuthorization != nil && bool(*req.IsAuthorization)
 	if pf := req.PaymentFactor; pf != nil {
 		if pf.IsAuthorization != nil && bool(*pf.IsAuthorization) {
 			isAuth = true
@@ -285,79 +371,88 @@ func (s *Simulator) apiPay(c *call) answer {
 	switch captureMode {
 	case "", captureAutomatic, captureManual:
 	default:
-		return fail(gateway.CodeParamIllegal, fmt.Sprintf("paymentFactor.captureMode %q: want AUTOMATIC or MANUAL", captureMode))
+		return false, "", refuse(gateway.CodeParamIllegal, fmt.Sprintf("paymentFactor.captureMode %q: want AUTOMATIC or MANUAL", captureMode))
 	}
 	isCard := method == "CARD"
 	if isCard && !isAuth {
-		return fail(gateway.CodeParamIllegal, "paymentFactor.isAuthorization must be true for CARD payments")
+		return false, "", refuse(gateway.CodeParamIllegal, "paymentFactor.isAuthorization must be true for CARD payments")
 	}
 	if !isCard && isAuth {
-		return fail(gateway.CodeParamIllegal, "isAuthorization is only supported for CARD payments")
+		return false, "", refuse(gateway.CodeParamIllegal, "isAuthorization is only supported for CARD payments")
 	}
 	if isCard && captureMode == "" {
 		captureMode = s.opts.DefaultCaptureMode
 	}
+	return isAuth, captureMode, nil
+}
 
-	// Card details.
-	var cd *card
-	var is3DS *bool
-	complete := false
-	if isCard {
-		meta := req.PaymentMethod.PaymentMethodMetaData
-		var msg string
-		if is3DS, msg = metaBool(meta, gateway.CardMetaIs3DS); msg != "" {
-			return fail(gateway.CodeParamIllegal, msg)
+// readPayCard reads a CARD payment's card: a stored token, or the number,
+// expiry and CVV the merchant collected (checked), or nothing (the checkout
+// page collects it).
+func (s *Simulator) readPayCard(c *call, req *gateway.PayRequest, t *payTerms) *refusal {
+	meta := req.PaymentMethod.PaymentMethodMetaData
+	var msg string
+	if t.is3DS, msg = metaBool(meta, gateway.CardMetaIs3DS); msg != "" {
+		return refuse(gateway.CodeParamIllegal, msg)
+	}
+	if token := req.PaymentMethod.PaymentMethodID; token != "" {
+		t.card = c.m.tokenCard(token)
+		return nil
+	}
+	no := strings.ReplaceAll(metaString(meta, gateway.CardMetaNumber), " ", "")
+	if no == "" {
+		return nil
+	}
+	brand, msg := checkCardNumber("paymentMethod.paymentMethodMetaData.cardNo", no, t.opt)
+	if msg != "" {
+		if brand != "" {
+			return refuse(gateway.CodeNoPayOption, msg)
 		}
-		if req.PaymentMethod.PaymentMethodID != "" {
-			m.mu.Lock()
-			known := m.tokens[req.PaymentMethod.PaymentMethodID]
-			m.mu.Unlock()
-			if known != nil {
-				cp := *known
-				cp.threeDS = false
-				cd = &cp
-			} else {
-				cd = &card{number: "4111111111111111", brand: "VISA", token: req.PaymentMethod.PaymentMethodID}
-			}
-		} else if no := strings.ReplaceAll(metaString(meta, gateway.CardMetaNumber), " ", ""); no != "" {
-			brand, msg := checkCardNumber("paymentMethod.paymentMethodMetaData.cardNo", no, opt)
-			if msg != "" {
-				if brand != "" {
-					return fail(gateway.CodeNoPayOption, msg)
-				}
-				return fail(gateway.CodeParamIllegal, msg)
-			}
-			cd = &card{number: no, brand: brand}
-			y, mo := metaString(meta, gateway.CardMetaExpiryYear), metaString(meta, gateway.CardMetaExpiryMonth)
-			if y != "" || mo != "" {
-				if msg := checkExpiry(y, mo, c.now); msg != "" {
-					return fail(gateway.CodeParamIllegal, msg)
-				}
-			}
-			complete = y != "" && mo != "" && metaString(meta, gateway.CardMetaCVV) != ""
+		return refuse(gateway.CodeParamIllegal, msg)
+	}
+	t.card = &card{number: no, brand: brand}
+	y, mo := metaString(meta, gateway.CardMetaExpiryYear), metaString(meta, gateway.CardMetaExpiryMonth)
+	if y != "" || mo != "" {
+		if msg := checkExpiry(y, mo, c.now); msg != "" {
+			return refuse(gateway.CodeParamIllegal, msg)
 		}
 	}
+	t.cardFull = y != "" && mo != "" && metaString(meta, gateway.CardMetaCVV) != ""
+	return nil
+}
 
+// tokenCard is the card behind a paymentMethodId: a copy of the tokenised
+// card (its 3-D Secure pass not carried over), or a test VISA for a token the
+// simulator never issued.
+func (m *merchant) tokenCard(token string) *card {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.count("payment", req.PaymentRequestID)
-	if p := m.payments[req.PaymentRequestID]; p != nil {
-		return s.payReplay(p, a, req.PaymentMethod)
+	known := m.tokens[token]
+	m.mu.Unlock()
+	if known == nil {
+		return &card{number: "4111111111111111", brand: "VISA", token: token}
 	}
+	cp := *known
+	cp.threeDS = false
+	return &cp
+}
 
+// recordPayment stores a new PROCESSING payment in the merchant's books and
+// the simulator's index, and its card under its token; m.mu must be held.
+func (s *Simulator) recordPayment(c *call, req *gateway.PayRequest, t payTerms) *payment {
+	m := c.m
 	p := &payment{
-		m: m, id: s.newID(idPayment), requestID: req.PaymentRequestID, amount: a, method: method,
-		methodID: req.PaymentMethod.PaymentMethodID, card: cd, isAuth: isAuth, captureMode: captureMode,
-		createTime: c.now, expiryTime: expiry, status: gateway.PaymentStatusProcessing,
+		m: m, id: s.newID(idPayment), requestID: req.PaymentRequestID, amount: t.amount, method: t.method,
+		methodID: req.PaymentMethod.PaymentMethodID, card: t.card, isAuth: t.isAuth, captureMode: t.captureMode,
+		createTime: c.now, expiryTime: t.expiry, status: gateway.PaymentStatusProcessing,
 		notifyURL: req.PaymentNotifyURL, redirectURL: req.PaymentRedirectURL,
 	}
 	if ss := req.SettlementStrategy; ss != nil {
 		p.settleCur = ss.SettlementCurrency
 	}
-	if cd != nil && cd.token == "" {
-		cd.token = "SIMTOKEN" + p.id
-	}
-	if cd != nil {
+	if cd := t.card; cd != nil {
+		if cd.token == "" {
+			cd.token = "SIMTOKEN" + p.id
+		}
 		m.tokens[cd.token] = cd
 	}
 	m.payments[p.requestID] = p
@@ -365,28 +460,33 @@ func (s *Simulator) apiPay(c *call) answer {
 	s.idxMu.Lock()
 	s.payments[p.id] = p
 	s.idxMu.Unlock()
+	return p
+}
 
-	if isCard {
-		mc := magicCard(cd)
-		tokenised := p.methodID != ""
-		p.needs3DS = (is3DS != nil && *is3DS) || mc == "3DS_REQUIRED"
-		p.needsCard = cd == nil
-		if !tokenised && complete && !p.needs3DS && mc != "PROCESSING" {
-			// 2D with merchant-collected card data: the answer is final.
-			if code := p.completionOutcome(); code != "" && code != "PENDING" {
-				s.finish(p, c.now, code, "")
-			} else {
-				s.finish(p, c.now, "", "")
-			}
-			return s.payFinalAnswer(p)
-		}
+// payCardAtOnce notes what a CARD payment still needs at checkout (3-D
+// Secure, the card itself) and, for a 2D payment whose card data the
+// merchant sent in full, ends it now and reports true: the answer is final.
+// m.mu must be held.
+func (s *Simulator) payCardAtOnce(c *call, p *payment, t payTerms) bool {
+	mc := magicCard(t.card)
+	tokenised := p.methodID != ""
+	p.needs3DS = (t.is3DS != nil && *t.is3DS) || mc == "3DS_REQUIRED"
+	p.needsCard = t.card == nil
+	if tokenised || !t.cardFull || p.needs3DS || mc == "PROCESSING" {
+		return false
 	}
-
-	s.sched.at(expiry, "expire", func(at time.Time) { s.expire(p, at) })
-	if ac := s.Behavior().AutoComplete; ac.After > 0 && autoApplies(ac, method) {
-		s.sched.at(c.now.Add(time.Duration(ac.After)), "auto-complete", func(at time.Time) { s.autoComplete(p, at) })
+	if code := p.completionOutcome(); code != "" && code != "PENDING" {
+		s.finish(p, c.now, code, "")
+	} else {
+		s.finish(p, c.now, "", "")
 	}
+	return true
+}
 
+// payInProcessAnswer is the first answer to a payment the user still has to
+// complete: PAYMENT_IN_PROCESS with the checkout URL (and, for wallets, a
+// redirect form). It is kept so a retried pay replays it byte for byte.
+func (s *Simulator) payInProcessAnswer(c *call, p *payment) answer {
 	base := s.opts.PublicURL
 	if base == "" {
 		base = c.baseURL
@@ -394,9 +494,9 @@ func (s *Simulator) apiPay(c *call) answer {
 	normal := strings.TrimRight(base, "/") + "/checkout/" + p.id
 	resp := gateway.PayResponse{
 		Result: gateway.NewResult(gateway.CodePaymentInProcess), PaymentRequestID: p.requestID, PaymentID: p.id,
-		PaymentAmount: a.wire(), PaymentCreateTime: fmtTime(p.createTime), NormalURL: normal,
+		PaymentAmount: p.amount.wire(), PaymentCreateTime: fmtTime(p.createTime), NormalURL: normal,
 	}
-	if !isCard {
+	if p.method != "CARD" {
 		resp.RedirectActionForm = &gateway.RedirectActionForm{Method: "GET", RedirectURL: normal}
 	}
 	raw, _ := json.Marshal(resp)

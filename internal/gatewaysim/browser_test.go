@@ -186,89 +186,97 @@ func checkoutPayment(t *testing.T, e *env, req *gateway.PayRequest, m *merchantS
 
 func TestCheckoutInBrowser(t *testing.T) {
 	chromiumPath(t) // fail early, with the install command
+	t.Run("pay and return to the merchant", browserPay)
+	t.Run("decline", browserDecline)
+	t.Run("3-D Secure", browser3DS)
+	t.Run("expired", browserExpired)
+}
 
-	t.Run("pay and return to the merchant", func(t *testing.T) {
-		e, m, b := newEnv(t), newMerchant(t), newBrowserTab(t)
-		u := checkoutPayment(t, e, walletPay("b-pay", hkd("1050"), "ALIPAY_HK"), m)
-		b.step("checkout", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("pay")))
-		if got := b.text("#amount"); got != "HKD 10.50" {
-			t.Errorf("amount shown %q, want HKD 10.50", got)
-		}
-		if got := b.text("#status"); got != gateway.PaymentStatusProcessing {
-			t.Errorf("status shown %q", got)
-		}
-		b.step("paid", chromedp.Click(chromedp.ID("pay")), chromedp.WaitVisible(chromedp.ID("thanks")))
-		if got := b.text("#thanks"); got != "Thank you for order b-pay" {
-			t.Errorf("merchant page says %q", got)
-		}
-		if got := m.returned(); len(got) != 1 || got[0] != "/return?order=b-pay" {
-			t.Errorf("merchant saw %v, want one return to /return?order=b-pay", got)
-		}
-		e.wantStatus("b-pay", gateway.PaymentStatusSuccess)
-	})
+// browserPay: a wallet payment paid on the page returns the browser to the merchant.
+func browserPay(t *testing.T) {
+	e, m, b := newEnv(t), newMerchant(t), newBrowserTab(t)
+	u := checkoutPayment(t, e, walletPay("b-pay", hkd("1050"), "ALIPAY_HK"), m)
+	b.step("checkout", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("pay")))
+	if got := b.text("#amount"); got != "HKD 10.50" {
+		t.Errorf("amount shown %q, want HKD 10.50", got)
+	}
+	if got := b.text("#status"); got != gateway.PaymentStatusProcessing {
+		t.Errorf("status shown %q", got)
+	}
+	b.step("paid", chromedp.Click(chromedp.ID("pay")), chromedp.WaitVisible(chromedp.ID("thanks")))
+	if got := b.text("#thanks"); got != "Thank you for order b-pay" {
+		t.Errorf("merchant page says %q", got)
+	}
+	if got := m.returned(); len(got) != 1 || got[0] != "/return?order=b-pay" {
+		t.Errorf("merchant saw %v, want one return to /return?order=b-pay", got)
+	}
+	e.wantStatus("b-pay", gateway.PaymentStatusSuccess)
+}
 
-	t.Run("decline", func(t *testing.T) {
-		e, m, b := newEnv(t), newMerchant(t), newBrowserTab(t)
-		u := checkoutPayment(t, e, walletPay("b-decline", hkd("2000"), "ALIPAY_HK"), m)
-		b.step("checkout", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("decline")))
-		b.step("declined",
-			chromedp.SetValue(chromedp.CSS(`select[name="resultCode"]`), gateway.CodeRiskReject),
-			chromedp.Click(chromedp.ID("decline")), chromedp.WaitVisible(chromedp.ID("thanks")))
-		inq := e.inquiry("b-decline")
-		if inq.PaymentStatus != gateway.PaymentStatusFail || inq.PaymentResultCode != gateway.CodeRiskReject {
-			t.Errorf("after Decline with %s: status %s code %s", gateway.CodeRiskReject, inq.PaymentStatus, inq.PaymentResultCode)
-		}
-		if got := m.returned(); len(got) != 1 {
-			t.Errorf("merchant saw %v, want one return", got)
-		}
-	})
+// browserDecline: Decline with a chosen code fails the payment with it.
+func browserDecline(t *testing.T) {
+	e, m, b := newEnv(t), newMerchant(t), newBrowserTab(t)
+	u := checkoutPayment(t, e, walletPay("b-decline", hkd("2000"), "ALIPAY_HK"), m)
+	b.step("checkout", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("decline")))
+	b.step("declined",
+		chromedp.SetValue(chromedp.CSS(`select[name="resultCode"]`), gateway.CodeRiskReject),
+		chromedp.Click(chromedp.ID("decline")), chromedp.WaitVisible(chromedp.ID("thanks")))
+	inq := e.inquiry("b-decline")
+	if inq.PaymentStatus != gateway.PaymentStatusFail || inq.PaymentResultCode != gateway.CodeRiskReject {
+		t.Errorf("after Decline with %s: status %s code %s", gateway.CodeRiskReject, inq.PaymentStatus, inq.PaymentResultCode)
+	}
+	if got := m.returned(); len(got) != 1 {
+		t.Errorf("merchant saw %v, want one return", got)
+	}
+}
 
-	t.Run("3-D Secure", func(t *testing.T) {
-		e, m, b := newEnv(t), newMerchant(t), newBrowserTab(t)
-		u := checkoutPayment(t, e, cardPay("b-3ds", gateway.Amount{Currency: "USD", Value: "4200"}, "4111111111111111", true, "AUTOMATIC"), m)
-		b.step("checkout", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("pay")))
-		b.step("challenge", chromedp.Click(chromedp.ID("pay")), chromedp.WaitVisible(chromedp.ID("submit-3ds")))
-		if loc := b.location(); !strings.HasSuffix(loc, "/3ds") {
-			t.Errorf("after Pay the browser is at %s, want the 3-D Secure page", loc)
-		}
-		b.step("wrong code",
-			chromedp.SendKeys(chromedp.CSS(`input[name="code"]`), "000000"),
-			chromedp.Click(chromedp.ID("submit-3ds")), chromedp.WaitVisible(chromedp.ID("error")))
-		if got := b.text("#error"); got != "Wrong code, try again." {
-			t.Errorf("after a wrong code: %q", got)
-		}
-		e.wantStatus("b-3ds", gateway.PaymentStatusProcessing)
-		b.step("right code",
-			chromedp.SendKeys(chromedp.CSS(`input[name="code"]`), Magic3DSCode),
-			chromedp.Click(chromedp.ID("submit-3ds")), chromedp.WaitVisible(chromedp.ID("thanks")))
-		e.wantStatus("b-3ds", gateway.PaymentStatusSuccess)
-		if got := m.returned(); len(got) != 1 || got[0] != "/return?order=b-3ds" {
-			t.Errorf("merchant saw %v", got)
-		}
-	})
+// browser3DS: a card payment goes through the challenge; a wrong code asks again.
+func browser3DS(t *testing.T) {
+	e, m, b := newEnv(t), newMerchant(t), newBrowserTab(t)
+	u := checkoutPayment(t, e, cardPay("b-3ds", gateway.Amount{Currency: "USD", Value: "4200"}, "4111111111111111", true, "AUTOMATIC"), m)
+	b.step("checkout", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("pay")))
+	b.step("challenge", chromedp.Click(chromedp.ID("pay")), chromedp.WaitVisible(chromedp.ID("submit-3ds")))
+	if loc := b.location(); !strings.HasSuffix(loc, "/3ds") {
+		t.Errorf("after Pay the browser is at %s, want the 3-D Secure page", loc)
+	}
+	b.step("wrong code",
+		chromedp.SendKeys(chromedp.CSS(`input[name="code"]`), "000000"),
+		chromedp.Click(chromedp.ID("submit-3ds")), chromedp.WaitVisible(chromedp.ID("error")))
+	if got := b.text("#error"); got != "Wrong code, try again." {
+		t.Errorf("after a wrong code: %q", got)
+	}
+	e.wantStatus("b-3ds", gateway.PaymentStatusProcessing)
+	b.step("right code",
+		chromedp.SendKeys(chromedp.CSS(`input[name="code"]`), Magic3DSCode),
+		chromedp.Click(chromedp.ID("submit-3ds")), chromedp.WaitVisible(chromedp.ID("thanks")))
+	e.wantStatus("b-3ds", gateway.PaymentStatusSuccess)
+	if got := m.returned(); len(got) != 1 || got[0] != "/return?order=b-3ds" {
+		t.Errorf("merchant saw %v", got)
+	}
+}
 
-	t.Run("expired", func(t *testing.T) {
-		e, m, b := newEnv(t), newMerchant(t), newBrowserTab(t)
-		u := checkoutPayment(t, e, walletPay("b-expired", hkd("500"), "ALIPAY_HK"), m)
-		b.step("checkout", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("pay")))
-		e.sim.Advance(15 * time.Minute) // past the 14 minutes a cashier payment stays open
-		// The page the user still has open: pressing Pay now changes nothing.
-		b.step("pay too late", chromedp.Click(chromedp.ID("pay")), chromedp.WaitVisible(chromedp.ID("thanks")))
-		inq := e.inquiry("b-expired")
-		if inq.PaymentStatus != gateway.PaymentStatusFail || inq.PaymentResultCode != gateway.CodeOrderIsClosed {
-			t.Errorf("after expiry: status %s code %s, want FAIL %s", inq.PaymentStatus, inq.PaymentResultCode, gateway.CodeOrderIsClosed)
-		}
-		// Opened again, the page offers neither Pay nor Decline.
-		b.step("reopened", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("status")))
-		if got := b.text("#status"); !strings.Contains(got, gateway.CodeOrderIsClosed) {
-			t.Errorf("status shown %q, want it to name %s", got, gateway.CodeOrderIsClosed)
-		}
-		payButtons, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#pay, #decline").length`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if payButtons != 0 {
-			t.Errorf("an expired payment shows %d Pay/Decline buttons", payButtons)
-		}
-	})
+// browserExpired: a page left open past the expiry cannot pay, and reopened offers nothing.
+func browserExpired(t *testing.T) {
+	e, m, b := newEnv(t), newMerchant(t), newBrowserTab(t)
+	u := checkoutPayment(t, e, walletPay("b-expired", hkd("500"), "ALIPAY_HK"), m)
+	b.step("checkout", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("pay")))
+	e.sim.Advance(15 * time.Minute) // past the 14 minutes a cashier payment stays open
+	// The page the user still has open: pressing Pay now changes nothing.
+	b.step("pay too late", chromedp.Click(chromedp.ID("pay")), chromedp.WaitVisible(chromedp.ID("thanks")))
+	inq := e.inquiry("b-expired")
+	if inq.PaymentStatus != gateway.PaymentStatusFail || inq.PaymentResultCode != gateway.CodeOrderIsClosed {
+		t.Errorf("after expiry: status %s code %s, want FAIL %s", inq.PaymentStatus, inq.PaymentResultCode, gateway.CodeOrderIsClosed)
+	}
+	// Opened again, the page offers neither Pay nor Decline.
+	b.step("reopened", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("status")))
+	if got := b.text("#status"); !strings.Contains(got, gateway.CodeOrderIsClosed) {
+		t.Errorf("status shown %q, want it to name %s", got, gateway.CodeOrderIsClosed)
+	}
+	payButtons, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#pay, #decline").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if payButtons != 0 {
+		t.Errorf("an expired payment shows %d Pay/Decline buttons", payButtons)
+	}
 }

@@ -74,86 +74,126 @@ func (s *Simulator) serveCheckout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such payment", http.StatusNotFound)
 		return
 	}
-	m := p.m
 	if r.Method == http.MethodPost {
 		_ = r.ParseForm()
 	}
+	step := s.checkoutStep(r, verb, p)
+	switch {
+	case step.notFound:
+		http.Error(w, "not found", http.StatusNotFound)
+	case step.redirect != "":
+		http.Redirect(w, r, step.redirect, http.StatusSeeOther)
+	default:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = checkoutTmpl.Execute(w, step.view)
+	}
+}
+
+// checkoutAction is what one checkout request did, and what the browser is
+// answered with: nothing found, a redirect, or the page.
+type checkoutAction struct {
+	notFound  bool
+	redirect  string // 303 to this URL
+	errMsg    string // shown on the page
+	challenge bool   // show the 3-D Secure form
+	finished  bool   // the payment reached a result (or already had one)
+	view      checkoutView
+}
+
+// checkoutStep applies one checkout request to p under the merchant's lock:
+// a payment past its expiry closes first, then the verb acts on it.
+func (s *Simulator) checkoutStep(r *http.Request, verb string, p *payment) checkoutAction {
+	m := p.m
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	now := s.clock.Now()
 	if p.status == gateway.PaymentStatusProcessing && !now.Before(p.expiryTime) {
 		s.finish(p, p.expiryTime, gateway.CodeOrderIsClosed, "The payment expired without being paid.")
 	}
 	open := p.status == gateway.PaymentStatusProcessing || p.status == gateway.PaymentStatusPending
-	var errMsg string
-	challenge := false
-	finished := false
+	var act checkoutAction
 	switch {
 	case verb == "" && r.Method == http.MethodGet:
 	case verb == "3ds" && r.Method == http.MethodGet:
-		challenge = open && p.needs3DS
+		act.challenge = open && p.needs3DS
 	case verb == "pay" && r.Method == http.MethodPost && open:
-		if p.needsCard {
-			no := strings.ReplaceAll(r.PostForm.Get("cardNo"), " ", "")
-			opt, _ := m.option("CARD")
-			brand, msg := checkCardNumber("card number", no, opt)
-			if msg != "" {
-				errMsg = msg
-				break
-			}
-			p.card = &card{number: no, brand: brand, token: "SIMTOKEN" + p.id}
-			m.tokens[p.card.token] = p.card
-			p.needsCard = false
-			if magicCard(p.card) == "3DS_REQUIRED" {
-				p.needs3DS = true
-			}
-		}
-		if p.needs3DS {
-			m.mu.Unlock()
-			http.Redirect(w, r, "/checkout/"+p.id+"/3ds", http.StatusSeeOther)
-			return
-		}
-		_ = s.settleLocked(p, p.completionOutcome(), false)
-		finished = true
+		act = s.checkoutPay(r, p)
 	case verb == "3ds" && r.Method == http.MethodPost && open && p.needs3DS:
-		if r.PostForm.Get("code") == Magic3DSCode {
-			code := p.completionOutcome()
-			_ = s.settleLocked(p, code, true)
-			finished = true
-			break
-		}
-		p.challengeFails++
-		if p.challengeFails >= max3DSFailures {
-			s.finish(p, now, gateway.CodeRiskReject, "3-D Secure authentication failed.")
-			finished = true
-			break
-		}
-		challenge = true
-		errMsg = "Wrong code, try again."
+		act = s.checkout3DS(r, p, now)
 	case verb == "decline" && r.Method == http.MethodPost && open:
 		code := r.PostForm.Get("resultCode")
 		if info, ok := gateway.Codes[code]; !ok || info.Status != gateway.StatusFail {
 			code = gateway.CodeUserBalanceNotEnough
 		}
 		_ = s.settleLocked(p, code, false)
-		finished = true
+		act.finished = true
 	case r.Method == http.MethodPost && !open:
-		finished = true
+		act.finished = true
 	default:
-		m.mu.Unlock()
-		http.Error(w, "not found", http.StatusNotFound)
-		return
+		return checkoutAction{notFound: true}
 	}
-	if finished && p.status != gateway.PaymentStatusPending && p.redirectURL != "" {
-		u := p.redirectURL
-		m.mu.Unlock()
-		http.Redirect(w, r, u, http.StatusSeeOther)
-		return
+	if act.redirect != "" {
+		return act
 	}
-	open = p.status == gateway.PaymentStatusProcessing || p.status == gateway.PaymentStatusPending
+	if act.finished && p.status != gateway.PaymentStatusPending && p.redirectURL != "" {
+		act.redirect = p.redirectURL
+		return act
+	}
+	act.view = s.checkoutPage(p, now, act)
+	return act
+}
+
+// checkoutPay is the Pay button: it takes the card number when the card is
+// collected here, sends a 3-D Secure payment to its challenge, and settles
+// the rest with their magic outcome. m.mu held.
+func (s *Simulator) checkoutPay(r *http.Request, p *payment) checkoutAction {
+	m := p.m
+	if p.needsCard {
+		no := strings.ReplaceAll(r.PostForm.Get("cardNo"), " ", "")
+		opt, _ := m.option("CARD")
+		brand, msg := checkCardNumber("card number", no, opt)
+		if msg != "" {
+			return checkoutAction{errMsg: msg}
+		}
+		p.card = &card{number: no, brand: brand, token: "SIMTOKEN" + p.id}
+		m.tokens[p.card.token] = p.card
+		p.needsCard = false
+		if magicCard(p.card) == "3DS_REQUIRED" {
+			p.needs3DS = true
+		}
+	}
+	if p.needs3DS {
+		return checkoutAction{redirect: "/checkout/" + p.id + "/3ds"}
+	}
+	_ = s.settleLocked(p, p.completionOutcome(), false)
+	return checkoutAction{finished: true}
+}
+
+// checkout3DS answers the 3-D Secure challenge: the magic code settles the
+// payment, max3DSFailures wrong codes fail it with RISK_REJECT, a wrong code
+// before that asks again. m.mu held.
+func (s *Simulator) checkout3DS(r *http.Request, p *payment, now time.Time) checkoutAction {
+	if r.PostForm.Get("code") == Magic3DSCode {
+		_ = s.settleLocked(p, p.completionOutcome(), true)
+		return checkoutAction{finished: true}
+	}
+	p.challengeFails++
+	if p.challengeFails >= max3DSFailures {
+		s.finish(p, now, gateway.CodeRiskReject, "3-D Secure authentication failed.")
+		return checkoutAction{finished: true}
+	}
+	return checkoutAction{challenge: true, errMsg: "Wrong code, try again."}
+}
+
+// checkoutPage fills the page's template from the payment as it now stands.
+// m.mu held.
+func (s *Simulator) checkoutPage(p *payment, now time.Time, act checkoutAction) checkoutView {
+	open := p.status == gateway.PaymentStatusProcessing || p.status == gateway.PaymentStatusPending
 	v := checkoutView{
-		ClientID: m.clientID, PaymentID: p.id, Currency: p.amount.currency, Major: p.amount.major(), Method: p.method,
-		Status: p.status, Open: open, Challenge: challenge,
-		NeedsCard: p.needsCard, Expiry: fmtTime(p.expiryTime), Error: errMsg, RedirectURL: p.redirectURL,
+		ClientID: p.m.clientID, PaymentID: p.id, Currency: p.amount.currency, Major: p.amount.major(), Method: p.method,
+		Status: p.status, Open: open, Challenge: act.challenge,
+		NeedsCard: p.needsCard, Expiry: fmtTime(p.expiryTime), Error: act.errMsg, RedirectURL: p.redirectURL,
 		MagicCode: Magic3DSCode, DeclineCodes: declineCodes,
 	}
 	if p.card != nil && p.card.number != "" {
@@ -171,8 +211,5 @@ func (s *Simulator) serveCheckout(w http.ResponseWriter, r *http.Request) {
 	if sc, ok := s.clock.(*ScaledClock); ok {
 		v.Scale = sc.Scale()
 	}
-	m.mu.Unlock()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = checkoutTmpl.Execute(w, v)
+	return v
 }

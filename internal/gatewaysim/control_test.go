@@ -105,13 +105,19 @@ func TestControlAPI(t *testing.T) {
 	if !clock.Now.Equal(DefaultStart.Add(time.Minute)) {
 		t.Fatalf("clock %v", clock.Now)
 	}
+	controlDisputes(t, e, resp.PaymentID)
+	controlRecords(t, e)
+	controlMerchants(t, e)
+}
 
-	// Disputes.
+// controlDisputes opens a chargeback on the paid paymentID (refunds are
+// refused meanwhile), judges it, and cancels what cannot be cancelled.
+func controlDisputes(t *testing.T, e *env, paymentID string) {
 	var d struct{ DisputeID string }
-	if st := e.control("POST", "/_sim/payments/"+resp.PaymentID+"/disputes", `{"amount":500,"reasonCode":"10.4"}`, &d); st != 200 || d.DisputeID == "" {
+	if st := e.control("POST", "/_sim/payments/"+paymentID+"/disputes", `{"amount":500,"reasonCode":"10.4"}`, &d); st != 200 || d.DisputeID == "" {
 		t.Fatalf("open dispute: %d %+v", st, d)
 	}
-	if _, c := e.refund("ctl-r", resp.PaymentID, hkd("100")); c != gateway.CodeRefundNotAllowedDispute {
+	if _, c := e.refund("ctl-r", paymentID, hkd("100")); c != gateway.CodeRefundNotAllowedDispute {
 		t.Fatalf("refund during dispute: %s", c)
 	}
 	if st := e.control("POST", "/_sim/disputes/"+d.DisputeID+"/judge", `{"result":"NOPE"}`, nil); st != 400 {
@@ -126,8 +132,11 @@ func TestControlAPI(t *testing.T) {
 	if st := e.control("POST", "/_sim/disputes/none/cancel", ``, nil); st != 404 {
 		t.Fatalf("cancel unknown dispute: %d", st)
 	}
+}
 
-	// Ledger, payment view, notifications.
+// controlRecords reads the ledger, a payment's view and the notifications
+// (two for the dispute opened and judged) over the control API.
+func controlRecords(t *testing.T, e *env) {
 	var l Ledger
 	e.control("GET", "/_sim/ledger?clientId="+testClientID, "", &l)
 	if p, ok := l.Payment("ctl-1"); !ok || p.Paid != 1000 {
@@ -142,8 +151,11 @@ func TestControlAPI(t *testing.T) {
 	if len(notes) != 2 || notes[0].Kind != KindNotifyDispute {
 		t.Fatalf("dispute notifications %+v", notes)
 	}
+}
 
-	// Register a merchant over the control API and call as it.
+// controlMerchants registers a merchant over the control API and calls as
+// it; a merchant order id then names payments of two merchants.
+func controlMerchants(t *testing.T, e *env) {
 	pub, _ := gateway.EncodePublicKey(&otherKey.PublicKey)
 	body, _ := json.Marshal(map[string]string{"clientId": "SANDBOX_OTHER", "publicKey": pub, "keyVersion": "1"})
 	var reg map[string]string

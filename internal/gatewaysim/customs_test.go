@@ -70,6 +70,17 @@ func TestDeclarations(t *testing.T) {
 			t.Errorf("%s: %s, want %s", s.name, c, s.code)
 		}
 	}
+	declareOnTheWire(t, e, pid)
+	again, _ := e.declare(declareReq("dec-1", pid, "6000"))
+	if !reflect.DeepEqual(first, again) {
+		t.Errorf("replay differs: %+v %+v", first, again)
+	}
+	declarationProgress(t, e, pid)
+}
+
+// declareOnTheWire sends declarations the client would not: a
+// declarationRequestId over 32 characters, and one without splitOrder.
+func declareOnTheWire(t *testing.T, e *env, pid string) {
 	// The client refuses long ids itself; the simulator does too.
 	long, _ := json.Marshal(declareReq(strings.Repeat("d", 33), pid, "1"))
 	if _, res, _ := e.raw(rawReq{path: gateway.PrefixProduction + gateway.PathDeclare, clientID: testClientID, body: string(long)}); res.ResultCode != gateway.CodeParamIllegal || !strings.Contains(res.ResultMessage, "32") {
@@ -85,10 +96,12 @@ func TestDeclarations(t *testing.T) {
 	if _, res, _ := e.raw(rawReq{path: gateway.PrefixProduction + gateway.PathDeclare, clientID: testClientID, body: string(body)}); res.ResultCode != gateway.CodeSuccess {
 		t.Errorf("declare without splitOrder: %+v", res)
 	}
-	again, _ := e.declare(declareReq("dec-1", pid, "6000"))
-	if !reflect.DeepEqual(first, again) {
-		t.Errorf("replay differs: %+v %+v", first, again)
-	}
+}
+
+// declarationProgress follows declarations through the batch inquiry as the
+// clock moves (WAITING_FOR_PROCESSING, PROCESSING, SUCCESS), their sum in the
+// ledger, and the magic customs code that ends one FAIL.
+func declarationProgress(t *testing.T, e *env, pid string) {
 	inquire := func(ids ...string) (*gateway.InquiryDeclarationRequestsResponse, error) {
 		return e.client.InquiryDeclarationRequests(e.ctx, &gateway.InquiryDeclarationRequestsRequest{DeclarationRequestIDs: ids})
 	}

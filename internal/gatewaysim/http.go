@@ -78,6 +78,14 @@ func fail(code, msg string) answer {
 	return answer{result: r, body: errorBody{Result: r}}
 }
 
+// refusal is a request check's verdict when it refuses: the result code and
+// message the gateway answers with. A check returns nil to let the request on.
+type refusal struct{ code, msg string }
+
+func refuse(code, msg string) *refusal { return &refusal{code: code, msg: msg} }
+
+func (r *refusal) answer() answer { return fail(r.code, r.msg) }
+
 func ok(r gateway.Result, body any) answer { return answer{result: r, body: body} }
 
 // Handler serves the APIs under every prefix in Prefixes, the checkout
@@ -120,95 +128,116 @@ func isJSONContentType(ct string) bool {
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
+// apiOutcome is what serveAPI did with a call, for its log line.
+type apiOutcome struct {
+	ans    answer
+	fault  string // the fault injected, if any
+	status int    // HTTP status; 0 when the connection was dropped
+}
+
 func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, api *apiDef) {
 	start := time.Now()
-	clientID := r.Header.Get(gateway.HeaderClientID)
-	path := r.URL.EscapedPath()
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	c := &call{clientID: clientID, now: s.clock.Now(), baseURL: scheme + "://" + r.Host}
+	c := &call{clientID: r.Header.Get(gateway.HeaderClientID), now: s.clock.Now(), baseURL: scheme + "://" + r.Host}
 	apiName := "unknown"
 	if api != nil {
 		apiName = api.name
 		c.api = api.name
 	}
-	var ans answer
-	var fault string
-	status := http.StatusOK
+	path := r.URL.EscapedPath()
+	out := apiOutcome{status: http.StatusOK}
 	defer func() {
-		s.log.Info("api call", "api", apiName, "clientId", clientID, "requestId", c.requestID,
-			"resultCode", ans.result.ResultCode, "resultStatus", ans.result.ResultStatus,
-			"httpStatus", status, "fault", fault, "duration", time.Since(start))
+		s.log.Info("api call", "api", apiName, "clientId", c.clientID, "requestId", c.requestID,
+			"resultCode", out.ans.result.ResultCode, "resultStatus", out.ans.result.ResultStatus,
+			"httpStatus", out.status, "fault", out.fault, "duration", time.Since(start))
 	}()
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, 2<<20))
 	if err != nil {
-		ans = fail(gateway.CodeParamIllegal, "cannot read request body: "+err.Error())
-		s.writeSigned(w, r.Method, path, clientID, ans)
+		out.ans = fail(gateway.CodeParamIllegal, "cannot read request body: "+err.Error())
+		s.writeSigned(w, r.Method, path, c.clientID, out.ans)
 		return
 	}
 	c.body = body
-	switch {
-	case api == nil:
-		ans = fail(gateway.CodeAPIInvalid, fmt.Sprintf("no API at %s", r.URL.Path))
-	case r.Method != http.MethodPost:
-		ans = fail(gateway.CodeMethodNotSupported, fmt.Sprintf("method %s is not supported; use POST", r.Method))
-	case !isJSONContentType(r.Header.Get(gateway.HeaderContentType)):
-		ans = fail(gateway.CodeMediaTypeNotAcceptable,
-			fmt.Sprintf("Content-Type %q is not acceptable; use %s", r.Header.Get(gateway.HeaderContentType), gateway.ContentTypeJSON))
-	default:
-		ans = s.authenticate(r, c, path)
-	}
-	if ans.result.ResultCode != "" {
-		s.writeSigned(w, r.Method, path, clientID, ans)
+	if out.ans = s.admit(r, c, api, path); out.ans.result.ResultCode != "" {
+		s.writeSigned(w, r.Method, path, c.clientID, out.ans)
 		return
 	}
-
 	f := s.Faults()
 	faulty := f.appliesTo(api.name)
-	if faulty {
-		if f.RateLimitQPS > 0 && !c.m.allow(c.now, f) {
-			fault = "rateLimit"
-			ans = fail(gateway.CodeRequestTrafficExceed, "")
-			s.sleepLatency(f)
-			s.writeSigned(w, r.Method, path, clientID, ans)
-			return
-		}
-		s.sleepLatency(f)
-		if f.ServerError > 0 && s.chance(f.ServerError) {
-			fault = "serverError"
-			status = http.StatusServiceUnavailable
-			http.Error(w, "503 Service Unavailable (simulated fault)", status)
-			return
-		}
-		if f.UnknownException > 0 && s.chance(f.UnknownException) {
-			fault = "unknownException"
-			ans = fail(gateway.CodeUnknownException, "")
-			s.writeSigned(w, r.Method, path, clientID, ans)
-			return
-		}
-	}
-
-	ans = api.handle(s, c)
-
-	if faulty && f.ResponseLost > 0 && s.chance(f.ResponseLost) {
-		fault = "responseLost"
-		if f.ResponseLostMode != "502" {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					status = 0
-					_ = conn.Close()
-					return
-				}
-			}
-		}
-		status = http.StatusBadGateway
-		w.WriteHeader(status)
+	if faulty && s.faultBefore(w, r, c, f, &out) {
 		return
 	}
-	s.writeSigned(w, r.Method, path, clientID, ans)
+	out.ans = api.handle(s, c)
+	if faulty && f.ResponseLost > 0 && s.chance(f.ResponseLost) {
+		out.fault = "responseLost"
+		out.status = loseResponse(w, f.ResponseLostMode)
+		return
+	}
+	s.writeSigned(w, r.Method, path, c.clientID, out.ans)
+}
+
+// admit checks what every API call needs before its handler runs: a known
+// API, POST, a JSON body and the merchant's signature. It returns an answer
+// with a result only on refusal.
+func (s *Simulator) admit(r *http.Request, c *call, api *apiDef, path string) answer {
+	switch {
+	case api == nil:
+		return fail(gateway.CodeAPIInvalid, fmt.Sprintf("no API at %s", r.URL.Path))
+	case r.Method != http.MethodPost:
+		return fail(gateway.CodeMethodNotSupported, fmt.Sprintf("method %s is not supported; use POST", r.Method))
+	case !isJSONContentType(r.Header.Get(gateway.HeaderContentType)):
+		return fail(gateway.CodeMediaTypeNotAcceptable,
+			fmt.Sprintf("Content-Type %q is not acceptable; use %s", r.Header.Get(gateway.HeaderContentType), gateway.ContentTypeJSON))
+	}
+	return s.authenticate(r, c, path)
+}
+
+// faultBefore applies the fault profile's faults that strike before the
+// handler runs (rate limit, latency, a 503, UNKNOWN_EXCEPTION); it reports
+// true when it answered the call itself.
+func (s *Simulator) faultBefore(w http.ResponseWriter, r *http.Request, c *call, f FaultProfile, out *apiOutcome) bool {
+	path := r.URL.EscapedPath()
+	if f.RateLimitQPS > 0 && !c.m.allow(c.now, f) {
+		out.fault = "rateLimit"
+		out.ans = fail(gateway.CodeRequestTrafficExceed, "")
+		s.sleepLatency(f)
+		s.writeSigned(w, r.Method, path, c.clientID, out.ans)
+		return true
+	}
+	s.sleepLatency(f)
+	if f.ServerError > 0 && s.chance(f.ServerError) {
+		out.fault = "serverError"
+		out.status = http.StatusServiceUnavailable
+		http.Error(w, "503 Service Unavailable (simulated fault)", out.status)
+		return true
+	}
+	if f.UnknownException > 0 && s.chance(f.UnknownException) {
+		out.fault = "unknownException"
+		out.ans = fail(gateway.CodeUnknownException, "")
+		s.writeSigned(w, r.Method, path, c.clientID, out.ans)
+		return true
+	}
+	return false
+}
+
+// loseResponse drops an answer the handler already acted on: the connection
+// is closed without a byte (status 0), or a bare 502 when mode is "502" or
+// the connection cannot be taken over.
+func loseResponse(w http.ResponseWriter, mode string) int {
+	if mode != "502" {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return 0
+			}
+		}
+	}
+	w.WriteHeader(http.StatusBadGateway)
+	return http.StatusBadGateway
 }
 
 func (s *Simulator) sleepLatency(f FaultProfile) {

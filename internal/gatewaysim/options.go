@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
 )
 
 // Options configures a Simulator. The zero value is usable: a manual clock at
@@ -309,4 +311,53 @@ func DefaultPaymentOptions() []PaymentOptionConfig {
 		{PaymentMethodType: "JKOPAY", PaymentMethodCategory: "WALLET", Regions: []string{"TW"}, Currencies: []string{"TWD"}},
 		{PaymentMethodType: "OCTOPUS", PaymentMethodCategory: "WALLET", Regions: []string{"HK"}, Currencies: []string{"HKD"}},
 	}
+}
+
+// fillDefaults sets every option left zero to its default (a fresh gateway
+// key, a manual clock at DefaultStart, the gateway's windows) and checks the
+// ones given.
+func (o *Options) fillDefaults() error {
+	if o.GatewayKey == nil {
+		k, err := gateway.GenerateKey()
+		if err != nil {
+			return err
+		}
+		o.GatewayKey = k
+	}
+	if o.GatewayKeyVersion == "" {
+		o.GatewayKeyVersion = "1"
+	}
+	if o.Clock == nil {
+		start := o.Start
+		if start.IsZero() {
+			start = DefaultStart
+		}
+		o.Clock = NewManualClock(start)
+	}
+	if o.NotifyTimeout <= 0 {
+		o.NotifyTimeout = 10 * time.Second
+	}
+	if o.DefaultPaymentExpiry <= 0 {
+		o.DefaultPaymentExpiry = 14 * time.Minute
+	}
+	if o.AuthValidity <= 0 {
+		o.AuthValidity = 7 * 24 * time.Hour
+	}
+	if o.RefundWindow <= 0 {
+		o.RefundWindow = 365 * 24 * time.Hour
+	}
+	switch o.DefaultCaptureMode {
+	case "":
+		o.DefaultCaptureMode = captureAutomatic
+	case captureAutomatic, captureManual:
+	default:
+		return fmt.Errorf("DefaultCaptureMode %q: want AUTOMATIC or MANUAL", o.DefaultCaptureMode)
+	}
+	if err := o.Faults.Validate(); err != nil {
+		return err
+	}
+	if o.PaymentOptions == nil {
+		o.PaymentOptions = DefaultPaymentOptions()
+	}
+	return nil
 }

@@ -73,6 +73,20 @@ func TestReportsOverSFTP(t *testing.T) {
 	if err != nil || len(days) != 1 || days[0] != day {
 		t.Fatalf("days %v %v, want [%s]", days, err, day)
 	}
+	checkTransactionDetails(t, e, src, day, pid)
+	e.sim.Advance(24 * time.Hour)
+	checkSettlementBatch(t, src, day.AddDays(1))
+	checkReportFaults(t, e, src, day, pid)
+	// Retention: after 8 more days the first day is gone.
+	e.sim.Advance(8 * 24 * time.Hour)
+	if days, _ = src.Days(root); len(days) == 0 || days[0] == day {
+		t.Fatalf("day %s still listed after the retention: %v", day, days)
+	}
+}
+
+// checkTransactionDetails reads day's transaction details: the payment pid
+// with its fee, its refund, and a payment settled in another currency.
+func checkTransactionDetails(t *testing.T, e *env, src *settlement.Source, day settlement.Day, pid string) {
 	files, _ := src.Reports(settlement.Dir("", testClientID, day))
 	if len(files) != 1 || files[0].Kind != settlement.TransactionDetails {
 		t.Fatalf("files of %s: %+v", day, files)
@@ -98,11 +112,12 @@ func TestReportsOverSFTP(t *testing.T) {
 	if fx.SettlementAmount.String() != "USD 10.00" || fx.QuoteCurrencyPair != "USD/HKD" || fx.QuotePrice != "7.81" {
 		t.Fatalf("fx line %+v", fx)
 	}
+}
 
-	// The settlement batch of day+1: two currencies, details and summary.
-	e.sim.Advance(24 * time.Hour)
-	sday := day.AddDays(1)
-	files, _ = src.Reports(settlement.Dir("", testClientID, sday))
+// checkSettlementBatch reads the settlement batch published on sday: details
+// and summary per settlement currency, the HKD total net of the refund.
+func checkSettlementBatch(t *testing.T, src *settlement.Source, sday settlement.Day) {
+	files, _ := src.Reports(settlement.Dir("", testClientID, sday))
 	var kinds []string
 	for _, f := range files {
 		kinds = append(kinds, string(f.Kind)+":"+f.Name[:20])
@@ -132,12 +147,16 @@ func TestReportsOverSFTP(t *testing.T) {
 			t.Fatalf("summary total %+v", total)
 		}
 	}
+}
 
-	// Injected discrepancies.
+// checkReportFaults injects discrepancies into day's transaction report: an
+// amount override, an omitted line, a truncated file, a duplicate, a late
+// file, and a fault of an unknown kind refused.
+func checkReportFaults(t *testing.T, e *env, src *settlement.Source, day settlement.Day, pid string) {
 	path := settlement.Dir("", testClientID, day) + settlement.TransactionFileName(day, 0)
 	_ = e.sim.SetTransactionOverride(pid, TransactionOverride{Amount: "99.00"})
 	_ = e.sim.SetTransactionOverride("nope", TransactionOverride{})
-	lines, _ = readReport(t, src, path, settlement.TransactionDetails)
+	lines, _ := readReport(t, src, path, settlement.TransactionDetails)
 	if lines[0].TransactionID != pid || lines[0].TransactionAmount.String() != "HKD 99.00" {
 		t.Fatalf("amount override: %+v", lines[0])
 	}
@@ -150,19 +169,14 @@ func TestReportsOverSFTP(t *testing.T) {
 		t.Fatalf("truncated report read: %v", err)
 	}
 	_ = e.sim.SetReportFault(ReportFault{ClientID: testClientID, Day: day, Kind: settlement.TransactionDetails, Fault: ReportDuplicate})
-	if files, _ = src.Reports(settlement.Dir("", testClientID, day)); len(files) != 2 || files[1].Name != settlement.TransactionFileName(day, 1) {
+	if files, _ := src.Reports(settlement.Dir("", testClientID, day)); len(files) != 2 || files[1].Name != settlement.TransactionFileName(day, 1) {
 		t.Fatalf("duplicate: %+v", files)
 	}
 	_ = e.sim.SetReportFault(ReportFault{ClientID: testClientID, Day: day, Kind: settlement.TransactionDetails, Fault: ReportLate})
-	if files, _ = src.Reports(settlement.Dir("", testClientID, day)); len(files) != 0 {
+	if files, _ := src.Reports(settlement.Dir("", testClientID, day)); len(files) != 0 {
 		t.Fatalf("late: %+v", files)
 	}
 	if err := e.sim.SetReportFault(ReportFault{ClientID: testClientID, Day: day, Kind: "X", Fault: ReportLate}); !errors.Is(err, ErrInvalidInput) {
 		t.Fatal(err)
-	}
-	// Retention: after 8 more days the first day is gone.
-	e.sim.Advance(8 * 24 * time.Hour)
-	if days, _ = src.Days(root); len(days) == 0 || days[0] == day {
-		t.Fatalf("day %s still listed after the retention: %v", day, days)
 	}
 }

@@ -72,47 +72,8 @@ type Simulator struct {
 
 // New creates a simulator and starts its timer goroutine. Call Close when done.
 func New(opts Options) (*Simulator, error) {
-	if opts.GatewayKey == nil {
-		k, err := gateway.GenerateKey()
-		if err != nil {
-			return nil, err
-		}
-		opts.GatewayKey = k
-	}
-	if opts.GatewayKeyVersion == "" {
-		opts.GatewayKeyVersion = "1"
-	}
-	if opts.Clock == nil {
-		start := opts.Start
-		if start.IsZero() {
-			start = DefaultStart
-		}
-		opts.Clock = NewManualClock(start)
-	}
-	if opts.NotifyTimeout <= 0 {
-		opts.NotifyTimeout = 10 * time.Second
-	}
-	if opts.DefaultPaymentExpiry <= 0 {
-		opts.DefaultPaymentExpiry = 14 * time.Minute
-	}
-	if opts.AuthValidity <= 0 {
-		opts.AuthValidity = 7 * 24 * time.Hour
-	}
-	if opts.RefundWindow <= 0 {
-		opts.RefundWindow = 365 * 24 * time.Hour
-	}
-	switch opts.DefaultCaptureMode {
-	case "":
-		opts.DefaultCaptureMode = captureAutomatic
-	case captureAutomatic, captureManual:
-	default:
-		return nil, fmt.Errorf("DefaultCaptureMode %q: want AUTOMATIC or MANUAL", opts.DefaultCaptureMode)
-	}
-	if err := opts.Faults.Validate(); err != nil {
+	if err := opts.fillDefaults(); err != nil {
 		return nil, err
-	}
-	if opts.PaymentOptions == nil {
-		opts.PaymentOptions = DefaultPaymentOptions()
 	}
 	logger := opts.Logger
 	if logger == nil {
