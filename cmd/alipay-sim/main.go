@@ -46,104 +46,163 @@ func main() {
 	}
 }
 
-func run(args []string) error {
+// options are the command line's flags.
+type options struct {
+	listen, keysDir, clientID, keyVersion, start, faults string
+	notifyURL, publicURL, captureMode, logFormat         string
+	sftpAddr, sftpUser                                   string
+	timeScale, declineRate                               float64
+	seed                                                 uint64
+	autoComplete                                         time.Duration
+	captureAsync, refundAsync, remote                    bool
+	settleDays                                           int
+}
+
+func parseFlags(args []string) (*options, error) {
+	var o options
 	fs := flag.NewFlagSet("alipay-sim", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on")
-	keysDir := fs.String("keys-dir", ".alipay-sim", "directory holding (or receiving, on first run) the merchant and gateway key pairs")
-	clientID := fs.String("client-id", "SANDBOX_SIM000001", "Client-Id of the merchant registered at start")
-	keyVersion := fs.String("key-version", "1", "keyVersion of the merchant key and of the gateway's signatures")
-	timeScale := fs.Float64("time-scale", 1, "simulated seconds per wall second; 0 = manual clock (moved only by POST /_sim/clock/advance)")
-	start := fs.String("start", "", "simulated start time (RFC 3339); default now")
-	seed := fs.Uint64("seed", 1, "seed for faults, automatic declines and ids")
-	faults := fs.String("fault-profile", "", "fault profile: a name ("+profileNames()+") or a JSON FaultProfile")
-	notifyURL := fs.String("notify-url", "", "the merchant's default notification URL (dashboard setting)")
-	publicURL := fs.String("public-url", "", "base URL put into normalUrl (default: from each request's Host)")
-	autoComplete := fs.Duration("auto-complete", 0, "complete in-process payments after this simulated time (0 = off: pay in the browser or via /_sim/)")
-	declineRate := fs.Float64("auto-decline-rate", 0, "with --auto-complete: probability that a payment is declined instead")
-	captureAsync := fs.Bool("capture-async", false, "capture answers U CAPTURE_IN_PROCESS and finishes later (notifyCapture)")
-	refundAsync := fs.Bool("refund-async", false, "refund answers U REFUND_IN_PROCESS and finishes later (notifyRefund)")
-	captureMode := fs.String("default-capture-mode", "AUTOMATIC", "card captureMode when the request has none: AUTOMATIC or MANUAL")
-	remote := fs.Bool("allow-remote-control", false, "serve the /_sim/ control API to non-loopback clients too")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	sftpAddr := fs.String("sftp-listen", "", "serve the reconciliation reports over SFTP on this address (e.g. 127.0.0.1:2222; empty = off)")
-	sftpUser := fs.String("sftp-user", "", "with --sftp-listen: username:password of the merchant registered at start")
-	settleDays := fs.Int("settlement-delay-days", 1, "N of the T+N settlement period of the reports")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve on")
+	fs.StringVar(&o.keysDir, "keys-dir", ".alipay-sim", "directory holding (or receiving, on first run) the merchant and gateway key pairs")
+	fs.StringVar(&o.clientID, "client-id", "SANDBOX_SIM000001", "Client-Id of the merchant registered at start")
+	fs.StringVar(&o.keyVersion, "key-version", "1", "keyVersion of the merchant key and of the gateway's signatures")
+	fs.Float64Var(&o.timeScale, "time-scale", 1, "simulated seconds per wall second; 0 = manual clock (moved only by POST /_sim/clock/advance)")
+	fs.StringVar(&o.start, "start", "", "simulated start time (RFC 3339); default now")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed for faults, automatic declines and ids")
+	fs.StringVar(&o.faults, "fault-profile", "", "fault profile: a name ("+profileNames()+") or a JSON FaultProfile")
+	fs.StringVar(&o.notifyURL, "notify-url", "", "the merchant's default notification URL (dashboard setting)")
+	fs.StringVar(&o.publicURL, "public-url", "", "base URL put into normalUrl (default: from each request's Host)")
+	fs.DurationVar(&o.autoComplete, "auto-complete", 0, "complete in-process payments after this simulated time (0 = off: pay in the browser or via /_sim/)")
+	fs.Float64Var(&o.declineRate, "auto-decline-rate", 0, "with --auto-complete: probability that a payment is declined instead")
+	fs.BoolVar(&o.captureAsync, "capture-async", false, "capture answers U CAPTURE_IN_PROCESS and finishes later (notifyCapture)")
+	fs.BoolVar(&o.refundAsync, "refund-async", false, "refund answers U REFUND_IN_PROCESS and finishes later (notifyRefund)")
+	fs.StringVar(&o.captureMode, "default-capture-mode", "AUTOMATIC", "card captureMode when the request has none: AUTOMATIC or MANUAL")
+	fs.BoolVar(&o.remote, "allow-remote-control", false, "serve the /_sim/ control API to non-loopback clients too")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.sftpAddr, "sftp-listen", "", "serve the reconciliation reports over SFTP on this address (e.g. 127.0.0.1:2222; empty = off)")
+	fs.StringVar(&o.sftpUser, "sftp-user", "", "with --sftp-listen: username:password of the merchant registered at start")
+	fs.IntVar(&o.settleDays, "settlement-delay-days", 1, "N of the T+N settlement period of the reports")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
+	return &o, nil
+}
 
-	var handler slog.Handler = slog.NewTextHandler(os.Stderr, nil)
-	if *logFormat == "json" {
-		handler = slog.NewJSONHandler(os.Stderr, nil)
-	} else if *logFormat != "text" {
-		return fmt.Errorf("--log-format %q: want text or json", *logFormat)
-	}
-	log := slog.New(handler)
-
-	fp, err := gatewaysim.ParseFaultProfile(*faults)
+func run(args []string) error {
+	o, err := parseFlags(args)
 	if err != nil {
 		return err
 	}
-	merchantPub, gatewayKey, err := loadKeys(log, *keysDir)
+	log, err := newLogger(o.logFormat)
 	if err != nil {
 		return err
 	}
-	startAt := time.Now().Truncate(time.Second)
-	if *start != "" {
-		if startAt, err = time.Parse(time.RFC3339, *start); err != nil {
-			return fmt.Errorf("--start: %w", err)
-		}
+	fp, err := gatewaysim.ParseFaultProfile(o.faults)
+	if err != nil {
+		return err
 	}
-	var clock gatewaysim.Clock
-	switch {
-	case *timeScale < 0:
-		return errors.New("--time-scale must not be negative")
-	case *timeScale == 0:
-		clock = gatewaysim.NewManualClock(startAt)
-	default:
-		clock = gatewaysim.NewScaledClock(startAt, *timeScale)
-	}
-
-	sim, err := gatewaysim.New(gatewaysim.Options{
-		GatewayKey: gatewayKey, GatewayKeyVersion: *keyVersion, Clock: clock, Seed: *seed,
-		PublicURL: strings.TrimRight(*publicURL, "/"), Logger: log, DefaultCaptureMode: *captureMode,
-		AllowRemoteControl: *remote, Faults: fp,
-		Reports: gatewaysim.ReportOptions{SFTPAddr: *sftpAddr, SettlementDelayDays: *settleDays},
-		Behavior: gatewaysim.Behavior{
-			CaptureAsync: *captureAsync, RefundAsync: *refundAsync,
-			AutoComplete: gatewaysim.AutoComplete{After: gatewaysim.Duration(*autoComplete), DeclineRate: *declineRate},
-		},
-	})
+	sim, err := newSimulator(o, fp, log)
 	if err != nil {
 		return err
 	}
 	defer sim.Close()
-	if err := sim.AddMerchant(*clientID, merchantPub, *keyVersion, *notifyURL); err != nil {
+	return serve(o, sim, fp, log)
+}
+
+func newLogger(format string) (*slog.Logger, error) {
+	var handler slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+	if format == "json" {
+		handler = slog.NewJSONHandler(os.Stderr, nil)
+	} else if format != "text" {
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
+	return slog.New(handler), nil
+}
+
+// newSimulator builds the simulator from the flags, with its keys from
+// --keys-dir, and registers the merchant (and its SFTP user).
+func newSimulator(o *options, fp gatewaysim.FaultProfile, log *slog.Logger) (*gatewaysim.Simulator, error) {
+	merchantPub, gatewayKey, err := loadKeys(log, o.keysDir)
+	if err != nil {
+		return nil, err
+	}
+	clock, err := newClock(o.start, o.timeScale)
+	if err != nil {
+		return nil, err
+	}
+	sim, err := gatewaysim.New(gatewaysim.Options{
+		GatewayKey: gatewayKey, GatewayKeyVersion: o.keyVersion, Clock: clock, Seed: o.seed,
+		PublicURL: strings.TrimRight(o.publicURL, "/"), Logger: log, DefaultCaptureMode: o.captureMode,
+		AllowRemoteControl: o.remote, Faults: fp,
+		Reports: gatewaysim.ReportOptions{SFTPAddr: o.sftpAddr, SettlementDelayDays: o.settleDays},
+		Behavior: gatewaysim.Behavior{
+			CaptureAsync: o.captureAsync, RefundAsync: o.refundAsync,
+			AutoComplete: gatewaysim.AutoComplete{After: gatewaysim.Duration(o.autoComplete), DeclineRate: o.declineRate},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := registerMerchant(o, sim, merchantPub, log); err != nil {
+		_ = sim.Close()
+		return nil, err
+	}
+	return sim, nil
+}
+
+// newClock is a manual clock (time scale 0) or a scaled one, from --start
+// or now.
+func newClock(start string, scale float64) (gatewaysim.Clock, error) {
+	startAt := time.Now().Truncate(time.Second)
+	if start != "" {
+		var err error
+		if startAt, err = time.Parse(time.RFC3339, start); err != nil {
+			return nil, fmt.Errorf("--start: %w", err)
+		}
+	}
+	switch {
+	case scale < 0:
+		return nil, errors.New("--time-scale must not be negative")
+	case scale == 0:
+		return gatewaysim.NewManualClock(startAt), nil
+	default:
+		return gatewaysim.NewScaledClock(startAt, scale), nil
+	}
+}
+
+// registerMerchant adds the --client-id merchant and, with --sftp-user, its
+// SFTP login; with --sftp-listen it logs where the reports are served.
+func registerMerchant(o *options, sim *gatewaysim.Simulator, pub *rsa.PublicKey, log *slog.Logger) error {
+	if err := sim.AddMerchant(o.clientID, pub, o.keyVersion, o.notifyURL); err != nil {
 		return err
 	}
-	if *sftpUser != "" {
-		u, p, ok := strings.Cut(*sftpUser, ":")
+	if o.sftpUser != "" {
+		u, p, ok := strings.Cut(o.sftpUser, ":")
 		if !ok {
 			return errors.New("--sftp-user: want username:password")
 		}
-		if err := sim.SetSFTPUser(*clientID, u, p); err != nil {
+		if err := sim.SetSFTPUser(o.clientID, u, p); err != nil {
 			return err
 		}
 	}
-	if *sftpAddr != "" {
-		addr, _ := sim.StartSFTP(*sftpAddr)
+	if o.sftpAddr != "" {
+		addr, _ := sim.StartSFTP(o.sftpAddr)
 		log.Info("alipay-sim SFTP reports", "addr", addr, "hostKey", sim.SFTPHostKey())
 	}
+	return nil
+}
 
-	ln, err := net.Listen("tcp", *listen)
+// serve answers HTTP on --listen until SIGINT or SIGTERM, then shuts down
+// within 10s.
+func serve(o *options, sim *gatewaysim.Simulator, fp gatewaysim.FaultProfile, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	log.Info("alipay-sim listening",
-		"url", "http://"+ln.Addr().String(), "clientId", *clientID, "keyVersion", *keyVersion,
-		"prefixes", strings.Join(gatewaysim.Prefixes, ","), "timeScale", *timeScale, "seed", *seed,
-		"faultProfile", fp.Name, "notifyUrl", *notifyURL)
+		"url", "http://"+ln.Addr().String(), "clientId", o.clientID, "keyVersion", o.keyVersion,
+		"prefixes", strings.Join(gatewaysim.Prefixes, ","), "timeScale", o.timeScale, "seed", o.seed,
+		"faultProfile", fp.Name, "notifyUrl", o.notifyURL)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -33,72 +33,47 @@ func main() {
 	}
 }
 
-func run() error {
-	var (
-		metricsAddr, probeAddr, watchNamespaces, concurrency, leaderNS string
-		leaderElect, metricsSecure                                     bool
-		resync, disputeWindow                                          time.Duration
-	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint (\"0\" disables it).")
-	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve /metrics over HTTPS to bearer tokens allowed GET /metrics (TokenReview + SubjectAccessReview); false: plain HTTP.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles (enable with more than one replica).")
-	flag.StringVar(&leaderNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
-	flag.StringVar(&watchNamespaces, "watch-namespace", "", "Comma-separated namespaces to watch for Payments and operations (default: all).")
-	flag.StringVar(&concurrency, "max-concurrent-reconciles", "Payment=8,Capture=2,Refund=2,CustomsDeclaration=2",
+// flags are the manager's command line (zap's logging flags aside).
+type flags struct {
+	metricsAddr, probeAddr, watchNamespaces, concurrency, leaderNS string
+	leaderElect, metricsSecure                                     bool
+	resync, disputeWindow                                          time.Duration
+	zap                                                            zap.Options
+}
+
+func parseFlags() *flags {
+	var f flags
+	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint (\"0\" disables it).")
+	flag.BoolVar(&f.metricsSecure, "metrics-secure", true, "Serve /metrics over HTTPS to bearer tokens allowed GET /metrics (TokenReview + SubjectAccessReview); false: plain HTTP.")
+	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
+	flag.BoolVar(&f.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles (enable with more than one replica).")
+	flag.StringVar(&f.leaderNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
+	flag.StringVar(&f.watchNamespaces, "watch-namespace", "", "Comma-separated namespaces to watch for Payments and operations (default: all).")
+	flag.StringVar(&f.concurrency, "max-concurrent-reconciles", "Payment=8,Capture=2,Refund=2,CustomsDeclaration=2",
 		"Workers per kind, as Kind=N pairs; a bare N applies to every kind.")
-	flag.DurationVar(&resync, "gateway-config-resync", 5*time.Minute, "How often GatewayConfig Secrets are re-read (key rotation).")
-	flag.DurationVar(&disputeWindow, "dispute-alert-window", controllers.DefaultDisputeAlertWindow,
+	flag.DurationVar(&f.resync, "gateway-config-resync", 5*time.Minute, "How often GatewayConfig Secrets are re-read (key rotation).")
+	flag.DurationVar(&f.disputeWindow, "dispute-alert-window", controllers.DefaultDisputeAlertWindow,
 		"How long before its defense deadline an unanswered Dispute raises the DefenseDue condition, event and metric.")
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(flag.CommandLine)
+	f.zap.BindFlags(flag.CommandLine)
 	flag.Parse()
-	if err := checkLogLevel(zapOpts.Level); err != nil {
+	return &f
+}
+
+func run() error {
+	f := parseFlags()
+	if err := checkLogLevel(f.zap.Level); err != nil {
 		return err
 	}
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap)))
 	log := ctrl.Log.WithName("manager")
 
-	workers, err := parseConcurrency(concurrency)
+	workers, err := parseConcurrency(f.concurrency)
 	if err != nil {
 		return err
 	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := v1.AddToScheme(scheme); err != nil {
-		return err
-	}
-	// managedFields are never read; dropping them from the cache saves
-	// memory at 10,000 objects.
-	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
-	if watchNamespaces != "" {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range strings.Split(watchNamespaces, ",") {
-			if ns = strings.TrimSpace(ns); ns != "" {
-				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
-			}
-		}
-	}
-	cfg, err := ctrl.GetConfig()
+	mgr, err := newManager(f)
 	if err != nil {
-		return fmt.Errorf("kubeconfig: %w", err)
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  scheme,
-		Cache:                   cacheOpts,
-		Metrics:                 metrics.ServerOptions(metricsAddr, metricsSecure),
-		HealthProbeBindAddress:  probeAddr,
-		LeaderElection:          leaderElect,
-		LeaderElectionID:        "cashier-operator.payments.cashier-operator.io",
-		LeaderElectionNamespace: leaderNS,
-		// The manager may stop mid-step: idempotency ids make that safe, so
-		// a new leader may take over at once.
-		LeaderElectionReleaseOnCancel: true,
-	})
-	if err != nil {
-		return fmt.Errorf("new manager: %w", err)
+		return err
 	}
 	m, err := metrics.New(crmetrics.Registry, mgr.GetClient())
 	if err != nil {
@@ -109,25 +84,78 @@ func run() error {
 	ctx := ctrl.SetupSignalHandler()
 	if err := controllers.Setup(ctx, mgr, &controllers.Deps{Registry: reg}, controllers.Options{
 		MaxConcurrentReconciles: workers,
-		GatewayConfigResync:     resync,
+		GatewayConfigResync:     f.resync,
 		Engine:                  engine.Options{OnTransition: m.OnTransition, OnStepError: m.OnStepError},
-		DisputeAlertWindow:      disputeWindow,
+		DisputeAlertWindow:      f.disputeWindow,
 	}); err != nil {
 		return err
 	}
+	if err := addProbes(mgr); err != nil {
+		return err
+	}
+	log.Info("starting", "watchNamespaces", f.watchNamespaces, "leaderElection", f.leaderElect, "workers", workers)
+	return mgr.Start(ctx)
+}
+
+// newManager connects to the cluster with the scheme of our kinds, a cache
+// of the watched namespaces, the metrics endpoint and leader election.
+func newManager(f *flags) (ctrl.Manager, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := v1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   cacheOptions(f.watchNamespaces),
+		Metrics:                 metrics.ServerOptions(f.metricsAddr, f.metricsSecure),
+		HealthProbeBindAddress:  f.probeAddr,
+		LeaderElection:          f.leaderElect,
+		LeaderElectionID:        "cashier-operator.payments.cashier-operator.io",
+		LeaderElectionNamespace: f.leaderNS,
+		// The manager may stop mid-step: idempotency ids make that safe, so
+		// a new leader may take over at once.
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new manager: %w", err)
+	}
+	return mgr, nil
+}
+
+// cacheOptions caches the comma-separated namespaces (all when empty),
+// without managedFields: they are never read, and dropping them saves
+// memory at 10,000 objects.
+func cacheOptions(watchNamespaces string) cache.Options {
+	opts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	if watchNamespaces != "" {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range strings.Split(watchNamespaces, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				opts.DefaultNamespaces[ns] = cache.Config{}
+			}
+		}
+	}
+	return opts
+}
+
+// addProbes serves /healthz (alive) and /readyz (the cache has synced).
+func addProbes(mgr ctrl.Manager) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("readyz", func(req *http.Request) error {
+	return mgr.AddReadyzCheck("readyz", func(req *http.Request) error {
 		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
 			return fmt.Errorf("cache not synced")
 		}
 		return nil
-	}); err != nil {
-		return err
-	}
-	log.Info("starting", "watchNamespaces", watchNamespaces, "leaderElection", leaderElect, "workers", workers)
-	return mgr.Start(ctx)
+	})
 }
 
 // parseConcurrency reads "Payment=8,Refund=2" or "4".

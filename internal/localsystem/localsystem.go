@@ -96,25 +96,8 @@ type Process struct {
 
 // Start brings the whole system up and waits until the GatewayConfig is Ready.
 func Start(ctx context.Context, opts Options) (_ *System, err error) {
-	if opts.Root == "" {
-		if opts.Root, err = os.Getwd(); err != nil {
-			return nil, err
-		}
-	}
-	if opts.BinDir == "" {
-		opts.BinDir = filepath.Join(opts.Root, "bin")
-	}
-	if opts.Namespace == "" {
-		opts.Namespace = "default"
-	}
-	if opts.ClientID == "" {
-		opts.ClientID = "SANDBOX_DEMO0001"
-	}
-	if opts.GatewayConfig == "" {
-		opts.GatewayConfig = "alipay-sim"
-	}
-	if opts.Log == nil {
-		opts.Log = func(string, ...any) {}
+	if err := opts.fillDefaults(); err != nil {
+		return nil, err
 	}
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -131,66 +114,119 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	}()
 
 	opts.Log("starting etcd and kube-apiserver (%s)", assets)
-	s.env = &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(opts.Root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
-	if s.Config, err = s.env.Start(); err != nil {
-		return nil, fmt.Errorf("control plane: %w", err)
+	if err := s.startControlPlane(); err != nil {
+		return nil, err
 	}
-	s.Config.QPS, s.Config.Burst = -1, 0 // the driver's own requests are not the subject of any limit
-	user, err := s.env.ControlPlane.AddUser(envtest.User{Name: "local-admin", Groups: []string{"system:masters"}}, nil)
+	keys, err := s.startSimulator()
 	if err != nil {
 		return nil, err
 	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		return nil, err
-	}
-	s.Kubeconfig = filepath.Join(s.Work, "kubeconfig")
-	if err := os.WriteFile(s.Kubeconfig, kc, 0o600); err != nil {
-		return nil, err
-	}
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1.AddToScheme(scheme)
-	if s.Client, err = client.New(s.Config, client.Options{Scheme: scheme}); err != nil {
-		return nil, err
-	}
-
-	simPort := FreePort()
-	s.SimURL = fmt.Sprintf("http://127.0.0.1:%d", simPort)
-	keys := filepath.Join(s.Work, "sim-keys")
-	opts.Log("starting alipay-sim on %s", s.SimURL)
-	simArgs := append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", simPort), "--keys-dir", keys,
-		"--client-id", opts.ClientID}, opts.SimArgs...)
-	if _, err := s.startProcess("alipay-sim", s.SimURL+"/_sim/health", simArgs...); err != nil {
-		return nil, err
-	}
-	rport, rmetrics, rprobe := FreePort(), FreePort(), FreePort()
-	s.ReceiverURL = fmt.Sprintf("http://127.0.0.1:%d", rport)
+	// The receiver's URL goes into the GatewayConfig before it runs.
+	rcv := ports{listen: FreePort(), metrics: FreePort(), probe: FreePort()}
+	s.ReceiverURL = fmt.Sprintf("http://127.0.0.1:%d", rcv.listen)
 	// Plain HTTP on loopback (--metrics-secure=false): the bench scrapes it.
-	s.ReceiverMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", rmetrics)
+	s.ReceiverMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", rcv.metrics)
 	opts.Log("creating the merchant Secret and GatewayConfig %s", opts.GatewayConfig)
 	if err := s.merchant(ctx, keys); err != nil {
 		return nil, err
 	}
-
-	mmetrics, mprobe := FreePort(), FreePort()
-	s.ManagerMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", mmetrics)
-	opts.Log("starting the manager and the notification-receiver")
-	if _, err := s.startProcess("manager", fmt.Sprintf("http://127.0.0.1:%d/readyz", mprobe), append([]string{"--kubeconfig", s.Kubeconfig,
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", mmetrics), "--metrics-secure=false",
-		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", mprobe)}, opts.ManagerArgs...)...); err != nil {
-		return nil, err
-	}
-	if _, err := s.startProcess("notification-receiver", fmt.Sprintf("http://127.0.0.1:%d/readyz", rprobe), append([]string{"--kubeconfig", s.Kubeconfig,
-		"--listen", fmt.Sprintf("127.0.0.1:%d", rport),
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", rmetrics), "--metrics-secure=false",
-		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", rprobe)}, opts.ReceiverArgs...)...); err != nil {
+	if err := s.startOperator(rcv); err != nil {
 		return nil, err
 	}
 	if err := s.waitGatewayReady(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// fillDefaults sets the options left empty to their defaults.
+func (o *Options) fillDefaults() error {
+	if o.Root == "" {
+		var err error
+		if o.Root, err = os.Getwd(); err != nil {
+			return err
+		}
+	}
+	if o.BinDir == "" {
+		o.BinDir = filepath.Join(o.Root, "bin")
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	if o.ClientID == "" {
+		o.ClientID = "SANDBOX_DEMO0001"
+	}
+	if o.GatewayConfig == "" {
+		o.GatewayConfig = "alipay-sim"
+	}
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+	return nil
+}
+
+// startControlPlane starts etcd and kube-apiserver with our CRDs, writes an
+// admin kubeconfig into the work directory and makes the admin client.
+func (s *System) startControlPlane() error {
+	s.env = &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(s.opts.Root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
+	var err error
+	if s.Config, err = s.env.Start(); err != nil {
+		return fmt.Errorf("control plane: %w", err)
+	}
+	s.Config.QPS, s.Config.Burst = -1, 0 // the driver's own requests are not the subject of any limit
+	user, err := s.env.ControlPlane.AddUser(envtest.User{Name: "local-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		return err
+	}
+	s.Kubeconfig = filepath.Join(s.Work, "kubeconfig")
+	if err := os.WriteFile(s.Kubeconfig, kc, 0o600); err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1.AddToScheme(scheme)
+	s.Client, err = client.New(s.Config, client.Options{Scheme: scheme})
+	return err
+}
+
+// startSimulator starts alipay-sim on a free port; it returns the directory
+// of the key pairs the simulator wrote.
+func (s *System) startSimulator() (keys string, err error) {
+	simPort := FreePort()
+	s.SimURL = fmt.Sprintf("http://127.0.0.1:%d", simPort)
+	keys = filepath.Join(s.Work, "sim-keys")
+	s.opts.Log("starting alipay-sim on %s", s.SimURL)
+	simArgs := append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", simPort), "--keys-dir", keys,
+		"--client-id", s.opts.ClientID}, s.opts.SimArgs...)
+	if _, err := s.startProcess("alipay-sim", s.SimURL+"/_sim/health", simArgs...); err != nil {
+		return "", err
+	}
+	return keys, nil
+}
+
+// ports are a process's loopback ports.
+type ports struct{ listen, metrics, probe int }
+
+// startOperator starts the manager on free ports and the
+// notification-receiver on rcv, each waited for until ready.
+func (s *System) startOperator(rcv ports) error {
+	mmetrics, mprobe := FreePort(), FreePort()
+	s.ManagerMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", mmetrics)
+	s.opts.Log("starting the manager and the notification-receiver")
+	if _, err := s.startProcess("manager", fmt.Sprintf("http://127.0.0.1:%d/readyz", mprobe), append([]string{"--kubeconfig", s.Kubeconfig,
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", mmetrics), "--metrics-secure=false",
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", mprobe)}, s.opts.ManagerArgs...)...); err != nil {
+		return err
+	}
+	_, err := s.startProcess("notification-receiver", fmt.Sprintf("http://127.0.0.1:%d/readyz", rcv.probe), append([]string{"--kubeconfig", s.Kubeconfig,
+		"--listen", fmt.Sprintf("127.0.0.1:%d", rcv.listen),
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", rcv.metrics), "--metrics-secure=false",
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", rcv.probe)}, s.opts.ReceiverArgs...)...)
+	return err
 }
 
 // Process returns a running process by name (alipay-sim, manager, notification-receiver).

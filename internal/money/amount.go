@@ -55,48 +55,10 @@ func ParseMajor(currency, value string) (Amount, error) {
 		return Amount{}, err
 	}
 	exp := c.Exponent
-
-	if value == "" {
-		return Amount{}, newError(ErrInvalidFormat, "amount is empty")
+	intPart, frac, negative, err := splitMajor(value)
+	if err != nil {
+		return Amount{}, err
 	}
-	s := value
-	negative := s[0] == '-'
-	if negative {
-		s = s[1:]
-	}
-
-	// Integer part.
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		i++
-	}
-	intPart := s[:i]
-	if intPart == "" {
-		return Amount{}, formatError(value, s, i)
-	}
-	if len(intPart) > 1 && intPart[0] == '0' {
-		return Amount{}, newError(ErrInvalidFormat, fmt.Sprintf(
-			"amount %s must not have leading zeros", quote(value)))
-	}
-
-	// Fractional part.
-	frac := ""
-	if i < len(s) {
-		if s[i] != '.' {
-			return Amount{}, formatError(value, s, i)
-		}
-		frac = s[i+1:]
-		if frac == "" {
-			return Amount{}, newError(ErrInvalidFormat, fmt.Sprintf(
-				"amount %s must have a digit after the decimal point", quote(value)))
-		}
-		for j := 0; j < len(frac); j++ {
-			if !isDigit(frac[j]) {
-				return Amount{}, formatError(value, s, i+1+j)
-			}
-		}
-	}
-
 	if negative {
 		return Amount{}, newError(ErrNotPositive, fmt.Sprintf(
 			"amount %s must be greater than zero", quote(value)))
@@ -116,22 +78,76 @@ func ParseMajor(currency, value string) (Amount, error) {
 	if intPart != "0" && len(intPart)+exp > MaxDigits {
 		return Amount{}, tooLargeError(value, c)
 	}
+	minor := minorUnits(intPart, frac[:places], exp)
+	if minor == 0 {
+		return Amount{}, newError(ErrNotPositive, fmt.Sprintf(
+			"amount %s must be greater than zero", quote(value)))
+	}
+	return Amount{currency: c.Code, minor: minor, exp: int8(exp)}, nil
+}
 
+// splitMajor checks the syntax of a major-unit decimal string and splits it
+// into its integer digits, its fractional digits ("" without a point) and
+// whether it had a leading minus; any other fault is ErrInvalidFormat.
+func splitMajor(value string) (intPart, frac string, negative bool, err error) {
+	if value == "" {
+		return "", "", false, newError(ErrInvalidFormat, "amount is empty")
+	}
+	s := value
+	negative = s[0] == '-'
+	if negative {
+		s = s[1:]
+	}
+
+	// Integer part.
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	intPart = s[:i]
+	if intPart == "" {
+		return "", "", false, formatError(value, s, i)
+	}
+	if len(intPart) > 1 && intPart[0] == '0' {
+		return "", "", false, newError(ErrInvalidFormat, fmt.Sprintf(
+			"amount %s must not have leading zeros", quote(value)))
+	}
+	if i == len(s) {
+		return intPart, "", negative, nil
+	}
+
+	// Fractional part.
+	if s[i] != '.' {
+		return "", "", false, formatError(value, s, i)
+	}
+	frac = s[i+1:]
+	if frac == "" {
+		return "", "", false, newError(ErrInvalidFormat, fmt.Sprintf(
+			"amount %s must have a digit after the decimal point", quote(value)))
+	}
+	for j := 0; j < len(frac); j++ {
+		if !isDigit(frac[j]) {
+			return "", "", false, formatError(value, s, i+1+j)
+		}
+	}
+	return intPart, frac, negative, nil
+}
+
+// minorUnits is intPart.frac in minor units of a currency with exp decimal
+// places; frac has at most exp digits, and the caller has checked that the
+// result fits in MaxDigits digits.
+func minorUnits(intPart, frac string, exp int) int64 {
 	var minor int64
 	for j := 0; j < len(intPart); j++ {
 		minor = minor*10 + int64(intPart[j]-'0')
 	}
 	for j := 0; j < exp; j++ {
 		minor *= 10
-		if j < places {
+		if j < len(frac) {
 			minor += int64(frac[j] - '0')
 		}
 	}
-	if minor == 0 {
-		return Amount{}, newError(ErrNotPositive, fmt.Sprintf(
-			"amount %s must be greater than zero", quote(value)))
-	}
-	return Amount{currency: c.Code, minor: minor, exp: int8(exp)}, nil
+	return minor
 }
 
 // ParseMinor parses an amount in minor units, the gateway's wire form:

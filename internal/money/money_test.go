@@ -429,103 +429,115 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func TestArithmetic(t *testing.T) {
-	hkd := func(v string) money.Amount { return mustMajor(t, "HKD", v) }
-	zeroHKD, _ := money.Zero("HKD")
-	maxHKD := mustMinor(t, "HKD", "9999999999999999")
-	jpy := mustMajor(t, "JPY", "100")
+// arithAmounts are the amounts the arithmetic tests share: an HKD amount
+// from a decimal string, HKD zero and the largest HKD amount, and JPY 100.
+func arithAmounts(t *testing.T) (hkd func(string) money.Amount, zeroHKD, maxHKD, jpy money.Amount) {
+	t.Helper()
+	hkd = func(v string) money.Amount { return mustMajor(t, "HKD", v) }
+	zeroHKD, _ = money.Zero("HKD")
+	maxHKD = mustMinor(t, "HKD", "9999999999999999")
+	jpy = mustMajor(t, "JPY", "100")
+	return hkd, zeroHKD, maxHKD, jpy
+}
 
-	t.Run("Add", func(t *testing.T) {
-		got, err := hkd("10.50").Add(hkd("0.75"))
-		if err != nil || got != hkd("11.25") {
-			t.Errorf("10.50 + 0.75 = %v, %v", got, err)
-		}
-		got, err = zeroHKD.Add(hkd("1"))
-		if err != nil || got != hkd("1") {
-			t.Errorf("0 + 1 = %v, %v", got, err)
-		}
-		got, err = maxHKD.Add(zeroHKD)
-		if err != nil || got != maxHKD {
-			t.Errorf("max + 0 = %v, %v", got, err)
-		}
-		_, err = maxHKD.Add(hkd("0.01"))
-		checkErr(t, err, money.ErrTooLarge)
-		_, err = maxHKD.Add(maxHKD)
-		checkErr(t, err, money.ErrTooLarge)
-		_, err = hkd("1").Add(jpy)
-		checkErr(t, err, money.ErrCurrencyMismatch)
-		if want := "cannot add HKD 1.00 and JPY 100: the currencies differ"; err.Error() != want {
-			t.Errorf("message %q, want %q", err, want)
-		}
-		_, err = money.Amount{}.Add(money.Amount{})
-		checkErr(t, err, money.ErrUnknownCurrency)
-	})
+// TestAdd: addition within one currency, up to MaxDigits.
+func TestAdd(t *testing.T) {
+	hkd, zeroHKD, maxHKD, jpy := arithAmounts(t)
+	got, err := hkd("10.50").Add(hkd("0.75"))
+	if err != nil || got != hkd("11.25") {
+		t.Errorf("10.50 + 0.75 = %v, %v", got, err)
+	}
+	got, err = zeroHKD.Add(hkd("1"))
+	if err != nil || got != hkd("1") {
+		t.Errorf("0 + 1 = %v, %v", got, err)
+	}
+	got, err = maxHKD.Add(zeroHKD)
+	if err != nil || got != maxHKD {
+		t.Errorf("max + 0 = %v, %v", got, err)
+	}
+	_, err = maxHKD.Add(hkd("0.01"))
+	checkErr(t, err, money.ErrTooLarge)
+	_, err = maxHKD.Add(maxHKD)
+	checkErr(t, err, money.ErrTooLarge)
+	_, err = hkd("1").Add(jpy)
+	checkErr(t, err, money.ErrCurrencyMismatch)
+	if want := "cannot add HKD 1.00 and JPY 100: the currencies differ"; err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+	_, err = money.Amount{}.Add(money.Amount{})
+	checkErr(t, err, money.ErrUnknownCurrency)
+}
 
-	t.Run("Sub", func(t *testing.T) {
-		captured, refunded := hkd("100"), hkd("40.25")
-		got, err := captured.Sub(refunded)
-		if err != nil || got != hkd("59.75") {
-			t.Errorf("100 - 40.25 = %v, %v", got, err)
-		}
-		got, err = captured.Sub(captured)
-		if err != nil || !got.IsZero() || got != zeroHKD {
-			t.Errorf("100 - 100 = %v, %v", got, err)
-		}
-		_, err = refunded.Sub(captured)
-		checkErr(t, err, money.ErrNegative)
-		if want := "HKD 40.25 - HKD 100.00 would be negative"; err.Error() != want {
-			t.Errorf("message %q, want %q", err, want)
-		}
-		_, err = zeroHKD.Sub(hkd("0.01"))
-		checkErr(t, err, money.ErrNegative)
-		_, err = hkd("1").Sub(jpy)
-		checkErr(t, err, money.ErrCurrencyMismatch)
-		_, err = hkd("1").Sub(money.Amount{})
-		checkErr(t, err, money.ErrUnknownCurrency)
-	})
+// TestSub: subtraction never goes below zero.
+func TestSub(t *testing.T) {
+	hkd, zeroHKD, _, jpy := arithAmounts(t)
+	captured, refunded := hkd("100"), hkd("40.25")
+	got, err := captured.Sub(refunded)
+	if err != nil || got != hkd("59.75") {
+		t.Errorf("100 - 40.25 = %v, %v", got, err)
+	}
+	got, err = captured.Sub(captured)
+	if err != nil || !got.IsZero() || got != zeroHKD {
+		t.Errorf("100 - 100 = %v, %v", got, err)
+	}
+	_, err = refunded.Sub(captured)
+	checkErr(t, err, money.ErrNegative)
+	if want := "HKD 40.25 - HKD 100.00 would be negative"; err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+	_, err = zeroHKD.Sub(hkd("0.01"))
+	checkErr(t, err, money.ErrNegative)
+	_, err = hkd("1").Sub(jpy)
+	checkErr(t, err, money.ErrCurrencyMismatch)
+	_, err = hkd("1").Sub(money.Amount{})
+	checkErr(t, err, money.ErrUnknownCurrency)
+}
 
-	t.Run("Cmp", func(t *testing.T) {
-		tests := []struct {
-			a, b money.Amount
-			cmp  int
-		}{
-			{hkd("1"), hkd("2"), -1},
-			{hkd("2"), hkd("1"), 1},
-			{hkd("1.5"), hkd("1.50"), 0},
-			{zeroHKD, hkd("0.01"), -1},
-			{zeroHKD, zeroHKD, 0},
+// TestCmp: comparison, and LessOrEqual, within one currency.
+func TestCmp(t *testing.T) {
+	hkd, zeroHKD, _, jpy := arithAmounts(t)
+	tests := []struct {
+		a, b money.Amount
+		cmp  int
+	}{
+		{hkd("1"), hkd("2"), -1},
+		{hkd("2"), hkd("1"), 1},
+		{hkd("1.5"), hkd("1.50"), 0},
+		{zeroHKD, hkd("0.01"), -1},
+		{zeroHKD, zeroHKD, 0},
+	}
+	for _, tt := range tests {
+		got, err := tt.a.Cmp(tt.b)
+		if err != nil || got != tt.cmp {
+			t.Errorf("Cmp(%v, %v) = %d, %v; want %d", tt.a, tt.b, got, err, tt.cmp)
 		}
-		for _, tt := range tests {
-			got, err := tt.a.Cmp(tt.b)
-			if err != nil || got != tt.cmp {
-				t.Errorf("Cmp(%v, %v) = %d, %v; want %d", tt.a, tt.b, got, err, tt.cmp)
-			}
-			le, err := tt.a.LessOrEqual(tt.b)
-			if err != nil || le != (tt.cmp <= 0) {
-				t.Errorf("LessOrEqual(%v, %v) = %v, %v", tt.a, tt.b, le, err)
-			}
+		le, err := tt.a.LessOrEqual(tt.b)
+		if err != nil || le != (tt.cmp <= 0) {
+			t.Errorf("LessOrEqual(%v, %v) = %v, %v", tt.a, tt.b, le, err)
 		}
-		_, err := hkd("1").Cmp(jpy)
-		checkErr(t, err, money.ErrCurrencyMismatch)
-		le, err := hkd("1").LessOrEqual(jpy)
-		checkErr(t, err, money.ErrCurrencyMismatch)
-		if le {
-			t.Error("LessOrEqual reported true with an error")
-		}
-	})
+	}
+	_, err := hkd("1").Cmp(jpy)
+	checkErr(t, err, money.ErrCurrencyMismatch)
+	le, err := hkd("1").LessOrEqual(jpy)
+	checkErr(t, err, money.ErrCurrencyMismatch)
+	if le {
+		t.Error("LessOrEqual reported true with an error")
+	}
+}
 
-	t.Run("LedgerSum", func(t *testing.T) {
-		total := zeroHKD
-		for _, v := range []string{"0.10", "0.20", "0.30", "0.40"} {
-			var err error
-			if total, err = total.Add(hkd(v)); err != nil {
-				t.Fatal(err)
-			}
+// TestLedgerSum: decimal fractions add up exactly, unlike floats.
+func TestLedgerSum(t *testing.T) {
+	hkd, zeroHKD, _, _ := arithAmounts(t)
+	total := zeroHKD
+	for _, v := range []string{"0.10", "0.20", "0.30", "0.40"} {
+		var err error
+		if total, err = total.Add(hkd(v)); err != nil {
+			t.Fatal(err)
 		}
-		if total != hkd("1") {
-			t.Errorf("0.1+0.2+0.3+0.4 = %v, want HKD 1.00 exactly", total)
-		}
-	})
+	}
+	if total != hkd("1") {
+		t.Errorf("0.1+0.2+0.3+0.4 = %v, want HKD 1.00 exactly", total)
+	}
 }
 
 func TestMethodRules(t *testing.T) {

@@ -133,108 +133,19 @@ func containerPorts(c map[string]any) map[string]int64 {
 	return out
 }
 
+// checkDeployments checks every Deployment's pod and containers, and that
+// every deployed binary runs in one.
 func checkDeployments(t *testing.T, r rendering, bins map[string]string, flags map[string]map[string]bool) {
-	deps := r.byKind("Deployment")
 	seen := map[string]bool{}
-	for _, d := range deps {
+	for _, d := range r.byKind("Deployment") {
 		pod := podTemplate(d)
 		id := ref(d)
-		if v, _ := boolean(pod, "spec", "securityContext", "runAsNonRoot"); !v {
-			t.Errorf("%s: pod securityContext.runAsNonRoot is not true", id)
-		}
-		if s := str(pod, "spec", "securityContext", "seccompProfile", "type"); s != "RuntimeDefault" {
-			t.Errorf("%s: pod seccompProfile %q, want RuntimeDefault", id, s)
-		}
-		if sa := str(pod, "spec", "serviceAccountName"); r.find("ServiceAccount", d.GetNamespace(), sa) == nil {
-			t.Errorf("%s: serviceAccountName %q is not rendered", id, sa)
-		}
+		checkPodSecurity(t, r, d, pod)
 		for _, c := range containers(pod) {
 			cid := fmt.Sprintf("%s container %s", id, str(c, "name"))
-			if v, _ := boolean(c, "securityContext", "readOnlyRootFilesystem"); !v {
-				t.Errorf("%s: readOnlyRootFilesystem is not true", cid)
-			}
-			if v, ok := boolean(c, "securityContext", "allowPrivilegeEscalation"); !ok || v {
-				t.Errorf("%s: allowPrivilegeEscalation is not false", cid)
-			}
-			if drop := stringSlice(c, "securityContext", "capabilities", "drop"); !slices.Contains(drop, "ALL") {
-				t.Errorf("%s: capabilities.drop %v lacks ALL", cid, drop)
-			}
-			if req, _, _ := unstructured.NestedMap(c, "resources", "requests"); len(req) == 0 {
-				t.Errorf("%s: no resource requests", cid)
-			}
-			ports := containerPorts(c)
-			for probe, want := range map[string]string{"livenessProbe": "/healthz", "readinessProbe": "/readyz"} {
-				if p := str(c, probe, "httpGet", "path"); p != want {
-					t.Errorf("%s: %s path %q, want %s", cid, probe, p, want)
-				}
-				if port := str(c, probe, "httpGet", "port"); port != "" {
-					if _, ok := ports[port]; !ok {
-						t.Errorf("%s: %s port %q is not a container port (%v)", cid, probe, port, ports)
-					}
-				}
-			}
-			if str(c, "image") == "" {
-				t.Errorf("%s: no image", cid)
-			}
-
-			// The command is a binary of the image; its args are flags it has.
-			cmd := stringSlice(c, "command")
-			if len(cmd) != 1 || bins[cmd[0]] == "" {
-				t.Errorf("%s: command %v, want one of the image's binaries %v", cid, cmd, bins)
-				continue
-			}
-			bin := bins[cmd[0]]
-			seen[bin] = true
-			known, ok := flags[bin]
-			if !ok {
-				t.Errorf("%s: runs %s, whose flags the test does not know (add it to deployedBinaries)", cid, bin)
-				continue
-			}
-			args := map[string]string{}
-			for _, a := range stringSlice(c, "args") {
-				if !strings.HasPrefix(a, "-") {
-					t.Errorf("%s: argument %q: write flags as --name=value", cid, a)
-					continue
-				}
-				name, val, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-				if !known[name] {
-					t.Errorf("%s: argument %q: %s has no flag %q (it has %v)", cid, a, bin, name, sortedKeys(known))
-				}
-				args[name] = val
-			}
-			// The ports the binary listens on are the ports the pod declares.
-			checkAddr := func(flag, portName string, optional bool) {
-				addr, ok := args[flag]
-				if !ok {
-					t.Errorf("%s: --%s is not set explicitly; the manifests must say which port %q is", cid, flag, portName)
-					return
-				}
-				if addr == "0" && optional {
-					if _, has := ports[portName]; has {
-						t.Errorf("%s: --%s=0 disables it, yet port %q is declared", cid, flag, portName)
-					}
-					return
-				}
-				_, p, _ := strings.Cut(addr, ":")
-				n, err := strconv.ParseInt(p, 10, 32)
-				if err != nil || ports[portName] != n {
-					t.Errorf("%s: --%s=%s but container port %q is %d", cid, flag, addr, portName, ports[portName])
-				}
-			}
-			checkAddr("metrics-bind-address", "metrics", true)
-			checkAddr("health-probe-bind-address", "probes", false)
-			switch bin {
-			case "manager":
-				if _, ok := args["leader-elect"]; !ok {
-					if n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); n > 1 {
-						t.Errorf("%s: %d replicas without --leader-elect", cid, n)
-					}
-				}
-			case "notification-receiver":
-				checkAddr("listen", "notifications", false)
-				if _, tls := args["tls-cert-file"]; tls != (args["tls-key-file"] != "") {
-					t.Errorf("%s: --tls-cert-file and --tls-key-file go together", cid)
-				}
+			checkContainer(t, cid, c)
+			if bin := checkCommand(t, cid, d, c, bins, flags); bin != "" {
+				seen[bin] = true
 			}
 		}
 	}
@@ -242,6 +153,119 @@ func checkDeployments(t *testing.T, r rendering, bins map[string]string, flags m
 		if !seen[b] {
 			t.Errorf("%s: no Deployment runs %s", r.name, b)
 		}
+	}
+}
+
+// checkPodSecurity: a non-root pod with the runtime's seccomp profile and a
+// rendered ServiceAccount.
+func checkPodSecurity(t *testing.T, r rendering, d *unstructured.Unstructured, pod map[string]any) {
+	id := ref(d)
+	if v, _ := boolean(pod, "spec", "securityContext", "runAsNonRoot"); !v {
+		t.Errorf("%s: pod securityContext.runAsNonRoot is not true", id)
+	}
+	if s := str(pod, "spec", "securityContext", "seccompProfile", "type"); s != "RuntimeDefault" {
+		t.Errorf("%s: pod seccompProfile %q, want RuntimeDefault", id, s)
+	}
+	if sa := str(pod, "spec", "serviceAccountName"); r.find("ServiceAccount", d.GetNamespace(), sa) == nil {
+		t.Errorf("%s: serviceAccountName %q is not rendered", id, sa)
+	}
+}
+
+// checkContainer: a locked-down container with resource requests, an image,
+// and probes on /healthz and /readyz at ports it declares.
+func checkContainer(t *testing.T, cid string, c map[string]any) {
+	if v, _ := boolean(c, "securityContext", "readOnlyRootFilesystem"); !v {
+		t.Errorf("%s: readOnlyRootFilesystem is not true", cid)
+	}
+	if v, ok := boolean(c, "securityContext", "allowPrivilegeEscalation"); !ok || v {
+		t.Errorf("%s: allowPrivilegeEscalation is not false", cid)
+	}
+	if drop := stringSlice(c, "securityContext", "capabilities", "drop"); !slices.Contains(drop, "ALL") {
+		t.Errorf("%s: capabilities.drop %v lacks ALL", cid, drop)
+	}
+	if req, _, _ := unstructured.NestedMap(c, "resources", "requests"); len(req) == 0 {
+		t.Errorf("%s: no resource requests", cid)
+	}
+	ports := containerPorts(c)
+	for probe, want := range map[string]string{"livenessProbe": "/healthz", "readinessProbe": "/readyz"} {
+		if p := str(c, probe, "httpGet", "path"); p != want {
+			t.Errorf("%s: %s path %q, want %s", cid, probe, p, want)
+		}
+		if port := str(c, probe, "httpGet", "port"); port != "" {
+			if _, ok := ports[port]; !ok {
+				t.Errorf("%s: %s port %q is not a container port (%v)", cid, probe, port, ports)
+			}
+		}
+	}
+	if str(c, "image") == "" {
+		t.Errorf("%s: no image", cid)
+	}
+}
+
+// checkCommand: the command is a binary of the image and its args are flags
+// it has, listening on the ports the pod declares. It returns the binary, ""
+// when it is not one the test knows.
+func checkCommand(t *testing.T, cid string, d *unstructured.Unstructured, c map[string]any, bins map[string]string, flags map[string]map[string]bool) string {
+	cmd := stringSlice(c, "command")
+	if len(cmd) != 1 || bins[cmd[0]] == "" {
+		t.Errorf("%s: command %v, want one of the image's binaries %v", cid, cmd, bins)
+		return ""
+	}
+	bin := bins[cmd[0]]
+	known, ok := flags[bin]
+	if !ok {
+		t.Errorf("%s: runs %s, whose flags the test does not know (add it to deployedBinaries)", cid, bin)
+		return bin
+	}
+	args := map[string]string{}
+	for _, a := range stringSlice(c, "args") {
+		if !strings.HasPrefix(a, "-") {
+			t.Errorf("%s: argument %q: write flags as --name=value", cid, a)
+			continue
+		}
+		name, val, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !known[name] {
+			t.Errorf("%s: argument %q: %s has no flag %q (it has %v)", cid, a, bin, name, sortedKeys(known))
+		}
+		args[name] = val
+	}
+	ports := containerPorts(c)
+	checkListenPort(t, cid, args, ports, "metrics-bind-address", "metrics", true)
+	checkListenPort(t, cid, args, ports, "health-probe-bind-address", "probes", false)
+	switch bin {
+	case "manager":
+		if _, ok := args["leader-elect"]; !ok {
+			if n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); n > 1 {
+				t.Errorf("%s: %d replicas without --leader-elect", cid, n)
+			}
+		}
+	case "notification-receiver":
+		checkListenPort(t, cid, args, ports, "listen", "notifications", false)
+		if _, tls := args["tls-cert-file"]; tls != (args["tls-key-file"] != "") {
+			t.Errorf("%s: --tls-cert-file and --tls-key-file go together", cid)
+		}
+	}
+	return bin
+}
+
+// checkListenPort: the address flag is set explicitly and its port is the
+// container port portName ("0" disables an optional one, then undeclared).
+func checkListenPort(t *testing.T, cid string, args map[string]string, ports map[string]int64, flag, portName string, optional bool) {
+	addr, ok := args[flag]
+	if !ok {
+		t.Errorf("%s: --%s is not set explicitly; the manifests must say which port %q is", cid, flag, portName)
+		return
+	}
+	if addr == "0" && optional {
+		if _, has := ports[portName]; has {
+			t.Errorf("%s: --%s=0 disables it, yet port %q is declared", cid, flag, portName)
+		}
+		return
+	}
+	_, p, _ := strings.Cut(addr, ":")
+	n, err := strconv.ParseInt(p, 10, 32)
+	if err != nil || ports[portName] != n {
+		t.Errorf("%s: --%s=%s but container port %q is %d", cid, flag, addr, portName, ports[portName])
 	}
 }
 

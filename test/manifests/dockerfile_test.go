@@ -146,8 +146,18 @@ func TestDockerfile(t *testing.T) {
 		t.Fatalf("want a multi-stage build, got %d stage(s)", len(d.stages))
 	}
 	builder, final := d.stages[0], d.stages[len(d.stages)-1]
+	checkBaseImages(t, builder, final)
+	build := checkGoBuild(t, builder)
+	checkImageBinaries(t, d, build)
+	bins := imageBinaries(t)
+	if len(final.entrypoint) != 1 || bins[final.entrypoint[0]] != "manager" {
+		t.Errorf("ENTRYPOINT %v: want [\"/manager\"] (a binary of the image; have %v)", final.entrypoint, bins)
+	}
+}
 
-	// The builder's Go must be able to build go.mod's go version.
+// checkBaseImages: the builder's Go can build go.mod's go version; the final
+// image is distroless, run as nonroot.
+func checkBaseImages(t *testing.T, builder, final stage) {
 	gomod, err := os.ReadFile(path(t, "go.mod"))
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +175,11 @@ func TestDockerfile(t *testing.T) {
 	if final.user != "65532:65532" {
 		t.Errorf("final stage USER %q: want 65532:65532", final.user)
 	}
+}
 
+// checkGoBuild returns the builder's go build command, checked to build
+// static, trimmed, stripped binaries.
+func checkGoBuild(t *testing.T, builder stage) string {
 	build := ""
 	for _, r := range builder.runs {
 		if strings.Contains(r, "go build") {
@@ -180,12 +194,16 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("go build %q lacks %s", build, want)
 		}
 	}
+	return build
+}
 
-	// Every COPY'd binary is a cmd/ main package built by that go build;
-	// every cmd/ main package is in an image; the simulator is not in the
-	// production image (the last stage) but in its own.
+// checkImageBinaries: every COPY'd binary is a cmd/ main package built by
+// the go build; every cmd/ main package but the client tools is in an
+// image; the simulator is not in the production image (the last stage) but
+// in its own.
+func checkImageBinaries(t *testing.T, d dockerfile, build string) {
+	builder, final := d.stages[0], d.stages[len(d.stages)-1]
 	mains := mainPackages(t)
-	bins := imageBinaries(t)
 	var copied []string
 	for _, st := range d.stages[1 : len(d.stages)-1] {
 		for _, c := range st.copies {
@@ -195,7 +213,7 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("stage %s: USER %q, want 65532:65532", st.name, st.user)
 		}
 	}
-	for _, name := range bins {
+	for _, name := range imageBinaries(t) {
 		if name == "alipay-sim" {
 			t.Error("the production image (last stage) contains alipay-sim; it belongs in the simulator target")
 		}
@@ -230,9 +248,6 @@ func TestDockerfile(t *testing.T) {
 		if !slices.Contains(copied, m) {
 			t.Errorf("cmd/%s is not copied into the image", m)
 		}
-	}
-	if len(final.entrypoint) != 1 || bins[final.entrypoint[0]] != "manager" {
-		t.Errorf("ENTRYPOINT %v: want [\"/manager\"] (a binary of the image; have %v)", final.entrypoint, bins)
 	}
 }
 
