@@ -31,9 +31,10 @@ import (
 	"go/token"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -83,7 +84,7 @@ func run(w io.Writer, root string, limit int, allowPath string, strict, all bool
 			fmt.Fprintf(w, "%s:%d: %s is %d lines (allowlisted at %d)\n", f.Path, f.Line, f.Name, f.Lines, max)
 		}
 	}
-	for _, key := range sortedKeys(allow) {
+	for _, key := range slices.Sorted(maps.Keys(allow)) {
 		if !seen[key] {
 			fmt.Fprintf(w, "funclen: stale allowlist entry %q: the function is now within %d lines or gone; remove it\n", key, limit)
 			if strict {
@@ -269,13 +270,4 @@ func readAllowlist(path string) (map[string]int, error) {
 		allow[key] = lines
 	}
 	return allow, sc.Err()
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

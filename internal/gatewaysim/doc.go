@@ -39,4 +39,17 @@
 // SDK, seed documents) or inferred, is listed in one table in
 // docs/simulator.md, together with the control API (/_sim/...), the magic
 // card numbers, amounts and 3-D Secure code, and the fault profiles.
+//
+// Where each concern lives: http.go routes a call, admits it (API, method,
+// content type, signature), injects the faults and signs the answer; a
+// request check refuses with a *refusal (result code and message).
+// api_pay.go is pay (its checks in the gateway's order, recording, a 2D
+// card's immediate result, completion and expiry); api_ops.go capture,
+// cancel and refund; api_query.go the inquiries and customs declarations;
+// api_dispute.go and dispute.go chargebacks; checkout.go the checkout page;
+// notify.go the notifications; control.go the control operations and the
+// Ledger, and control_http.go their routes, one group per concern;
+// reports*.go the settlement reports and their SFTP server; model.go the
+// books; amount.go amounts and method rules; clock.go the clocks and
+// timers; options.go the Options and Behavior with their defaults.
 package gatewaysim
