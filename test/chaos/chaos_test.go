@@ -70,7 +70,44 @@ func TestChaos(t *testing.T) {
 	// ---- drive under faults and kills -----------------------------------------
 	d := &driver{c: ls.Client, ns: ns, gwc: gwcName, sim: sim, w: w, prof: prof, logf: t.Logf}
 	chaos := &chaosRunner{ls: ls, api: api, logf: t.Logf, done: map[string]int{}}
-	if err := sim.setFaults(ctx, prof.faults); err != nil {
+	t0 := time.Now()
+	driveErrs := driveUnderFaults(ctx, t, d, chaos, seed, plans)
+	mark("drive (faults on)", t0)
+	checkDrive(ctx, t, d, chaos, driveErrs, plans)
+
+	// ---- converge with the faults off -----------------------------------------
+	t0 = time.Now()
+	final := converge(ctx, t, w, prof, plans)
+	mark("settle (faults off)", t0)
+	checkFaultsWereReal(ctx, t, ls, sim, prof)
+
+	// ---- exactly once: the simulator's ledger --------------------------------
+	ledger := checkLedger(ctx, t, sim, final, plans)
+	if t.Failed() {
+		summary(t, prof, seed, plans, final, ledger, chaos, d, nil, durations, began, ls)
+		return
+	}
+
+	// ---- forged notifications change nothing ---------------------------------
+	t0 = time.Now()
+	fs := forgeAll(ctx, t, ls, sim, prof, plans)
+	mark("forgeries", t0)
+
+	// ---- deterministic regressions of bugs the suite found ----------------------
+	t0 = time.Now()
+	t.Run("notified refund counts in its payment", func(t *testing.T) { notifiedRefundCountsInPayment(ctx, t, ls) })
+	t.Run("full refund recorded on its payment", func(t *testing.T) { fullRefundRecorded(ctx, t, ls) })
+	mark("regressions", t0)
+
+	summary(t, prof, seed, plans, final, ledger, chaos, d, fs, durations, began, ls)
+}
+
+// driveUnderFaults turns the profile's faults on and plays every payment's
+// script, in waves, while the chaos runner kills and restarts processes on
+// its schedule; it returns the scripts' errors, sorted.
+func driveUnderFaults(ctx context.Context, t *testing.T, d *driver, chaos *chaosRunner, seed uint64, plans []*paymentPlan) []string {
+	prof := d.prof
+	if err := d.sim.setFaults(ctx, prof.faults); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
@@ -100,8 +137,16 @@ func TestChaos(t *testing.T) {
 	}
 	wg.Wait()
 	<-chaosDone
-	mark("drive (faults on)", t0)
-	if err := sim.faultsOff(ctx); err != nil {
+	sort.Strings(driveErrs)
+	return driveErrs
+}
+
+// checkDrive turns the faults off and reports what went wrong while driving:
+// the chaos runner's errors and restarts not done as planned, the scripts'
+// errors, and deletions mid-flight not done as planned.
+func checkDrive(ctx context.Context, t *testing.T, d *driver, chaos *chaosRunner, driveErrs []string, plans []*paymentPlan) {
+	prof := d.prof
+	if err := d.sim.faultsOff(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range chaos.errs {
@@ -113,20 +158,22 @@ func TestChaos(t *testing.T) {
 			t.Errorf("chaos: %d restarts of %s done, %d planned", chaos.done[k], k, n)
 		}
 	}
-	sort.Strings(driveErrs)
 	for _, e := range driveErrs {
 		t.Errorf("script of payment %s", e)
 	}
 	if planned := countReapplied(plans); len(driveErrs) == 0 && (planned == 0 || d.reapplied.Load() != int64(planned)) {
 		t.Errorf("%d objects deleted and applied again mid-flight, %d planned (want some)", d.reapplied.Load(), planned)
 	}
+}
 
-	// ---- converge with the faults off -----------------------------------------
-	t0 = time.Now()
+// converge waits, faults off, until every object is in its final state (30s
+// only when the test has failed already: report, do not wait for what cannot
+// come); it returns the last snapshot seen.
+func converge(ctx context.Context, t *testing.T, w *world, prof profile, plans []*paymentPlan) *snapshot {
 	var final *snapshot
 	settleTimeout := prof.settleTimeout
 	if t.Failed() {
-		settleTimeout = 30 * time.Second // report, do not wait for what cannot come
+		settleTimeout = 30 * time.Second
 	}
 	err := w.wait(ctx, settleTimeout, "every object in its final state", func(s *snapshot) (bool, string, error) {
 		final = s
@@ -139,35 +186,15 @@ func TestChaos(t *testing.T) {
 		}
 		return false, fmt.Sprintf("%d objects are not final:\n  %s", len(bad), strings.Join(bad, "\n  ")), nil
 	})
-	mark("settle (faults off)", t0)
 	if err != nil {
 		t.Error(err)
 	}
+	return final
+}
 
-	for _, name := range []string{"alipay-sim", "manager", "notification-receiver"} {
-		if p := ls.Process(name); syscall.Kill(p.Pid(), 0) != nil {
-			t.Errorf("%s (pid %d) exited on its own; see %s", name, p.Pid(), p.LogPath())
-		}
-	}
-	// The faults were real.
-	apiF, notifyF := faultCounts(ctx, ls, sim)
-	if len(apiF) == 0 || notifyF["dropped"]+notifyF["duplicate"]+notifyF["reordered"]+notifyF["delayed"] == 0 {
-		t.Errorf("the simulator injected too few faults: API %v, notifications %v", apiF, notifyF)
-	}
-	if prof.name == "full" {
-		for _, k := range []string{"unknownException", "serverError", "responseLost", "rateLimit"} {
-			if apiF[k] == 0 {
-				t.Errorf("no %s fault was injected: %v", k, apiF)
-			}
-		}
-		for _, k := range []string{"dropped", "duplicate", "reordered", "delayed"} {
-			if notifyF[k] == 0 {
-				t.Errorf("no %s notification fault was injected: %v", k, notifyF)
-			}
-		}
-	}
-
-	// ---- exactly once: the simulator's ledger --------------------------------
+// checkLedger reads the simulator's ledger and reports its problems (the
+// first 60) against the final snapshot and the plan.
+func checkLedger(ctx context.Context, t *testing.T, sim *simClient, final *snapshot, plans []*paymentPlan) gatewaysim.Ledger {
 	ledger, err := sim.ledger(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -180,23 +207,34 @@ func TestChaos(t *testing.T) {
 		}
 		t.Errorf("ledger: %s", p)
 	}
-	if t.Failed() {
-		summary(t, prof, seed, plans, final, ledger, chaos, d, nil, durations, began, ls)
+	return ledger
+}
+
+// checkFaultsWereReal: no process exited on its own, and the simulator
+// injected the faults (every kind of them in the full profile).
+func checkFaultsWereReal(ctx context.Context, t *testing.T, ls *localsystem.System, sim *simClient, prof profile) {
+	for _, name := range []string{"alipay-sim", "manager", "notification-receiver"} {
+		if p := ls.Process(name); syscall.Kill(p.Pid(), 0) != nil {
+			t.Errorf("%s (pid %d) exited on its own; see %s", name, p.Pid(), p.LogPath())
+		}
+	}
+	apiF, notifyF := faultCounts(ctx, ls, sim)
+	if len(apiF) == 0 || notifyF["dropped"]+notifyF["duplicate"]+notifyF["reordered"]+notifyF["delayed"] == 0 {
+		t.Errorf("the simulator injected too few faults: API %v, notifications %v", apiF, notifyF)
+	}
+	if prof.name != "full" {
 		return
 	}
-
-	// ---- forged notifications change nothing ---------------------------------
-	t0 = time.Now()
-	fs := forgeAll(ctx, t, ls, sim, prof, plans)
-	mark("forgeries", t0)
-
-	// ---- deterministic regressions of bugs the suite found ----------------------
-	t0 = time.Now()
-	t.Run("notified refund counts in its payment", func(t *testing.T) { notifiedRefundCountsInPayment(ctx, t, ls) })
-	t.Run("full refund recorded on its payment", func(t *testing.T) { fullRefundRecorded(ctx, t, ls) })
-	mark("regressions", t0)
-
-	summary(t, prof, seed, plans, final, ledger, chaos, d, fs, durations, began, ls)
+	for _, k := range []string{"unknownException", "serverError", "responseLost", "rateLimit"} {
+		if apiF[k] == 0 {
+			t.Errorf("no %s fault was injected: %v", k, apiF)
+		}
+	}
+	for _, k := range []string{"dropped", "duplicate", "reordered", "delayed"} {
+		if notifyF[k] == 0 {
+			t.Errorf("no %s notification fault was injected: %v", k, notifyF)
+		}
+	}
 }
 
 // startSystem builds the binaries from the working tree (so the suite
@@ -259,33 +297,8 @@ func forgeAll(ctx context.Context, t *testing.T, ls *localsystem.System, sim *si
 	if len(picks) < prof.forgeFrom {
 		t.Errorf("only %d delivered notifications to forge from, want %d", len(picks), prof.forgeFrom)
 	}
-	keyText, err := os.ReadFile(filepath.Join(ls.Work, "sim-keys", "gateway_private_key.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gwKey, err := gateway.ParsePrivateKey(string(keyText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	evil, err := gateway.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &forger{base: ls.ReceiverURL, clientID: clientID, gw: gwKey, evil: evil, hc: &http.Client{Timeout: 30 * time.Second}}
-
-	var payRoutes, refundRoutes []string
-	for _, p := range plans {
-		payRoutes = append(payRoutes, "/notify/payment/"+ns+"/"+p.Name)
-		for _, r := range p.Refunds {
-			refundRoutes = append(refundRoutes, "/notify/refund/"+ns+"/"+r.Name)
-		}
-	}
-	sort.Strings(payRoutes)
-	sort.Strings(refundRoutes)
-	another := func(routes []string, path string) string {
-		i := sort.SearchStrings(routes, path)
-		return routes[(i+1)%len(routes)]
-	}
+	f := newForger(t, ls)
+	routes := notifyRoutes(plans)
 
 	// Only the receiver may write while the forgeries are sent: the
 	// manager is stopped (its own retries and polls would change objects
@@ -303,39 +316,11 @@ func forgeAll(ctx context.Context, t *testing.T, ls *localsystem.System, sim *si
 	}
 	st := &forgeStats{byStatus: map[int]int{}}
 	for _, n := range picks {
-		same, other := payRoutes, refundRoutes
+		same, other := routes.payments, routes.refunds
 		if strings.HasPrefix(n.path, "/notify/refund/") {
-			same, other = refundRoutes, payRoutes
+			same, other = routes.refunds, routes.payments
 		}
-		variants := f.variants(n, another(same, n.path), other[0])
-		control := variants[0]
-		for _, fg := range variants {
-			status, acked, err := f.send(ctx, fg)
-			if err != nil {
-				t.Errorf("%s %s (%s): %v", n.kind, n.path, fg.variant, err)
-				continue
-			}
-			st.byStatus[status]++
-			if fg.want == http.StatusOK {
-				st.controls++
-				if !acked {
-					t.Errorf("control: the authentic re-signed %s on %s was not acknowledged (HTTP %d)", n.kind, n.path, status)
-				}
-				continue
-			}
-			st.forged++
-			if fingerprint(fg) == fingerprint(control) {
-				t.Errorf("harness: forgery %q of %s is the authentic request", fg.variant, n.path)
-			}
-			if !acked {
-				st.refused++
-			}
-			if acked {
-				t.Errorf("FORGERY ACCEPTED: %s %s (%s) was acknowledged", n.kind, n.path, fg.variant)
-			} else if status != fg.want {
-				t.Errorf("%s %s (%s): HTTP %d, documented %d", n.kind, n.path, fg.variant, status, fg.want)
-			}
-		}
+		f.sendVariants(ctx, t, st, n, f.variants(n, another(same, n.path), other[0]))
 	}
 	after, err := resourceVersions(ctx, ls.Client, ns)
 	if err != nil {
@@ -348,6 +333,81 @@ func forgeAll(ctx context.Context, t *testing.T, ls *localsystem.System, sim *si
 		t.Errorf("only %d forged notifications sent, want at least 100", st.forged)
 	}
 	return st
+}
+
+// newForger signs with the simulator's own gateway key (read from its keys
+// directory) and with a key of nobody's.
+func newForger(t *testing.T, ls *localsystem.System) *forger {
+	keyText, err := os.ReadFile(filepath.Join(ls.Work, "sim-keys", "gateway_private_key.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwKey, err := gateway.ParsePrivateKey(string(keyText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil, err := gateway.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &forger{base: ls.ReceiverURL, clientID: clientID, gw: gwKey, evil: evil, hc: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// routeSet is the receiver's notification routes of the plan's objects, sorted.
+type routeSet struct{ payments, refunds []string }
+
+func notifyRoutes(plans []*paymentPlan) routeSet {
+	var rs routeSet
+	for _, p := range plans {
+		rs.payments = append(rs.payments, "/notify/payment/"+ns+"/"+p.Name)
+		for _, r := range p.Refunds {
+			rs.refunds = append(rs.refunds, "/notify/refund/"+ns+"/"+r.Name)
+		}
+	}
+	sort.Strings(rs.payments)
+	sort.Strings(rs.refunds)
+	return rs
+}
+
+// another is the route after path in the sorted routes (wrapping): the
+// route of another object of the same kind.
+func another(routes []string, path string) string {
+	i := sort.SearchStrings(routes, path)
+	return routes[(i+1)%len(routes)]
+}
+
+// sendVariants sends one notification's variants: the first, the control,
+// must be acknowledged; every forgery must be refused with its documented
+// status.
+func (f *forger) sendVariants(ctx context.Context, t *testing.T, st *forgeStats, n realNotif, variants []forgery) {
+	control := variants[0]
+	for _, fg := range variants {
+		status, acked, err := f.send(ctx, fg)
+		if err != nil {
+			t.Errorf("%s %s (%s): %v", n.kind, n.path, fg.variant, err)
+			continue
+		}
+		st.byStatus[status]++
+		if fg.want == http.StatusOK {
+			st.controls++
+			if !acked {
+				t.Errorf("control: the authentic re-signed %s on %s was not acknowledged (HTTP %d)", n.kind, n.path, status)
+			}
+			continue
+		}
+		st.forged++
+		if fingerprint(fg) == fingerprint(control) {
+			t.Errorf("harness: forgery %q of %s is the authentic request", fg.variant, n.path)
+		}
+		if !acked {
+			st.refused++
+		}
+		if acked {
+			t.Errorf("FORGERY ACCEPTED: %s %s (%s) was acknowledged", n.kind, n.path, fg.variant)
+		} else if status != fg.want {
+			t.Errorf("%s %s (%s): HTTP %d, documented %d", n.kind, n.path, fg.variant, status, fg.want)
+		}
+	}
 }
 
 // faultCounts counts the API faults alipay-sim logged and the notification

@@ -97,55 +97,89 @@ func (d *driver) create(ctx context.Context, obj client.Object) error {
 
 // run plays one payment's script.
 func (d *driver) run(ctx context.Context, p *paymentPlan) error {
-	start, last := time.Now(), time.Now()
-	var steps []string
-	step := func(what string) {
-		steps = append(steps, fmt.Sprintf("%s %s", what, time.Since(last).Round(100*time.Millisecond)))
-		last = time.Now()
-	}
+	sl := &stepLog{start: time.Now(), last: time.Now()}
 	defer func() {
-		if took := time.Since(start); took > 45*time.Second {
+		if took := time.Since(sl.start); took > 45*time.Second {
 			d.logf("slow script %s (%s, via %s, eager %v): %s; steps: %s", p.Name, p.Kind, p.Via, p.Eager,
-				took.Round(100*time.Millisecond), strings.Join(steps, ", "))
+				took.Round(100*time.Millisecond), strings.Join(sl.steps, ", "))
 		}
 	}()
-	if p.Kind == kindCard {
-		if err := d.create(ctx, p.cardSecret(d.ns)); err != nil {
-			return err
-		}
-	}
-	pay := p.payment(d.ns, d.gwc)
-	if err := d.create(ctx, pay); err != nil {
+	pay, err := d.createPayment(ctx, p)
+	if err != nil {
 		return err
-	}
-	d.created.Add(1)
-	if p.Reapply {
-		fresh := p.payment(d.ns, d.gwc)
-		if err := d.reapply(ctx, pay, fresh); err != nil {
-			return err
-		}
-		pay = fresh
 	}
 	if p.Eager {
 		if err := d.createChildren(ctx, p); err != nil {
 			return err
 		}
 	}
-	step("create")
+	sl.step("create")
 	switch p.Via {
 	case viaControl, viaCheckout:
 		if err := d.settle(ctx, p, pay); err != nil {
 			return err
 		}
-		step("pay at the gateway")
+		sl.step("pay at the gateway")
 	}
-	// Wait until the Payment shows the outcome before going on, as a
-	// merchant's system would.
+	if err := d.waitOutcome(ctx, p); err != nil {
+		return err
+	}
+	sl.step("payment " + string(p.expectPhase()))
+	if !p.Eager {
+		if err := d.createChildren(ctx, p); err != nil {
+			return err
+		}
+	}
+	if p.Kind == kindCard && len(p.Refunds) > 0 {
+		return d.refundCaptured(ctx, p, sl)
+	}
+	return nil
+}
+
+// stepLog times a script's steps, for the report of a slow one.
+type stepLog struct {
+	start, last time.Time
+	steps       []string
+}
+
+func (sl *stepLog) step(what string) {
+	sl.steps = append(sl.steps, fmt.Sprintf("%s %s", what, time.Since(sl.last).Round(100*time.Millisecond)))
+	sl.last = time.Now()
+}
+
+// createPayment creates the payment (and a card's Secret first) and, when
+// the plan says so, deletes it at once and applies it again; it returns the
+// object that stands.
+func (d *driver) createPayment(ctx context.Context, p *paymentPlan) (*v1.Payment, error) {
+	if p.Kind == kindCard {
+		if err := d.create(ctx, p.cardSecret(d.ns)); err != nil {
+			return nil, err
+		}
+	}
+	pay := p.payment(d.ns, d.gwc)
+	if err := d.create(ctx, pay); err != nil {
+		return nil, err
+	}
+	d.created.Add(1)
+	if p.Reapply {
+		fresh := p.payment(d.ns, d.gwc)
+		if err := d.reapply(ctx, pay, fresh); err != nil {
+			return nil, err
+		}
+		pay = fresh
+	}
+	return pay, nil
+}
+
+// waitOutcome waits until the Payment shows the outcome before going on, as
+// a merchant's system would (a card to be captured in full later may stay
+// Authorized); another final phase gives up.
+func (d *driver) waitOutcome(ctx context.Context, p *paymentPlan) error {
 	want := []v1.PaymentPhase{p.expectPhase()}
 	if want[0] == v1.PaymentSucceeded && p.Kind == kindCard {
 		want = append(want, v1.PaymentAuthorized) // captured in full later
 	}
-	if err := d.w.wait(ctx, d.prof.driveTimeout, "payment "+p.Name+" to be "+fmt.Sprint(want), func(s *snapshot) (bool, string, error) {
+	return d.w.wait(ctx, d.prof.driveTimeout, "payment "+p.Name+" to be "+fmt.Sprint(want), func(s *snapshot) (bool, string, error) {
 		obj := s.payments[p.Name]
 		if obj == nil {
 			return false, "not listed yet", nil
@@ -159,37 +193,30 @@ func (d *driver) run(ctx context.Context, p *paymentPlan) error {
 			return false, "", &errGiveUp{"ended " + describePayment(obj)}
 		}
 		return false, describePayment(obj), nil
+	})
+}
+
+// refundCaptured creates a card payment's refunds once every capture has
+// succeeded: refunds of a card authorization refund what was captured.
+func (d *driver) refundCaptured(ctx context.Context, p *paymentPlan, sl *stepLog) error {
+	if err := d.w.wait(ctx, d.prof.driveTimeout, "captures of "+p.Name+" to succeed", func(s *snapshot) (bool, string, error) {
+		for _, c := range p.Captures {
+			st := s.opStatus("Capture", c.Name)
+			switch {
+			case st == nil || st.Phase != v1.OperationSucceeded && !st.Phase.IsFinal():
+				return false, describeOp(c.Name, st), nil
+			case st.Phase != v1.OperationSucceeded:
+				return false, "", &errGiveUp{describeOp(c.Name, st)}
+			}
+		}
+		return true, "", nil
 	}); err != nil {
 		return err
 	}
-	step("payment " + string(p.expectPhase()))
-	if !p.Eager {
-		if err := d.createChildren(ctx, p); err != nil {
+	sl.step("captures Succeeded")
+	for _, r := range p.Refunds {
+		if err := d.createOp(ctx, func() client.Object { return p.refund(d.ns, r) }, r.Reapply); err != nil {
 			return err
-		}
-	}
-	if p.Kind == kindCard && len(p.Refunds) > 0 {
-		// Refunds of a card authorization refund what was captured: wait
-		// for every capture first.
-		if err := d.w.wait(ctx, d.prof.driveTimeout, "captures of "+p.Name+" to succeed", func(s *snapshot) (bool, string, error) {
-			for _, c := range p.Captures {
-				st := s.opStatus("Capture", c.Name)
-				switch {
-				case st == nil || st.Phase != v1.OperationSucceeded && !st.Phase.IsFinal():
-					return false, describeOp(c.Name, st), nil
-				case st.Phase != v1.OperationSucceeded:
-					return false, "", &errGiveUp{describeOp(c.Name, st)}
-				}
-			}
-			return true, "", nil
-		}); err != nil {
-			return err
-		}
-		step("captures Succeeded")
-		for _, r := range p.Refunds {
-			if err := d.createOp(ctx, func() client.Object { return p.refund(d.ns, r) }, r.Reapply); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

@@ -216,6 +216,29 @@ func split(r *rand.Rand, total int64, n int, min int64) []int64 {
 // card authorizations, 25% ALIPAY_CN; each kind has declined payments.
 func makePlan(seed uint64, n int) []*paymentPlan {
 	r := rand.New(rand.NewPCG(seed, 0xC4A05))
+	seen := map[payKind]int{}
+	var plans []*paymentPlan
+	for i, k := range drawKinds(r, n) {
+		seen[k]++
+		p := &paymentPlan{Kind: k, Eager: r.IntN(2) == 0}
+		// The second payment of each kind is declined, then about one in ten.
+		p.Declined = seen[k] == 2 || r.IntN(10) == 0
+		switch k {
+		case kindWallet:
+			planWallet(r, p, i)
+		case kindCard:
+			planCard(r, p, i)
+		case kindCN:
+			planCN(r, p, i)
+		}
+		plans = append(plans, p)
+	}
+	drawReapply(seed, plans)
+	return plans
+}
+
+// drawKinds is n payment kinds in the plan's proportions, shuffled.
+func drawKinds(r *rand.Rand, n int) []payKind {
 	kinds := make([]payKind, 0, n)
 	nCard, nCN := n*35/100, n*25/100
 	for i := 0; i < n; i++ {
@@ -229,102 +252,107 @@ func makePlan(seed uint64, n int) []*paymentPlan {
 		}
 	}
 	r.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
-	seen := map[payKind]int{}
-	customs := []string{"ZONGSHU", "HANGZHOU", "NINGBO", "SHANGHAI_CBT"}
-	var plans []*paymentPlan
-	for i, k := range kinds {
-		seen[k]++
-		p := &paymentPlan{Kind: k, Eager: r.IntN(2) == 0}
-		// The second payment of each kind is declined, then about one in ten.
-		p.Declined = seen[k] == 2 || r.IntN(10) == 0
-		switch k {
-		case kindWallet:
-			p.Name = fmt.Sprintf("w-%03d", i)
-			p.Method, p.Currency = "ALIPAY_HK", "HKD"
-			p.Amount = unmagic(1000 + r.Int64N(99000))
-			p.Via = viaControl
-			if r.IntN(2) == 0 {
-				p.Via = viaCheckout
-			}
-			if p.Declined {
-				if r.IntN(2) == 0 {
-					p.Refunds = append(p.Refunds, opPlan{Name: p.Name + "-ref1", Amount: p.Amount / 2, Expect: v1.OperationFailed})
-				}
-				break
-			}
-			if r.IntN(5) < 3 {
-				n := 1 + r.IntN(2)
-				total := p.Amount * int64(30+r.IntN(71)) / 100
-				if r.IntN(8) == 0 {
-					total = p.Amount // refunded in full
-				}
-				if total < int64(n)*100 {
-					total = int64(n) * 100
-				}
-				for j, a := range split(r, total, n, 100) {
-					p.Refunds = append(p.Refunds, opPlan{Name: fmt.Sprintf("%s-ref%d", p.Name, j+1), Amount: a, Expect: v1.OperationSucceeded})
-				}
-			}
-		case kindCard:
-			p.Name = fmt.Sprintf("c-%03d", i)
-			p.Method, p.Currency, p.Via = "CARD", "USD", via2D
-			p.Amount = unmagic(2000 + r.Int64N(48000))
-			p.CardNo = []string{"4111111111111111", "5555555555554444"}[r.IntN(2)]
-			if p.Declined {
-				p.CardNo = "4000000000000002" // USER_BALANCE_NOT_ENOUGH
-				if r.IntN(2) == 0 {
-					p.Captures = append(p.Captures, opPlan{Name: p.Name + "-cap1", Amount: p.Amount, Expect: v1.OperationFailed})
-				}
-				break
-			}
-			n := 1 + r.IntN(3)
-			total := p.Amount
-			if r.IntN(5) >= 2 {
-				total = p.Amount * int64(40+r.IntN(56)) / 100
-			}
-			for j, a := range split(r, total, n, 100) {
-				p.Captures = append(p.Captures, opPlan{Name: fmt.Sprintf("%s-cap%d", p.Name, j+1), Amount: a, Expect: v1.OperationSucceeded})
-			}
-			if r.IntN(5) < 3 {
-				n := 1 + r.IntN(2)
-				rt := total * int64(20+r.IntN(81)) / 100
-				if rt < int64(n)*100 {
-					rt = int64(n) * 100
-				}
-				for j, a := range split(r, rt, n, 100) {
-					p.Refunds = append(p.Refunds, opPlan{Name: fmt.Sprintf("%s-ref%d", p.Name, j+1), Amount: a, Expect: v1.OperationSucceeded})
-				}
-				// A lone refund may name the capture it refunds.
-				if n == 1 && p.Refunds[0].Amount <= p.Captures[0].Amount && r.IntN(2) == 0 {
-					p.Refunds[0].CaptureRef = p.Captures[0].Name
-				}
-			}
-		case kindCN:
-			p.Name = fmt.Sprintf("cn-%03d", i)
-			p.Method, p.Currency, p.Via = "ALIPAY_CN", "CNY", viaAuto
-			p.Amount = unmagic(5000 + r.Int64N(95000))
-			if p.Declined {
-				p.Amount = p.Amount/10000*10000 + 9951 // completion declines USER_BALANCE_NOT_ENOUGH
-				if r.IntN(2) == 0 {
-					p.Declarations = append(p.Declarations, opPlan{Name: p.Name + "-dcl1", Amount: p.Amount,
-						Customs: customs[r.IntN(len(customs))], Expect: v1.OperationFailed})
-				}
-				break
-			}
-			n := 1 + r.IntN(2)
-			total := p.Amount * int64(50+r.IntN(51)) / 100
-			for j, a := range split(r, total, n, 100) {
-				d := opPlan{Name: fmt.Sprintf("%s-dcl%d", p.Name, j+1), Amount: a, Customs: customs[r.IntN(len(customs))], Expect: v1.OperationSucceeded}
-				if n > 1 {
-					d.SubOrder = fmt.Sprintf("%s-sub%d", p.Name, j+1)
-				}
-				p.Declarations = append(p.Declarations, d)
-			}
-		}
-		plans = append(plans, p)
+	return kinds
+}
+
+// planWallet: an ALIPAY_HK payment paid through the control API or the
+// checkout page, then maybe refunded in one or two parts (a declined one
+// may get a refund that must fail).
+func planWallet(r *rand.Rand, p *paymentPlan, i int) {
+	p.Name = fmt.Sprintf("w-%03d", i)
+	p.Method, p.Currency = "ALIPAY_HK", "HKD"
+	p.Amount = unmagic(1000 + r.Int64N(99000))
+	p.Via = viaControl
+	if r.IntN(2) == 0 {
+		p.Via = viaCheckout
 	}
-	drawReapply(seed, plans)
-	return plans
+	if p.Declined {
+		if r.IntN(2) == 0 {
+			p.Refunds = append(p.Refunds, opPlan{Name: p.Name + "-ref1", Amount: p.Amount / 2, Expect: v1.OperationFailed})
+		}
+		return
+	}
+	if r.IntN(5) < 3 {
+		n := 1 + r.IntN(2)
+		total := p.Amount * int64(30+r.IntN(71)) / 100
+		if r.IntN(8) == 0 {
+			total = p.Amount // refunded in full
+		}
+		if total < int64(n)*100 {
+			total = int64(n) * 100
+		}
+		for j, a := range split(r, total, n, 100) {
+			p.Refunds = append(p.Refunds, opPlan{Name: fmt.Sprintf("%s-ref%d", p.Name, j+1), Amount: a, Expect: v1.OperationSucceeded})
+		}
+	}
+}
+
+// planCard: a 2D card authorization captured in one to three parts (in
+// full or in part), then maybe refunded; a declined card may get a capture
+// that must fail.
+func planCard(r *rand.Rand, p *paymentPlan, i int) {
+	p.Name = fmt.Sprintf("c-%03d", i)
+	p.Method, p.Currency, p.Via = "CARD", "USD", via2D
+	p.Amount = unmagic(2000 + r.Int64N(48000))
+	p.CardNo = []string{"4111111111111111", "5555555555554444"}[r.IntN(2)]
+	if p.Declined {
+		p.CardNo = "4000000000000002" // USER_BALANCE_NOT_ENOUGH
+		if r.IntN(2) == 0 {
+			p.Captures = append(p.Captures, opPlan{Name: p.Name + "-cap1", Amount: p.Amount, Expect: v1.OperationFailed})
+		}
+		return
+	}
+	n := 1 + r.IntN(3)
+	total := p.Amount
+	if r.IntN(5) >= 2 {
+		total = p.Amount * int64(40+r.IntN(56)) / 100
+	}
+	for j, a := range split(r, total, n, 100) {
+		p.Captures = append(p.Captures, opPlan{Name: fmt.Sprintf("%s-cap%d", p.Name, j+1), Amount: a, Expect: v1.OperationSucceeded})
+	}
+	if r.IntN(5) < 3 {
+		n := 1 + r.IntN(2)
+		rt := total * int64(20+r.IntN(81)) / 100
+		if rt < int64(n)*100 {
+			rt = int64(n) * 100
+		}
+		for j, a := range split(r, rt, n, 100) {
+			p.Refunds = append(p.Refunds, opPlan{Name: fmt.Sprintf("%s-ref%d", p.Name, j+1), Amount: a, Expect: v1.OperationSucceeded})
+		}
+		// A lone refund may name the capture it refunds.
+		if n == 1 && p.Refunds[0].Amount <= p.Captures[0].Amount && r.IntN(2) == 0 {
+			p.Refunds[0].CaptureRef = p.Captures[0].Name
+		}
+	}
+}
+
+// planCustoms are the customs offices the declarations go to.
+var planCustoms = []string{"ZONGSHU", "HANGZHOU", "NINGBO", "SHANGHAI_CBT"}
+
+// planCN: an ALIPAY_CN payment the simulator completes, declared to customs
+// in one part or two sub-orders; a declined one (magic amount) may get a
+// declaration that must fail.
+func planCN(r *rand.Rand, p *paymentPlan, i int) {
+	p.Name = fmt.Sprintf("cn-%03d", i)
+	p.Method, p.Currency, p.Via = "ALIPAY_CN", "CNY", viaAuto
+	p.Amount = unmagic(5000 + r.Int64N(95000))
+	if p.Declined {
+		p.Amount = p.Amount/10000*10000 + 9951 // completion declines USER_BALANCE_NOT_ENOUGH
+		if r.IntN(2) == 0 {
+			p.Declarations = append(p.Declarations, opPlan{Name: p.Name + "-dcl1", Amount: p.Amount,
+				Customs: planCustoms[r.IntN(len(planCustoms))], Expect: v1.OperationFailed})
+		}
+		return
+	}
+	n := 1 + r.IntN(2)
+	total := p.Amount * int64(50+r.IntN(51)) / 100
+	for j, a := range split(r, total, n, 100) {
+		d := opPlan{Name: fmt.Sprintf("%s-dcl%d", p.Name, j+1), Amount: a, Customs: planCustoms[r.IntN(len(planCustoms))], Expect: v1.OperationSucceeded}
+		if n > 1 {
+			d.SubOrder = fmt.Sprintf("%s-sub%d", p.Name, j+1)
+		}
+		p.Declarations = append(p.Declarations, d)
+	}
 }
 
 // ---- objects -------------------------------------------------------------------

@@ -70,36 +70,54 @@ var ledgerKind = map[string]string{"Payment": "payment", "Capture": "capture", "
 // gateway operation per object that was sent (none for those that must
 // never be sent), none that belongs to no object, and per payment the
 // totals equal the objects' amounts.
-func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (problems []string) {
-	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
-	type owner struct{ kind, name string }
-	owners := map[string]owner{} // "ledgerKind/requestId" → object
-	// Ids come from the manifest: kind, namespace and name (default scope).
-	derive := func(kind, ns, name string) string { return ids.Derived(kind, "", ns, name) }
-	type objRef struct {
-		kind, name, requestID, statusID, paymentID, parentPaymentID string
-		expectOps                                                   int
-	}
-	var objs []objRef
+func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) []string {
+	var pr problems
+	objs := ledgerObjects(&pr, s, plans)
+	checkOperations(&pr, l, objs)
+	checkPaymentTotals(&pr, l, s, plans)
+	sort.Strings(pr)
+	return pr
+}
+
+// problems collects what verifyLedger found.
+type problems []string
+
+func (p *problems) add(format string, a ...any) { *p = append(*p, fmt.Sprintf(format, a...)) }
+
+// derivedID is an object's gateway request id: ids come from the manifest,
+// kind, namespace and name (default scope).
+func derivedID(kind, ns, name string) string { return ids.Derived(kind, "", ns, name) }
+
+// ledgerObject is an object of the plan as the ledger should know it.
+type ledgerObject struct {
+	kind, name, requestID, statusID, paymentID, parentPaymentID string
+	expectOps                                                   int
+}
+
+// ledgerObjects lists the plan's objects found in the snapshot, with the
+// gateway operations each must have caused: one for a payment and for a
+// successful operation, none for one that must fail before being sent.
+func ledgerObjects(pr *problems, s *snapshot, plans []*paymentPlan) []ledgerObject {
+	var objs []ledgerObject
 	for _, p := range plans {
 		pay := s.payments[p.Name]
 		if pay == nil {
-			bad("Payment %s missing", p.Name)
+			pr.add("Payment %s missing", p.Name)
 			continue
 		}
-		objs = append(objs, objRef{"Payment", p.Name, derive("Payment", pay.Namespace, pay.Name), pay.Status.PaymentRequestID, pay.Status.PaymentID, pay.Status.PaymentID, 1})
+		objs = append(objs, ledgerObject{"Payment", p.Name, derivedID("Payment", pay.Namespace, pay.Name), pay.Status.PaymentRequestID, pay.Status.PaymentID, pay.Status.PaymentID, 1})
 		add := func(kind string, ops []opPlan, get func(string) (types.UID, *v1.OperationStatus)) {
 			for _, o := range ops {
 				_, st := get(o.Name)
 				if st == nil {
-					bad("%s %s missing", kind, o.Name)
+					pr.add("%s %s missing", kind, o.Name)
 					continue
 				}
 				n := 0
 				if o.Expect == v1.OperationSucceeded {
 					n = 1
 				}
-				objs = append(objs, objRef{kind, o.Name, derive(kind, pay.Namespace, o.Name), st.RequestID, st.PaymentID, pay.Status.PaymentID, n})
+				objs = append(objs, ledgerObject{kind, o.Name, derivedID(kind, pay.Namespace, o.Name), st.RequestID, st.PaymentID, pay.Status.PaymentID, n})
 			}
 		}
 		add("Capture", p.Captures, func(n string) (types.UID, *v1.OperationStatus) {
@@ -121,18 +139,27 @@ func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (probl
 			return "", nil
 		})
 	}
+	return objs
+}
+
+// checkOperations: each object's status carries its derived ids and the
+// ledger holds exactly the operations it must have caused; no operation in
+// the ledger belongs to no object.
+func checkOperations(pr *problems, l gatewaysim.Ledger, objs []ledgerObject) {
+	type owner struct{ kind, name string }
+	owners := map[string]owner{} // "ledgerKind/requestId" → object
 	for _, o := range objs {
 		lk := ledgerKind[o.kind]
 		owners[lk+"/"+o.requestID] = owner{o.kind, o.name}
 		if o.statusID != "" && o.statusID != o.requestID {
-			bad("%s %s: status request id %s, derived %s", o.kind, o.name, o.statusID, o.requestID)
+			pr.add("%s %s: status request id %s, derived %s", o.kind, o.name, o.statusID, o.requestID)
 		}
 		if o.expectOps == 1 && o.paymentID != o.parentPaymentID {
-			bad("%s %s: status.paymentId %q, its payment's %q", o.kind, o.name, o.paymentID, o.parentPaymentID)
+			pr.add("%s %s: status.paymentId %q, its payment's %q", o.kind, o.name, o.paymentID, o.parentPaymentID)
 		}
 		e := l.Request(lk, o.requestID)
 		if e.Operations != o.expectOps {
-			bad("%s %s: %d gateway operations for %s %s (calls %d), want %d", o.kind, o.name, e.Operations, lk, o.requestID, e.Calls, o.expectOps)
+			pr.add("%s %s: %d gateway operations for %s %s (calls %d), want %d", o.kind, o.name, e.Operations, lk, o.requestID, e.Calls, o.expectOps)
 		}
 	}
 	for _, e := range l.Requests {
@@ -140,71 +167,77 @@ func verifyLedger(l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) (probl
 			continue
 		}
 		if _, ok := owners[e.Kind+"/"+e.RequestID]; !ok {
-			bad("stray gateway operation: %s %s on payment %s (calls %d) belongs to no object", e.Kind, e.RequestID, e.PaymentID, e.Calls)
+			pr.add("stray gateway operation: %s %s on payment %s (calls %d) belongs to no object", e.Kind, e.RequestID, e.PaymentID, e.Calls)
 		}
 	}
+}
 
-	// Per payment totals.
+// checkPaymentTotals: per payment, the ledger's status and totals (paid,
+// captured, refunded, declared, their counts) equal the plan's.
+func checkPaymentTotals(pr *problems, l gatewaysim.Ledger, s *snapshot, plans []*paymentPlan) {
 	if len(l.Payments) != len(plans) {
-		bad("the ledger has %d payments, the plan %d", len(l.Payments), len(plans))
+		pr.add("the ledger has %d payments, the plan %d", len(l.Payments), len(plans))
 	}
 	for _, p := range plans {
 		pay := s.payments[p.Name]
 		if pay == nil {
 			continue
 		}
-		ref := derive("Payment", pay.Namespace, pay.Name)
+		ref := derivedID("Payment", pay.Namespace, pay.Name)
 		e, ok := l.Payment(ref)
 		if !ok {
-			bad("Payment %s: no ledger entry for %s", p.Name, ref)
+			pr.add("Payment %s: no ledger entry for %s", p.Name, ref)
 			continue
 		}
 		if pay.Status.PaymentID != e.PaymentID {
-			bad("Payment %s: status.paymentId %q, the gateway's %q", p.Name, pay.Status.PaymentID, e.PaymentID)
+			pr.add("Payment %s: status.paymentId %q, the gateway's %q", p.Name, pay.Status.PaymentID, e.PaymentID)
 		}
-		wantStatus := "SUCCESS"
-		if p.Declined {
-			wantStatus = "FAIL"
-		}
-		capSum, capN := sumOps(p.Captures, v1.OperationSucceeded)
-		refSum, refN := sumOps(p.Refunds, v1.OperationSucceeded)
-		dclSum, dclN := sumOps(p.Declarations, v1.OperationSucceeded)
-		wantPaid := p.Amount
-		if p.Kind == kindCard {
-			wantPaid = capSum
-		}
-		if p.Declined {
-			wantPaid = 0
-		}
-		type cmp struct {
-			what      string
-			got, want int64
-		}
-		checks := []cmp{
-			{"amount", e.Amount, p.Amount}, {"paid", e.Paid, wantPaid},
-			{"captured", e.Captured, capSum}, {"captures", int64(e.Captures), int64(capN)},
-			{"refunded", e.Refunded, refSum}, {"refunds", int64(e.Refunds), int64(refN)}, {"refundProcessing", e.RefundProcessing, 0},
-			{"declared", e.Declared, dclSum}, {"declarations", int64(e.Declarations), int64(dclN)},
-			{"chargedBack", e.ChargedBack, 0},
-		}
-		if p.Kind == kindCard && !p.Declined {
-			checks = append(checks, cmp{"authorized", e.Authorized, p.Amount})
-		}
-		var diffs []string
-		if e.Status != wantStatus || e.Currency != p.Currency || e.Method != p.Method {
-			diffs = append(diffs, fmt.Sprintf("status %s %s %s, want %s %s %s", e.Status, e.Currency, e.Method, wantStatus, p.Currency, p.Method))
-		}
-		for _, c := range checks {
-			if c.got != c.want {
-				diffs = append(diffs, fmt.Sprintf("%s %d, want %d", c.what, c.got, c.want))
-			}
-		}
-		if len(diffs) > 0 {
-			bad("Payment %s (%s) ledger: %s", p.Name, e.PaymentID, strings.Join(diffs, "; "))
+		if diffs := paymentLedgerDiffs(p, e); len(diffs) > 0 {
+			pr.add("Payment %s (%s) ledger: %s", p.Name, e.PaymentID, strings.Join(diffs, "; "))
 		}
 	}
-	sort.Strings(problems)
-	return problems
+}
+
+// paymentLedgerDiffs compares one payment's ledger entry with its plan.
+func paymentLedgerDiffs(p *paymentPlan, e gatewaysim.PaymentEntry) []string {
+	wantStatus := "SUCCESS"
+	if p.Declined {
+		wantStatus = "FAIL"
+	}
+	capSum, capN := sumOps(p.Captures, v1.OperationSucceeded)
+	refSum, refN := sumOps(p.Refunds, v1.OperationSucceeded)
+	dclSum, dclN := sumOps(p.Declarations, v1.OperationSucceeded)
+	wantPaid := p.Amount
+	if p.Kind == kindCard {
+		wantPaid = capSum
+	}
+	if p.Declined {
+		wantPaid = 0
+	}
+	type cmp struct {
+		what      string
+		got, want int64
+	}
+	checks := []cmp{
+		{"amount", e.Amount, p.Amount}, {"paid", e.Paid, wantPaid},
+		{"captured", e.Captured, capSum}, {"captures", int64(e.Captures), int64(capN)},
+		{"refunded", e.Refunded, refSum}, {"refunds", int64(e.Refunds), int64(refN)}, {"refundProcessing", e.RefundProcessing, 0},
+		{"declared", e.Declared, dclSum}, {"declarations", int64(e.Declarations), int64(dclN)},
+		{"chargedBack", e.ChargedBack, 0},
+	}
+	if p.Kind == kindCard && !p.Declined {
+		checks = append(checks, cmp{"authorized", e.Authorized, p.Amount})
+	}
+	var diffs []string
+	if e.Status != wantStatus || e.Currency != p.Currency || e.Method != p.Method {
+		diffs = append(diffs, fmt.Sprintf("status %s %s %s, want %s %s %s", e.Status, e.Currency, e.Method, wantStatus, p.Currency, p.Method))
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			diffs = append(diffs, fmt.Sprintf("%s %d, want %d", c.what, c.got, c.want))
+		}
+	}
+	return diffs
 }
 
 // ledgerTotals summarises the ledger per currency.
