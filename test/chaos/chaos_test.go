@@ -473,10 +473,7 @@ func checkPlan(plans []*paymentPlan) error {
 		capSum, _ := sumOps(p.Captures, v1.OperationSucceeded)
 		refSum, _ := sumOps(p.Refunds, v1.OperationSucceeded)
 		dclSum, _ := sumOps(p.Declarations, v1.OperationSucceeded)
-		paid := p.Amount
-		if p.Kind == kindCard {
-			paid = capSum
-		}
+		paid := p.received()
 		switch {
 		case !p.Declined && magic(p.Amount):
 			return fmt.Errorf("%s: magic amount %d", p.Name, p.Amount)

@@ -168,6 +168,16 @@ func sumOps(ops []opPlan, phase v1.OperationPhase) (sum int64, n int) {
 	return sum, n
 }
 
+// received is what the gateway receives for a successful payment: its
+// amount, or for a card authorization what its captures take.
+func (p *paymentPlan) received() int64 {
+	if p.Kind == kindCard {
+		capSum, _ := sumOps(p.Captures, v1.OperationSucceeded)
+		return capSum
+	}
+	return p.Amount
+}
+
 // major renders minor units of a 2-decimal currency.
 func major(minor int64) string { return fmt.Sprintf("%d.%02d", minor/100, minor%100) }
 

@@ -207,10 +207,7 @@ func paymentLedgerDiffs(p *paymentPlan, e gatewaysim.PaymentEntry) []string {
 	capSum, capN := sumOps(p.Captures, v1.OperationSucceeded)
 	refSum, refN := sumOps(p.Refunds, v1.OperationSucceeded)
 	dclSum, dclN := sumOps(p.Declarations, v1.OperationSucceeded)
-	wantPaid := p.Amount
-	if p.Kind == kindCard {
-		wantPaid = capSum
-	}
+	wantPaid := p.received()
 	if p.Declined {
 		wantPaid = 0
 	}
