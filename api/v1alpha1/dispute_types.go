@@ -311,7 +311,8 @@ type DisputeResponseStatus struct {
 	// +optional
 	LastResult *GatewayResult `json:"lastResult,omitempty"`
 
-	// Conditions: Ready, Synced, Reconciling, Stalled.
+	// Conditions: Ready and Synced; Reconciling and Stalled (kstatus) only
+	// while True, their absence meaning False.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

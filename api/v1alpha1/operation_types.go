@@ -66,7 +66,8 @@ type OperationStatus struct {
 	// +optional
 	LastResult *GatewayResult `json:"lastResult,omitempty"`
 
-	// Conditions: Ready, Synced, Reconciling, Stalled, Blocked.
+	// Conditions: Ready and Synced; Reconciling and Stalled (kstatus) only
+	// while True, their absence meaning False; Blocked.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -598,7 +598,8 @@ type PaymentStatus struct {
 	// +optional
 	LastResult *GatewayResult `json:"lastResult,omitempty"`
 
-	// Conditions: Ready, Synced, Reconciling, Stalled.
+	// Conditions: Ready and Synced; Reconciling and Stalled (kstatus) only
+	// while True, their absence meaning False.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -15,6 +15,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -24,6 +25,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/internal/connection"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
 	"github.com/cashier-operator/cashier-operator/internal/metrics"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
 func main() {
@@ -114,6 +116,7 @@ func newManager(f *flags) (ctrl.Manager, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOptions(f.watchNamespaces),
+		Client:                  client.Options{FieldOwner: transition.FieldManager},
 		Metrics:                 metrics.ServerOptions(f.metricsAddr, f.metricsSecure),
 		HealthProbeBindAddress:  f.probeAddr,
 		LeaderElection:          f.leaderElect,

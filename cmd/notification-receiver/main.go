@@ -52,6 +52,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/internal/ids"
 	opmetrics "github.com/cashier-operator/cashier-operator/internal/metrics"
 	"github.com/cashier-operator/cashier-operator/internal/receiver"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
 // maxVerbosity caps -v (see parseFlags).
@@ -180,7 +181,8 @@ func setup(ctx context.Context, cfg config, restCfg *rest.Config, log logr.Logge
 		Metrics:                opmetrics.ServerOptions(cfg.metricsAddr, cfg.metricsSecure),
 		Cache:                  cacheOpts,
 		// Secrets are read only when a connection is built, never watched.
-		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}},
+			FieldOwner: transition.FieldManager},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("manager: %w", err)

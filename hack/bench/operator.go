@@ -54,6 +54,7 @@ type opResult struct {
 	Ledger       ledgerSummary
 	Perf         *perfSummary
 	StatusSample v1.PaymentStatus // a Succeeded payment's status (template for the raw baseline)
+	Stored       *storedBytes     // the JSON bytes of one Succeeded payment, by part
 }
 
 type procDelta struct {
@@ -239,6 +240,7 @@ func runOperator(ctx context.Context, ls *localsystem.System, c config) (*opResu
 	if s := t.sample.Load(); s != nil {
 		r.StatusSample = *s
 	}
+	r.Stored = t.measureStored(ctx, ls, c.storedJSON)
 	t.latencies(r)
 	r.fillMetrics(before, after)
 	r.Ledger = readLedger(ctx, ls.SimURL)
@@ -494,4 +496,20 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	}
 	i := int(float64(len(sorted)-1) * p)
 	return sorted[i]
+}
+
+// measureStored measures the first payment that became Ready (nil if none
+// did, or if the read failed: logged).
+func (t *tracker) measureStored(ctx context.Context, ls *localsystem.System, dump string) *storedBytes {
+	for i := range t.ready {
+		if t.ready[i].Load() == 0 {
+			continue
+		}
+		sb, err := measureStored(ctx, ls.Config, benchNS, paymentName(i), dump)
+		if err != nil {
+			logf("stored bytes not measured: %v", err)
+		}
+		return sb
+	}
+	return nil
 }

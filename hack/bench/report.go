@@ -239,6 +239,9 @@ func (r *results) mdOperatorRun(w mdLine) {
 	w("|---|---|")
 	w("| payments Ready / created / failed | %d / %d / %d (create retries: %d) |", o.Ready, o.Created, o.Failed, o.CreateErrors)
 	w("| payments/s to Ready (N ÷ (last Ready − first create)) | **%.1f** (%.1f s) |", o.rate(), o.Wall.Seconds())
+	if st := o.Stored; st != nil {
+		w("| one Succeeded Payment as stored (JSON bytes) | **%d** (%s): %s |", st.Total, st.Name, st)
+	}
 	if o.CreateWall > 0 {
 		w("| creates alone (first create → last create answered) | %.1f s = %.1f creates/s |", o.CreateWall.Seconds(), float64(o.Created)/o.CreateWall.Seconds())
 	}

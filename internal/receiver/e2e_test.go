@@ -79,8 +79,9 @@ func TestPaymentFromNotificationAlone(t *testing.T) {
 	if ready.Status != metav1.ConditionTrue || ready.Reason != v1.ReasonSucceeded {
 		t.Fatalf("Ready = %+v", ready)
 	}
-	if c := condition(p.Status.Conditions, v1.ConditionReconciling); c.Status != metav1.ConditionFalse {
-		t.Fatalf("Reconciling = %+v", c)
+	// Reconciling is abnormal-true (kstatus): absent once the payment is done.
+	if c := meta.FindStatusCondition(p.Status.Conditions, v1.ConditionReconciling); c != nil {
+		t.Fatalf("Reconciling = %+v, want it absent", c)
 	}
 	if p.Status.UserAction != nil || p.Status.PaymentTime == nil || p.Status.GatewayStatus != gateway.PaymentStatusSuccess {
 		t.Fatalf("status = %+v", p.Status)

@@ -9,20 +9,38 @@ import (
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 )
 
+// FieldManager is the field manager (metadata.managedFields) of every write
+// the manager and the notification-receiver make. One name for both: their
+// status writes own one managedFields entry instead of two, which are about
+// a fifth of a finished Payment's stored bytes. Which component applied the
+// last change is in status.lastResult.api and in the Events' reporter.
+const FieldManager = "cashier-operator"
+
 // Conditions are derived from the phase, here and nowhere else, so the
 // controllers and the receiver always agree on them.
 
-// condSet sets Ready, Reconciling and Stalled together.
+// condSet sets Ready, Reconciling and Stalled together. Reconciling and
+// Stalled are kstatus's abnormal-true conditions: present only while True,
+// their absence means False. Every condition costs bytes on every stored
+// object and in its managedFields, and a finished object is neither
+// reconciling nor stalled.
 func condSet(conds *[]metav1.Condition, gen int64, ready bool, reconciling bool, stalled bool, reason, msg string) {
-	b := func(v bool) metav1.ConditionStatus {
-		if v {
-			return metav1.ConditionTrue
-		}
-		return metav1.ConditionFalse
+	status := metav1.ConditionFalse
+	if ready {
+		status = metav1.ConditionTrue
 	}
-	meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionReady, Status: b(ready), Reason: reason, Message: msg, ObservedGeneration: gen})
-	meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionReconciling, Status: b(reconciling), Reason: reason, Message: msg, ObservedGeneration: gen})
-	meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionStalled, Status: b(stalled), Reason: reason, Message: msg, ObservedGeneration: gen})
+	meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionReady, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen})
+	setAbnormal(conds, v1.ConditionReconciling, reconciling, gen, reason, msg)
+	setAbnormal(conds, v1.ConditionStalled, stalled, gen, reason, msg)
+}
+
+// setAbnormal sets an abnormal-true condition when on, and removes it when off.
+func setAbnormal(conds *[]metav1.Condition, typ string, on bool, gen int64, reason, msg string) {
+	if !on {
+		meta.RemoveStatusCondition(conds, typ)
+		return
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: reason, Message: msg, ObservedGeneration: gen})
 }
 
 func resultMsg(r *v1.GatewayResult, fallback string) string {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
@@ -210,9 +211,13 @@ func TestPaymentConditions(t *testing.T) {
 		}
 		SetPaymentConditions(p)
 		r := meta.FindStatusCondition(p.Status.Conditions, v1.ConditionReady)
+		// Stalled is abnormal-true: present only while True.
 		s := meta.FindStatusCondition(p.Status.Conditions, v1.ConditionStalled)
-		if (r.Status == "True") != tc.ready || (s.Status == "True") != tc.stalled || r.ObservedGeneration != 3 {
-			t.Errorf("%s manual=%v: ready=%s stalled=%s gen=%d", tc.phase, tc.manual, r.Status, s.Status, r.ObservedGeneration)
+		if s != nil && s.Status != metav1.ConditionTrue {
+			t.Errorf("%s manual=%v: Stalled present with status %s; want it absent unless True", tc.phase, tc.manual, s.Status)
+		}
+		if (r.Status == "True") != tc.ready || (s != nil) != tc.stalled || r.ObservedGeneration != 3 {
+			t.Errorf("%s manual=%v: ready=%s stalled=%v gen=%d", tc.phase, tc.manual, r.Status, s != nil, r.ObservedGeneration)
 		}
 	}
 }
