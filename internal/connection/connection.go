@@ -41,8 +41,10 @@ var ErrNotReady = errors.New("gateway connection not ready")
 type Connection struct {
 	// Config is the GatewayConfig the connection was built from.
 	Config *v1.GatewayConfig
-	// Client calls the gateway, signed with the merchant key.
-	Client *gateway.Client
+	// Client calls the gateway: a *gateway.Client signed with the merchant
+	// key when the Registry builds the connection; tests put a fake here
+	// (package gatewayfake).
+	Client gateway.Interface
 	// ClientID is the merchant Client-Id.
 	ClientID string
 	// KeyVersion is the signing key version.
