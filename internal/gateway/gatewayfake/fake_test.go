@@ -13,20 +13,35 @@ import (
 
 // calls invokes every API once on c with an empty request.
 var calls = map[gateway.API]func(context.Context, *Client) error{
-	gateway.APIConsult: func(ctx context.Context, c *Client) error { _, err := c.Consult(ctx, &gateway.ConsultRequest{}); return err },
-	gateway.APIPay:     func(ctx context.Context, c *Client) error { _, err := c.Pay(ctx, &gateway.PayRequest{}); return err },
-	gateway.APICapture: func(ctx context.Context, c *Client) error { _, err := c.Capture(ctx, &gateway.CaptureRequest{}); return err },
+	gateway.APIConsult: func(ctx context.Context, c *Client) error {
+		_, err := c.Consult(ctx, &gateway.ConsultRequest{})
+		return err
+	},
+	gateway.APIPay: func(ctx context.Context, c *Client) error { _, err := c.Pay(ctx, &gateway.PayRequest{}); return err },
+	gateway.APICapture: func(ctx context.Context, c *Client) error {
+		_, err := c.Capture(ctx, &gateway.CaptureRequest{})
+		return err
+	},
 	gateway.APIInquiryPayment: func(ctx context.Context, c *Client) error {
 		_, err := c.InquiryPayment(ctx, &gateway.InquiryPaymentRequest{})
 		return err
 	},
-	gateway.APICancel: func(ctx context.Context, c *Client) error { _, err := c.Cancel(ctx, &gateway.CancelRequest{}); return err },
-	gateway.APIRefund: func(ctx context.Context, c *Client) error { _, err := c.Refund(ctx, &gateway.RefundRequest{}); return err },
+	gateway.APICancel: func(ctx context.Context, c *Client) error {
+		_, err := c.Cancel(ctx, &gateway.CancelRequest{})
+		return err
+	},
+	gateway.APIRefund: func(ctx context.Context, c *Client) error {
+		_, err := c.Refund(ctx, &gateway.RefundRequest{})
+		return err
+	},
 	gateway.APIInquiryRefund: func(ctx context.Context, c *Client) error {
 		_, err := c.InquiryRefund(ctx, &gateway.InquiryRefundRequest{})
 		return err
 	},
-	gateway.APIDeclare: func(ctx context.Context, c *Client) error { _, err := c.Declare(ctx, &gateway.DeclareRequest{}); return err },
+	gateway.APIDeclare: func(ctx context.Context, c *Client) error {
+		_, err := c.Declare(ctx, &gateway.DeclareRequest{})
+		return err
+	},
 	gateway.APIInquiryDeclarationRequests: func(ctx context.Context, c *Client) error {
 		_, err := c.InquiryDeclarationRequests(ctx, &gateway.InquiryDeclarationRequestsRequest{})
 		return err
