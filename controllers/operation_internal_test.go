@@ -9,10 +9,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
@@ -37,15 +35,14 @@ func testRefund(name, uid, value string, at metav1.Time, st v1.OperationStatus) 
 // payment, with every object in a fake apiserver.
 func refundCall(t *testing.T, spec opSpec[*v1.Refund], r *v1.Refund, siblings ...client.Object) *opExternal[*v1.Refund] {
 	t.Helper()
-	s := runtime.NewScheme()
-	if err := v1.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
 	paid := v1.Money{Currency: "HKD", Value: "10.00"}
 	p := &v1.Payment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "p1"},
 		Spec:   v1.PaymentSpec{Amount: paid, PaymentMethod: v1.PaymentMethod{Type: "ALIPAY_HK"}},
 		Status: v1.PaymentStatus{Phase: v1.PaymentSucceeded, PaymentID: "P1", Amounts: v1.PaymentAmounts{Captured: &paid}}}
-	cl := fake.NewClientBuilder().WithScheme(s).WithObjects(append(siblings, p, r)...).Build()
+	cl, err := objects(append(siblings, p, r)...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deps := &Deps{Client: cl, APIReader: cl, Cadence: Cadence{OperationPoll: time.Second}}
 	k := opKind[*v1.Refund]{deps: deps, spec: spec}
 	amount, _ := money.ParseMajor("HKD", r.Spec.Amount.Value)
