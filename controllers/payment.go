@@ -400,7 +400,13 @@ func (e *paymentExternal) payRefused(ctx context.Context, p *v1.Payment, req *ga
 			req.PaymentRequestID, rerr.Message)}
 	case gateway.CodeProcessFail, gateway.CodeOrderIsClosed, gateway.CodeOrderIsCanceled:
 		if ir, ierr := e.inquiry(ctx, p); ierr == nil {
-			res, err := e.apply(p, transition.FromInquiryPayment(ir))
+			f := transition.FromInquiryPayment(ir)
+			if f.Result == nil {
+				// The inquiry names no result (a cancelled payment): the
+				// refusal says why nothing was charged.
+				f.Result = &gateway.Result{ResultCode: rerr.Code, ResultStatus: rerr.Status, ResultMessage: rerr.Message}
+			}
+			res, err := e.apply(p, f)
 			if err != nil || p.Status.Phase.IsFinal() {
 				if r := p.Status.LastResult; err == nil && r != nil {
 					r.Message = strings.TrimSpace(r.Message + " (paymentRequestId " + req.PaymentRequestID +
