@@ -53,7 +53,9 @@ func gatewayHolds(status, code, value, method string) func(context.Context, *gat
 }
 
 func inquiryFails(err error) func(context.Context, *gateway.InquiryPaymentRequest) (*gateway.InquiryPaymentResponse, error) {
-	return func(context.Context, *gateway.InquiryPaymentRequest) (*gateway.InquiryPaymentResponse, error) { return nil, err }
+	return func(context.Context, *gateway.InquiryPaymentRequest) (*gateway.InquiryPaymentResponse, error) {
+		return nil, err
+	}
 }
 
 // paymentCase is one gateway answer and what the adapter must make of it.
@@ -129,8 +131,8 @@ func TestPaymentObserve(t *testing.T) {
 			gw:    &gatewayfake.Client{FakeInquiryPayment: inquiryFails(gatewayfake.Refuse(gateway.APIInquiryPayment, gateway.CodeOrderNotExist))},
 			calls: []string{byRequestID}, unchanged: true},
 		{name: "an imported payment the gateway does not have",
-			edit: func(p *v1.Payment) { p.Spec.ManagementPolicy, p.Spec.PaymentID = v1.ManagementObserve, "P-IMPORT" },
-			gw:   &gatewayfake.Client{FakeInquiryPayment: inquiryFails(gatewayfake.Refuse(gateway.APIInquiryPayment, gateway.CodeOrderNotExist))},
+			edit:  func(p *v1.Payment) { p.Spec.ManagementPolicy, p.Spec.PaymentID = v1.ManagementObserve, "P-IMPORT" },
+			gw:    &gatewayfake.Client{FakeInquiryPayment: inquiryFails(gatewayfake.Refuse(gateway.APIInquiryPayment, gateway.CodeOrderNotExist))},
 			calls: []string{"inquiryPayment paymentId=P-IMPORT"}, outcome: "terminal " + v1.ReasonPaymentNotFound, unchanged: true,
 			msg: "the gateway has no payment P-IMPORT to observe"},
 		{name: "same amount and method: adopted",
