@@ -15,7 +15,6 @@ import (
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
-	"github.com/cashier-operator/cashier-operator/internal/money"
 	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
@@ -39,16 +38,7 @@ func refundCall(t *testing.T, spec opSpec[*v1.Refund], r *v1.Refund, siblings ..
 	p := &v1.Payment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "p1"},
 		Spec:   v1.PaymentSpec{Amount: paid, PaymentMethod: v1.PaymentMethod{Type: "ALIPAY_HK"}},
 		Status: v1.PaymentStatus{Phase: v1.PaymentSucceeded, PaymentID: "P1", Amounts: v1.PaymentAmounts{Captured: &paid}}}
-	cl, err := objects(append(siblings, p, r)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps := &Deps{Client: cl, APIReader: cl, Cadence: Cadence{OperationPoll: time.Second}}
-	k := opKind[*v1.Refund]{deps: deps, spec: spec}
-	amount, _ := money.ParseMajor("HKD", r.Spec.Amount.Value)
-	id := spec.requestID(r, "")
-	return &opExternal[*v1.Refund]{k: k, c: &opCall[*v1.Refund]{deps: deps, payment: p, obj: r, st: &r.Status, id: id,
-		amount: amount, wire: gateway.Amount{Currency: "HKD", Value: amount.MinorString()}}}
+	return opAt(t, spec, r, p, nil, siblings...)
 }
 
 // stubbed replaces the gateway calls: the gateway knows the ids in known.

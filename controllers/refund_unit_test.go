@@ -19,7 +19,7 @@ import (
 func refundAt(t *testing.T, r *v1.Refund, gw *gatewayfake.Client) *opExternal[*v1.Refund] {
 	t.Helper()
 	e := refundCall(t, refundSpec(), r)
-	e.c.conn = connTo(gw)
+	e.c.conn.Client = gw
 	return e
 }
 

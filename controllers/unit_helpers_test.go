@@ -4,17 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/connection"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/gateway/gatewayfake"
+	"github.com/cashier-operator/cashier-operator/internal/money"
 )
 
 // Helpers for the adapter unit tests (*_unit_test.go): the adapters talk to
@@ -42,6 +44,26 @@ func objects(objs ...client.Object) (client.Client, error) {
 // and the default identity scope.
 func connTo(gw gateway.Interface) *connection.Connection {
 	return &connection.Connection{Config: &v1.GatewayConfig{}, Client: gw, ClientID: "SANDBOX_TEST"}
+}
+
+// opAt is the reconcile of o, an operation on payment p, by spec's adapter
+// talking to gw (nil when the spec's gateway calls are stubbed); the fake
+// client holds p, o and siblings. Operations poll every second.
+func opAt[T client.Object](t *testing.T, spec opSpec[T], o T, p *v1.Payment, gw gateway.Interface, siblings ...client.Object) *opExternal[T] {
+	t.Helper()
+	cl, err := objects(append(siblings, p, o)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := spec.amount(o)
+	amount, err := money.ParseMajor(m.Currency, m.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := &Deps{Client: cl, APIReader: cl, Cadence: Cadence{OperationPoll: time.Second}}
+	c := &opCall[T]{deps: deps, conn: connTo(gw), payment: p, obj: o, st: spec.status(o), id: spec.requestID(o, ""),
+		amount: amount, wire: gateway.Amount{Currency: amount.Currency(), Value: amount.MinorString()}}
+	return &opExternal[T]{k: opKind[T]{deps: deps, spec: spec}, c: c}
 }
 
 // sent renders the calls gw received as "api id [amount]", so that a case
