@@ -263,3 +263,94 @@ func TestPaymentCreate(t *testing.T) {
 		})
 	}
 }
+
+// TestPaymentAutoCapture: Update captures a live authorization in full
+// (captureMode Automatic) with an id that follows the payment's own.
+func TestPaymentAutoCapture(t *testing.T) {
+	id := ids.Payment(unitPayment(), "")
+	authorizedAuto := func(p *v1.Payment) {
+		p.Spec.Authorization, p.Spec.CaptureMode, p.Spec.PaymentMethod.Type = true, v1.CaptureAutomatic, "CARD"
+		p.Status = v1.PaymentStatus{Phase: v1.PaymentAuthorized, PaymentRequestID: id, PaymentID: "P9",
+			Amounts: v1.PaymentAmounts{Authorized: &v1.Money{Currency: "HKD", Value: "10.00"}}}
+	}
+	p := unitPayment()
+	authorizedAuto(p)
+	capture := "capture " + ids.AutoCapture(p, "") + " of P9 1000 HKD"
+	answer := func(resp *gateway.CaptureResponse, err error) *gatewayfake.Client {
+		return &gatewayfake.Client{FakeCapture: func(context.Context, *gateway.CaptureRequest) (*gateway.CaptureResponse, error) { return resp, err }}
+	}
+	cases := []paymentCase{
+		{name: "captured in full", gw: answer(&gateway.CaptureResponse{Result: okResult, CaptureID: "CP1", PaymentID: "P9"}, nil),
+			phase: v1.PaymentSucceeded, code: "SUCCESS"},
+		{name: "in process: looked at again later, nothing applied",
+			gw: answer(&gateway.CaptureResponse{Result: gateway.NewResult(gateway.CodeCaptureInProcess)},
+				gatewayfake.Refuse(gateway.APICapture, gateway.CodeCaptureInProcess)), unchanged: true},
+		{name: "refused: recorded and not sent again; the next inquiry shows why", gw: answer(&gateway.CaptureResponse{Result: gateway.NewResult(gateway.CodeAuthExpired)},
+			gatewayfake.Refuse(gateway.APICapture, gateway.CodeAuthExpired)), phase: v1.PaymentAuthorized, code: gateway.CodeAuthExpired},
+		{name: "timeout: retried, nothing applied", gw: answer(nil, errTimeout), outcome: "retry", unchanged: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.edit, tc.calls = authorizedAuto, []string{capture}
+			p := tc.payment()
+			before := p.DeepCopy()
+			res, err := paymentAt(t, p, tc.gw).Update(context.Background(), p)
+			tc.check(t, before, p, "", err)
+			if err == nil && !p.Status.Phase.IsFinal() && res.RequeueAfter == 0 {
+				t.Errorf("a live authorization is not looked at again: %+v", res)
+			}
+			if tc.code == gateway.CodeAuthExpired && wantsAutoCapture(p) {
+				t.Errorf("a refused automatic capture is sent again: lastResult %+v", p.Status.LastResult)
+			}
+			if tc.code == "SUCCESS" && (p.Status.Amounts.Captured == nil || *p.Status.Amounts.Captured != p.Spec.Amount) {
+				t.Errorf("captured %v, want %v", p.Status.Amounts.Captured, p.Spec.Amount)
+			}
+		})
+	}
+}
+
+// TestPaymentCancel: Cancel first makes sure an unpaid payment's lost pay
+// call did not reach the gateway; otherwise it cancels by the best id known.
+func TestPaymentCancel(t *testing.T) {
+	id := ids.Payment(unitPayment(), "")
+	inquiry := "inquiryPayment paymentRequestId=" + id
+	processing := func(p *v1.Payment) {
+		p.Status = v1.PaymentStatus{Phase: v1.PaymentProcessing, PaymentRequestID: id, PaymentID: "P9"}
+	}
+	cancelSays := func(resp *gateway.CancelResponse, err error) func(context.Context, *gateway.CancelRequest) (*gateway.CancelResponse, error) {
+		return func(context.Context, *gateway.CancelRequest) (*gateway.CancelResponse, error) { return resp, err }
+	}
+	cancelled := cancelSays(&gateway.CancelResponse{Result: okResult, PaymentID: "P9"}, nil)
+	cases := []paymentCase{
+		{name: "never paid: cancelled without a cancel call",
+			gw:    &gatewayfake.Client{FakeInquiryPayment: inquiryFails(gatewayfake.Refuse(gateway.APIInquiryPayment, gateway.CodeOrderNotExist))},
+			calls: []string{inquiry}, phase: v1.PaymentCancelled},
+		{name: "a lost pay call reached the gateway: cancelled by paymentRequestId",
+			gw: &gatewayfake.Client{FakeInquiryPayment: gatewayHolds(gateway.PaymentStatusProcessing, "", "1000", "ALIPAY_HK"),
+				FakeCancel: cancelled},
+			calls: []string{inquiry, "cancel " + id}, phase: v1.PaymentCancelled, code: "SUCCESS"},
+		{name: "whether a pay call arrived is unknown: retried, nothing cancelled",
+			gw:    &gatewayfake.Client{FakeInquiryPayment: inquiryFails(errTimeout)},
+			calls: []string{inquiry}, outcome: "retry", unchanged: true},
+		{name: "a processing payment is cancelled by paymentId", edit: processing, gw: &gatewayfake.Client{FakeCancel: cancelled},
+			calls: []string{"cancel P9"}, phase: v1.PaymentCancelled, code: "SUCCESS"},
+		{name: "refused: recorded for the CancelRefused condition", edit: processing,
+			gw: &gatewayfake.Client{FakeCancel: cancelSays(&gateway.CancelResponse{Result: gateway.NewResult(gateway.CodeCancelWindowExceed)},
+				gatewayfake.Refuse(gateway.APICancel, gateway.CodeCancelWindowExceed))},
+			calls: []string{"cancel P9"}, phase: v1.PaymentProcessing, code: gateway.CodeCancelWindowExceed, msg: "The cancellation window has passed."},
+		{name: "timeout: retried, nothing applied", edit: processing, gw: &gatewayfake.Client{FakeCancel: cancelSays(nil, errTimeout)},
+			calls: []string{"cancel P9"}, outcome: "retry", unchanged: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.payment()
+			p.Spec.Cancel = true
+			before := p.DeepCopy()
+			_, err := paymentAt(t, p, tc.gw).Cancel(context.Background(), p)
+			tc.check(t, before, p, "", err)
+			if tc.code == gateway.CodeCancelWindowExceed && (!cancelRefused(p) || (paymentKind{}).WantsCancel(p)) {
+				t.Errorf("a refused cancel is asked again: lastResult %+v", p.Status.LastResult)
+			}
+		})
+	}
+}
