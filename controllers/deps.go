@@ -17,6 +17,8 @@
 //	gatewayconfig.go        credentials and consult profiles
 //	settlementreconciliation*.go  settlement reports against the cluster
 //	setup.go                the manager wiring
+//	*_unit_test.go          the adapters against a fake gateway (package
+//	                        gatewayfake) and a fake client: every answer's outcome
 //
 // Condition reasons live in api/v1alpha1; status moves only through
 // internal/transition; gateway ids come from internal/ids.
