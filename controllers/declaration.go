@@ -72,7 +72,7 @@ func declarationSpec(deps *Deps, b *declarationBatcher) opSpec[*v1.CustomsDeclar
 			if err != nil || rec == nil {
 				return transition.OperationFacts{}, false, err
 			}
-			applyDeclarationRecord(&c.obj.Status, rec)
+			c.observed = func() { applyDeclarationRecord(&c.obj.Status, rec) }
 			return transition.FromDeclarationRecord(*rec), true, nil
 		},
 	}

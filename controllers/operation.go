@@ -95,6 +95,10 @@ type opCall[T client.Object] struct {
 	wire   gateway.Amount
 	// prepared is what spec.prepare resolved.
 	prepared any
+	// observed (optional), set by spec.observe, records what the answer says
+	// beyond OperationFacts (a declaration's customs results); Observe runs
+	// it only once the answer is known to be this operation's.
+	observed func()
 }
 
 func (c *opCall[T]) paymentName() string { return c.obj.GetNamespace() + "/" + c.payment.Name }
@@ -363,6 +367,9 @@ func (e *opExternal[T]) Observe(ctx context.Context, o T) (engine.Observation, e
 		if adopted, err = e.adoptable(ctx, f); err != nil {
 			return engine.Observation{}, err
 		}
+	}
+	if c.observed != nil {
+		c.observed()
 	}
 	now := e.k.deps.now()
 	if t := c.st.LastCheckTime; t == nil || now.Sub(t.Time) >= time.Minute {

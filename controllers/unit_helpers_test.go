@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -31,10 +33,13 @@ var errTimeout = &gateway.TransportError{Class: gateway.ClassTimeout, Err: conte
 // okResult is an S answer.
 var okResult = gateway.Result{ResultCode: "SUCCESS", ResultStatus: gateway.StatusSuccess, ResultMessage: "success"}
 
-// objects is a client holding objs (scheme: the API types).
+// objects is a client holding objs (scheme: the API types and core/v1).
 func objects(objs ...client.Object) (client.Client, error) {
 	s := runtime.NewScheme()
 	if err := v1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := corev1.AddToScheme(s); err != nil {
 		return nil, err
 	}
 	return fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).Build(), nil
@@ -88,6 +93,10 @@ func sent(gw *gatewayfake.Client) []string {
 			what = r.RefundRequestID + " of " + r.PaymentID + " " + wireString(&r.RefundAmount)
 		case *gateway.InquiryRefundRequest:
 			what = r.RefundRequestID
+		case *gateway.DeclareRequest:
+			what = r.DeclarationRequestID + " of " + r.PaymentID + " " + wireString(&r.DeclarationAmount)
+		case *gateway.InquiryDeclarationRequestsRequest:
+			what = strings.Join(r.DeclarationRequestIDs, ",")
 		default:
 			what = fmt.Sprintf("%T", r)
 		}
