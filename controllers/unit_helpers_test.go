@@ -42,7 +42,8 @@ func objects(objs ...client.Object) (client.Client, error) {
 	if err := corev1.AddToScheme(s); err != nil {
 		return nil, err
 	}
-	return fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).Build(), nil
+	return fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).
+		WithStatusSubresource(&v1.Dispute{}, &v1.DisputeResponse{}).Build(), nil
 }
 
 // connTo is a connection whose gateway is gw, with no notification URL
@@ -97,6 +98,10 @@ func sent(gw *gatewayfake.Client) []string {
 			what = r.DeclarationRequestID + " of " + r.PaymentID + " " + wireString(&r.DeclarationAmount)
 		case *gateway.InquiryDeclarationRequestsRequest:
 			what = strings.Join(r.DeclarationRequestIDs, ",")
+		case *gateway.AcceptDisputeRequest:
+			what = r.DisputeID
+		case *gateway.SupplyDefenseDocumentRequest:
+			what = r.DisputeID
 		default:
 			what = fmt.Sprintf("%T", r)
 		}
