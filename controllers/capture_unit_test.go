@@ -31,14 +31,6 @@ func testCapture(name, uid, value string, last bool, st v1.OperationStatus) *v1.
 		Status: st}
 }
 
-// authorizationLists answers inquiryPayment: authorization P1 with txs.
-func authorizationLists(txs ...gateway.Transaction) func(context.Context, *gateway.InquiryPaymentRequest) (*gateway.InquiryPaymentResponse, error) {
-	return func(context.Context, *gateway.InquiryPaymentRequest) (*gateway.InquiryPaymentResponse, error) {
-		return &gateway.InquiryPaymentResponse{Result: okResult, PaymentStatus: gateway.PaymentStatusSuccess, PaymentID: "P1",
-			PaymentAmount: &gateway.Amount{Currency: "HKD", Value: "1000"}, Transactions: txs}, nil
-	}
-}
-
 // TestCaptureObserve: a capture is one of its payment's transactions; one
 // this object never sent is adopted only with the spec's amount.
 func TestCaptureObserve(t *testing.T) {
@@ -59,14 +51,14 @@ func TestCaptureObserve(t *testing.T) {
 		exists       bool
 		phase        v1.OperationPhase
 	}{
-		{name: "not among the transactions: it does not exist", inquiry: authorizationLists(other, refundTx)},
+		{name: "not among the transactions: it does not exist", inquiry: paymentLists(other, refundTx)},
 		{name: "the payment is unknown: it does not exist",
 			inquiry: inquiryFails(gatewayfake.Refuse(gateway.APIInquiryPayment, gateway.CodeOrderNotExist))},
-		{name: "same amount: adopted", inquiry: authorizationLists(other, tx(gateway.PaymentStatusSuccess, "400")),
+		{name: "same amount: adopted", inquiry: paymentLists(other, tx(gateway.PaymentStatusSuccess, "400")),
 			msg: "capture " + id + " is gateway capture CP1, Succeeded", exists: true, phase: v1.OperationSucceeded},
-		{name: "adopted as refused", inquiry: authorizationLists(tx(gateway.PaymentStatusFail, "400")),
+		{name: "adopted as refused", inquiry: paymentLists(tx(gateway.PaymentStatusFail, "400")),
 			msg: "is gateway capture CP1, Failed", exists: true, phase: v1.OperationFailed},
-		{name: "another amount: identity conflict, nothing applied", inquiry: authorizationLists(tx(gateway.PaymentStatusSuccess, "1000")),
+		{name: "another amount: identity conflict, nothing applied", inquiry: paymentLists(tx(gateway.PaymentStatusSuccess, "1000")),
 			outcome: "terminal " + v1.ReasonIdentityConflict, msg: "amount 1000 HKD (minor units) where the spec asks 400 HKD"},
 		{name: "U answer: retried, nothing applied", outcome: "retry", msg: gateway.CodeUnknownException,
 			inquiry: inquiryFails(gatewayfake.Refuse(gateway.APIInquiryPayment, gateway.CodeUnknownException))},

@@ -32,7 +32,8 @@ func inquiryRefundSays(status, value string) func(context.Context, *gateway.Inqu
 	}
 }
 
-// paymentLists answers inquiryPayment with payment P1 and its transactions.
+// paymentLists answers inquiryPayment with payment P1 (HKD 10.00, SUCCESS:
+// paid, or authorized) and its transactions.
 func paymentLists(txs ...gateway.Transaction) func(context.Context, *gateway.InquiryPaymentRequest) (*gateway.InquiryPaymentResponse, error) {
 	return func(context.Context, *gateway.InquiryPaymentRequest) (*gateway.InquiryPaymentResponse, error) {
 		return &gateway.InquiryPaymentResponse{Result: okResult, PaymentStatus: gateway.PaymentStatusSuccess, PaymentID: "P1",
