@@ -20,16 +20,12 @@ import (
 func captureSpec() opSpec[*v1.Capture] {
 	return opSpec[*v1.Capture]{
 		kind: "Capture", what: "capture", plural: "captures", done: "captured",
-		newObj:     func() *v1.Capture { return &v1.Capture{} },
-		newList:    func() client.ObjectList { return &v1.CaptureList{} },
-		status:     func(c *v1.Capture) *v1.OperationStatus { return &c.Status },
-		fullStatus: func(c *v1.Capture) any { return &c.Status },
-		amount:     func(c *v1.Capture) v1.Money { return c.Spec.Amount },
-		paymentRef: func(c *v1.Capture) string { return c.Spec.PaymentRef.Name },
-		requestID:  ids.Capture,
-		recorded:   func(p *v1.Payment) *v1.Money { return p.Status.Amounts.Captured },
-		eligible:   captureEligible,
-		prepare:    lastCaptureWaits,
+		newObj:    func() *v1.Capture { return &v1.Capture{} },
+		newList:   func() client.ObjectList { return &v1.CaptureList{} },
+		requestID: ids.Capture,
+		recorded:  func(p *v1.Payment) *v1.Money { return p.Status.Amounts.Captured },
+		eligible:  captureEligible,
+		prepare:   lastCaptureWaits,
 		budget: func(_ context.Context, c *opCall[*v1.Capture]) (money.Amount, string, error) {
 			auth := c.payment.Spec.Amount
 			if a := c.payment.Status.Amounts.Authorized; a != nil {

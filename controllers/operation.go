@@ -35,18 +35,16 @@ const paymentWait = 5 * time.Second
 // opSpec is what differs between Capture, Refund and CustomsDeclaration;
 // everything else (payment, connection, budget, ordering, crash recovery,
 // status and conditions) is opKind's.
-type opSpec[T client.Object] struct {
+type opSpec[T v1.PaymentOperation] struct {
 	// kind is the Kubernetes kind; what names one in messages ("refund");
 	// plural and done phrase the limit ("refunds" ... "refunded").
 	kind, what, plural, done string
 
 	newObj  func() T
 	newList func() client.ObjectList
-	// status is the operation status; fullStatus the object's whole status.
-	status     func(T) *v1.OperationStatus
+	// fullStatus (optional) is the object's whole status when it holds more
+	// than the OperationStatus (a declaration's customs fields).
 	fullStatus func(T) any
-	amount     func(T) v1.Money
-	paymentRef func(T) string
 	// requestID is the operation's idempotency id under the merchant's
 	// identity scope (package ids: status, spec, then derived from the manifest).
 	requestID func(o T, scope string) string
@@ -82,7 +80,7 @@ type opSpec[T client.Object] struct {
 }
 
 // opCall is one reconcile's view of an operation.
-type opCall[T client.Object] struct {
+type opCall[T v1.PaymentOperation] struct {
 	deps    *Deps
 	conn    *connection.Connection
 	payment *v1.Payment
@@ -104,21 +102,28 @@ type opCall[T client.Object] struct {
 func (c *opCall[T]) paymentName() string { return c.obj.GetNamespace() + "/" + c.payment.Name }
 
 // opKind is the engine adapter shared by the three operation kinds.
-type opKind[T client.Object] struct {
+type opKind[T v1.PaymentOperation] struct {
 	deps *Deps
 	spec opSpec[T]
 }
 
 func (k opKind[T]) Name() string                       { return k.spec.kind }
 func (k opKind[T]) New() T                             { return k.spec.newObj() }
-func (k opKind[T]) Status(o T) any                     { return k.spec.fullStatus(o) }
-func (k opKind[T]) Conditions(o T) *[]metav1.Condition { return &k.spec.status(o).Conditions }
-func (k opKind[T]) Final(o T) bool                     { return k.spec.status(o).Phase.IsFinal() }
+func (k opKind[T]) Conditions(o T) *[]metav1.Condition { return &o.GetOperationStatus().Conditions }
+func (k opKind[T]) Final(o T) bool                     { return o.GetOperationStatus().Phase.IsFinal() }
 func (k opKind[T]) WantsCancel(T) bool                 { return false }
 func (k opKind[T]) NeedsFinalizer(T) bool              { return false }
-func (k opKind[T]) Submitted(o T) bool                 { return submitted(k.spec.status(o)) }
+func (k opKind[T]) Submitted(o T) bool                 { return submitted(o.GetOperationStatus()) }
 func (k opKind[T]) paymentKey(o T) types.NamespacedName {
-	return types.NamespacedName{Namespace: o.GetNamespace(), Name: k.spec.paymentRef(o)}
+	return types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetPaymentRef()}
+}
+
+// Status is what the engine writes: the whole status of the object.
+func (k opKind[T]) Status(o T) any {
+	if k.spec.fullStatus != nil {
+		return k.spec.fullStatus(o)
+	}
+	return o.GetOperationStatus()
 }
 
 // submitted: a create call has been made (its outcome may be unknown) or the
@@ -136,7 +141,7 @@ func accepted(st *v1.OperationStatus) bool {
 // Fail marks the operation failed without a gateway call.
 func (k opKind[T]) Fail(o T, reason, message string) error {
 	res := gateway.Result{ResultCode: reason, ResultStatus: gateway.StatusFail, ResultMessage: message}
-	_, err := transition.ApplyOperation(k.spec.status(o), k.spec.amount(o), transition.OperationFacts{
+	_, err := transition.ApplyOperation(o.GetOperationStatus(), o.GetAmount(), transition.OperationFacts{
 		Source: transition.SourceController, Phase: v1.OperationFailed, Result: &res}, k.deps.now())
 	return err
 }
@@ -144,12 +149,12 @@ func (k opKind[T]) Fail(o T, reason, message string) error {
 // Wait records a Blocked wait (a refund during a chargeback).
 func (k opKind[T]) Wait(o T, w *engine.WaitError) {
 	if w.Blocked {
-		transition.SetBlocked(k.spec.status(o), o.GetGeneration(), w.Reason, w.Message)
+		transition.SetBlocked(o.GetOperationStatus(), o.GetGeneration(), w.Reason, w.Message)
 	}
 }
 
 func (k opKind[T]) SetConditions(o T, err error) {
-	st := k.spec.status(o)
+	st := o.GetOperationStatus()
 	gen := o.GetGeneration()
 	st.ObservedGeneration = gen
 	var wait *engine.WaitError
@@ -159,7 +164,7 @@ func (k opKind[T]) SetConditions(o T, err error) {
 	if st.Phase == "" {
 		// Facts naming no id or amount are not refused; should that ever
 		// change, Synced says so.
-		if _, aerr := transition.ApplyOperation(st, k.spec.amount(o), transition.OperationFacts{
+		if _, aerr := transition.ApplyOperation(st, o.GetAmount(), transition.OperationFacts{
 			Source: transition.SourceController, Phase: v1.OperationPending}, k.deps.now()); aerr != nil {
 			err = errors.Join(err, fmt.Errorf("record Pending: %w", aerr))
 		}
@@ -191,7 +196,7 @@ func (k opKind[T]) Connect(ctx context.Context, o T) (engine.External[T], error)
 		}
 		return nil, err
 	}
-	m := k.spec.amount(o)
+	m := o.GetAmount()
 	amount, err := money.ParseMajor(m.Currency, m.Value)
 	if err != nil {
 		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error()}
@@ -200,7 +205,7 @@ func (k opKind[T]) Connect(ctx context.Context, o T) (engine.External[T], error)
 		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: fmt.Sprintf(
 			"spec.amount is in %s but payment %s is in %s", amount.Currency(), key, p.Spec.Amount.Currency)}
 	}
-	st := k.spec.status(o)
+	st := o.GetOperationStatus()
 	c := &opCall[T]{deps: k.deps, conn: conn, payment: &p, obj: o, st: st, id: k.spec.requestID(o, conn.Config.Spec.IdentityScope),
 		amount: amount, wire: gateway.Amount{Currency: amount.Currency(), Value: amount.MinorString()}}
 	e := &opExternal[T]{k: k, c: c}
@@ -229,7 +234,7 @@ func (k opKind[T]) Connect(ctx context.Context, o T) (engine.External[T], error)
 }
 
 // opExternal acts on one operation at the gateway.
-type opExternal[T client.Object] struct {
+type opExternal[T v1.PaymentOperation] struct {
 	k opKind[T]
 	c *opCall[T]
 	// refusal is why the payment can never take the operation; confirmed
@@ -282,7 +287,7 @@ func (e *opExternal[T]) Create(ctx context.Context, o T) (engine.Result, error) 
 	// call whose outcome is unknown keeps its share of the budget and is
 	// only ever re-sent with this id.
 	now := e.k.deps.now()
-	if _, err := transition.ApplyOperation(c.st, spec.amount(o), transition.OperationFacts{Source: transition.SourceController,
+	if _, err := transition.ApplyOperation(c.st, o.GetAmount(), transition.OperationFacts{Source: transition.SourceController,
 		Phase: v1.OperationPending, RequestID: c.id, PaymentID: c.payment.Status.PaymentID}, now); err != nil {
 		return engine.Result{}, err
 	}
@@ -422,7 +427,7 @@ func (e *opExternal[T]) apply(from v1.OperationPhase, f transition.OperationFact
 	if f.PaymentID == "" {
 		f.PaymentID = c.payment.Status.PaymentID
 	}
-	if _, err := transition.ApplyOperation(c.st, e.k.spec.amount(c.obj), f, e.k.deps.now()); err != nil {
+	if _, err := transition.ApplyOperation(c.st, c.obj.GetAmount(), f, e.k.deps.now()); err != nil {
 		return engine.Result{}, err
 	}
 	res := engine.Result{Change: transition.Change{From: string(from), To: string(c.st.Phase)}}

@@ -52,8 +52,8 @@ func (e *opExternal[T]) checkLimit(ctx context.Context) (*engine.TerminalError, 
 	inflight := succeeded
 	var earlier []T
 	for _, s := range siblings {
-		st := spec.status(s)
-		if s.GetUID() == c.obj.GetUID() || spec.paymentRef(s) != key.Name || st.Phase == v1.OperationFailed ||
+		st := s.GetOperationStatus()
+		if s.GetUID() == c.obj.GetUID() || s.GetPaymentRef() != key.Name || st.Phase == v1.OperationFailed ||
 			(st.PaymentID != "" && p.Status.PaymentID != "" && st.PaymentID != p.Status.PaymentID) {
 			continue
 		}
@@ -105,7 +105,7 @@ func (e *opExternal[T]) checkLimit(ctx context.Context) (*engine.TerminalError, 
 // amountIn parses a sibling's amount; false when it is not a valid amount
 // in the payment's currency (such a sibling fails and takes nothing).
 func (e *opExternal[T]) amountIn(o T, currency string) (money.Amount, bool) {
-	return e.moneyIn(e.k.spec.amount(o), currency)
+	return e.moneyIn(o.GetAmount(), currency)
 }
 
 func (e *opExternal[T]) moneyIn(m v1.Money, currency string) (money.Amount, bool) {

@@ -55,7 +55,7 @@ type opSetup struct {
 // requeues, so a status write does not trigger an extra inquiry) and when
 // their payment moves: its phase, totals or dispute decide whether they
 // wait, go, or can never happen.
-func setupOperation[T client.Object](o opSetup, spec opSpec[T]) error {
+func setupOperation[T v1.PaymentOperation](o opSetup, spec opSpec[T]) error {
 	r := engine.New[T](o.mgr.GetClient(), opKind[T]{deps: o.deps, spec: spec}, o.rec, o.opts.Engine)
 	cache := o.mgr.GetClient()
 	toOperations := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, p client.Object) []reconcile.Request {

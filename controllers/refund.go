@@ -23,17 +23,13 @@ import (
 func refundSpec() opSpec[*v1.Refund] {
 	return opSpec[*v1.Refund]{
 		kind: "Refund", what: "refund", plural: "refunds", done: "refunded",
-		newObj:     func() *v1.Refund { return &v1.Refund{} },
-		newList:    func() client.ObjectList { return &v1.RefundList{} },
-		status:     func(r *v1.Refund) *v1.OperationStatus { return &r.Status },
-		fullStatus: func(r *v1.Refund) any { return &r.Status },
-		amount:     func(r *v1.Refund) v1.Money { return r.Spec.Amount },
-		paymentRef: func(r *v1.Refund) string { return r.Spec.PaymentRef.Name },
-		requestID:  ids.Refund,
-		recorded:   func(p *v1.Payment) *v1.Money { return p.Status.Amounts.Refunded },
-		eligible:   refundEligible,
-		prepare:    refundPrepare,
-		budget:     refundBudget,
+		newObj:    func() *v1.Refund { return &v1.Refund{} },
+		newList:   func() client.ObjectList { return &v1.RefundList{} },
+		requestID: ids.Refund,
+		recorded:  func(p *v1.Payment) *v1.Money { return p.Status.Amounts.Refunded },
+		eligible:  refundEligible,
+		prepare:   refundPrepare,
+		budget:    refundBudget,
 		create: func(ctx context.Context, c *opCall[*v1.Refund]) (transition.OperationFacts, error) {
 			captureID, _ := c.prepared.(string)
 			resp, err := c.conn.Client.Refund(ctx, &gateway.RefundRequest{RefundRequestID: c.id, PaymentID: c.payment.Status.PaymentID,

@@ -39,14 +39,14 @@ type restoreReconciler struct {
 	deps     *Deps
 	archives *archives
 	rec      recorder.EventRecorder
-	newObj   func() client.Object
+	newObj   func() v1.PaymentOperation
 }
 
 func setupRestore(mgr ctrl.Manager, deps *Deps, arch *archives, rec recorder.EventRecorder) error {
-	for name, newObj := range map[string]func() client.Object{
-		"refund":             func() client.Object { return &v1.Refund{} },
-		"capture":            func() client.Object { return &v1.Capture{} },
-		"customsdeclaration": func() client.Object { return &v1.CustomsDeclaration{} },
+	for name, newObj := range map[string]func() v1.PaymentOperation{
+		"refund":             func() v1.PaymentOperation { return &v1.Refund{} },
+		"capture":            func() v1.PaymentOperation { return &v1.Capture{} },
+		"customsdeclaration": func() v1.PaymentOperation { return &v1.CustomsDeclaration{} },
 	} {
 		r := &restoreReconciler{deps: deps, archives: arch, rec: rec, newObj: newObj}
 		if err := ctrl.NewControllerManagedBy(mgr).Named("restore-"+name).
@@ -65,10 +65,10 @@ func (r *restoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.deps.Client.Get(ctx, req.NamespacedName, op); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if v1.OperationPhase(phaseOf(op)).IsFinal() || !op.GetDeletionTimestamp().IsZero() {
+	if op.GetOperationStatus().Phase.IsFinal() || !op.GetDeletionTimestamp().IsZero() {
 		return ctrl.Result{}, nil
 	}
-	key := types.NamespacedName{Namespace: op.GetNamespace(), Name: paymentRefOf(op)}
+	key := types.NamespacedName{Namespace: op.GetNamespace(), Name: op.GetPaymentRef()}
 	var p v1.Payment
 	if err := r.deps.Client.Get(ctx, key, &p); err == nil || !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -82,9 +82,6 @@ func setupRetention(mgr ctrl.Manager, deps *Deps, opts RetentionOptions, rec rec
 	}
 	r := &retentionReconciler{deps: deps, archives: arch, rec: rec, retry: opts.RetryInterval}
 	cache := mgr.GetClient()
-	toPayment := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: paymentRefOf(o)}}}
-	})
 	// A GatewayConfig whose retention changes re-examines its payments.
 	toPayments := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 		var list v1.PaymentList
@@ -99,16 +96,11 @@ func setupRetention(mgr ctrl.Manager, deps *Deps, opts RetentionOptions, rec rec
 		}
 		return reqs
 	})
-	opPhase := predicate.Funcs{
-		CreateFunc: func(event.CreateEvent) bool { return false }, GenericFunc: func(event.GenericEvent) bool { return false },
-		DeleteFunc: func(event.DeleteEvent) bool { return false },
-		UpdateFunc: func(e event.UpdateEvent) bool { return phaseOf(e.ObjectOld) != phaseOf(e.ObjectNew) },
-	}
 	if err := ctrl.NewControllerManagedBy(mgr).Named("retention").
 		For(&v1.Payment{}, builder.WithPredicates(retentionMoved)).
-		Watches(&v1.Capture{}, toPayment, builder.WithPredicates(opPhase)).
-		Watches(&v1.Refund{}, toPayment, builder.WithPredicates(opPhase)).
-		Watches(&v1.CustomsDeclaration{}, toPayment, builder.WithPredicates(opPhase)).
+		Watches(&v1.Capture{}, toOwningPayment, builder.WithPredicates(phaseChanged)).
+		Watches(&v1.Refund{}, toOwningPayment, builder.WithPredicates(phaseChanged)).
+		Watches(&v1.CustomsDeclaration{}, toOwningPayment, builder.WithPredicates(phaseChanged)).
 		Watches(&v1.GatewayConfig{}, toPayments, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers,
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, time.Minute)}).
@@ -116,25 +108,6 @@ func setupRetention(mgr ctrl.Manager, deps *Deps, opts RetentionOptions, rec rec
 		return fmt.Errorf("retention controller: %w", err)
 	}
 	return setupRestore(mgr, deps, arch, rec)
-}
-
-func paymentRefOf(o client.Object) string {
-	switch t := o.(type) {
-	case *v1.Capture:
-		return t.Spec.PaymentRef.Name
-	case *v1.Refund:
-		return t.Spec.PaymentRef.Name
-	case *v1.CustomsDeclaration:
-		return t.Spec.PaymentRef.Name
-	}
-	return ""
-}
-
-func phaseOf(o client.Object) string {
-	if p, ok := o.(interface{ GetPhase() string }); ok {
-		return p.GetPhase()
-	}
-	return ""
 }
 
 // retentionMoved passes a payment's creation (and every payment at start)

@@ -63,13 +63,8 @@ type Options struct {
 func RegisterIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	idx := mgr.GetFieldIndexer()
 	ref := func(o client.Object) []string {
-		switch t := o.(type) {
-		case *v1.Capture:
-			return []string{t.Spec.PaymentRef.Name}
-		case *v1.Refund:
-			return []string{t.Spec.PaymentRef.Name}
-		case *v1.CustomsDeclaration:
-			return []string{t.Spec.PaymentRef.Name}
+		if op, ok := o.(v1.PaymentOperation); ok {
+			return []string{op.GetPaymentRef()}
 		}
 		return nil
 	}
@@ -127,29 +122,6 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) erro
 	}
 
 	payments := engine.New[*v1.Payment](mgr.GetClient(), paymentKind{deps: deps}, rec, opts.Engine)
-	toPayment := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		name := ""
-		switch t := o.(type) {
-		case *v1.Capture:
-			name = t.Spec.PaymentRef.Name
-		case *v1.Refund:
-			name = t.Spec.PaymentRef.Name
-		case *v1.CustomsDeclaration:
-			name = t.Spec.PaymentRef.Name
-		}
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
-	})
-	phaseChanged := predicate.Funcs{
-		CreateFunc:  func(e event.CreateEvent) bool { return false },
-		DeleteFunc:  func(e event.DeleteEvent) bool { return false },
-		GenericFunc: func(e event.GenericEvent) bool { return false },
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			type phased interface{ GetPhase() string }
-			o, ok1 := e.ObjectOld.(phased)
-			n, ok2 := e.ObjectNew.(phased)
-			return ok1 && ok2 && o.GetPhase() != n.GetPhase()
-		},
-	}
 	// A Payment reacts to its spec, its deletion and its annotations — not
 	// to its own status writes (the receiver's or its own), which would
 	// cost a needless inquiry each time.
@@ -158,9 +130,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) erro
 			return !e.ObjectOld.GetDeletionTimestamp().Equal(e.ObjectNew.GetDeletionTimestamp())
 		}})
 	if err := ctrl.NewControllerManagedBy(mgr).For(&v1.Payment{}, builder.WithPredicates(specOrDeletion)).Named("payment").
-		Watches(&v1.Capture{}, toPayment, builder.WithPredicates(phaseChanged)).
-		Watches(&v1.Refund{}, toPayment, builder.WithPredicates(phaseChanged)).
-		Watches(&v1.CustomsDeclaration{}, toPayment, builder.WithPredicates(phaseChanged)).
+		Watches(&v1.Capture{}, toOwningPayment, builder.WithPredicates(phaseChanged)).
+		Watches(&v1.Refund{}, toOwningPayment, builder.WithPredicates(phaseChanged)).
+		Watches(&v1.CustomsDeclaration{}, toOwningPayment, builder.WithPredicates(phaseChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers("Payment"), RateLimiter: payments.RateLimiter()}).
 		Complete(payments); err != nil {
 		return fmt.Errorf("payment controller: %w", err)
@@ -172,4 +144,30 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) erro
 		return err
 	}
 	return setupOperations(mgr, deps, opts, rec, workers, limiter)
+}
+
+// toOwningPayment maps a Capture, Refund or CustomsDeclaration to the
+// Payment it names.
+var toOwningPayment = handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+	op, ok := o.(v1.PaymentOperation)
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: op.GetPaymentRef()}}}
+})
+
+// phaseChanged passes only the updates that change an object's phase.
+var phaseChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc:  func(e event.UpdateEvent) bool { return phaseOf(e.ObjectOld) != phaseOf(e.ObjectNew) },
+}
+
+// phaseOf is the object's phase; "" for an object without one.
+func phaseOf(o client.Object) string {
+	if p, ok := o.(v1.Phased); ok {
+		return p.GetPhase()
+	}
+	return ""
 }

@@ -44,6 +44,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/events"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
@@ -474,22 +475,11 @@ func (r *Reconciler[T]) emit(obj T, ch transition.Change) {
 	if r.opts.OnTransition != nil {
 		r.opts.OnTransition(r.kind.Name(), obj, ch, r.opts.Now())
 	}
-	typ := corev1.EventTypeNormal
-	if ch.To == "Failed" || ch.To == "Expired" {
-		typ = corev1.EventTypeWarning
-	}
-	from := ch.From
-	if from == "" {
-		from = "new"
-	}
-	r.event(obj, typ, ch.To, "Transition", fmt.Sprintf("%s %s → %s", r.kind.Name(), from, ch.To))
+	events.Transition(r.recorder, obj, "Transition", r.kind.Name(), ch, "")
 }
 
 func (r *Reconciler[T]) event(obj T, typ, reason, action, note string) {
-	if r.recorder == nil {
-		return
-	}
-	r.recorder.Eventf(obj, nil, typ, reason, action, "%s", note)
+	events.Emit(r.recorder, obj, typ, reason, action, "%s", note)
 }
 
 // IsRetryable reports whether a gateway error leaves the outcome unknown

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +18,7 @@ import (
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/connection"
+	"github.com/cashier-operator/cashier-operator/internal/events"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/ids"
 	"github.com/cashier-operator/cashier-operator/internal/transition"
@@ -291,44 +293,38 @@ func wrapApply(err error) error {
 	return fmt.Errorf("%w: %w", errApply, err)
 }
 
+// describe names obj in answers and logs: "Refund ns/name".
 func describe(obj client.Object) string {
-	kind := "object"
+	return kindOf(obj) + " " + obj.GetNamespace() + "/" + obj.GetName()
+}
+
+// kindOf is the kind of an object the receiver changes.
+func kindOf(obj client.Object) string {
 	switch obj.(type) {
 	case *v1.Payment:
-		kind = "Payment"
+		return "Payment"
 	case *v1.Capture:
-		kind = "Capture"
+		return "Capture"
 	case *v1.Refund:
-		kind = "Refund"
+		return "Refund"
 	case *v1.Dispute:
-		kind = "Dispute"
+		return "Dispute"
 	}
-	return kind + " " + obj.GetNamespace() + "/" + obj.GetName()
+	return "object"
 }
 
 func (r *Receiver) event(obj client.Object, typ, reason, note string, args ...any) {
-	if r.opts.Recorder == nil {
-		return
-	}
-	r.opts.Recorder.Eventf(obj, nil, typ, reason, eventAction, note, args...)
+	events.Emit(r.opts.Recorder, obj, typ, reason, eventAction, note, args...)
 }
 
 // transitionEvent emits one event per phase transition, as the controllers
-// do, and counts it in the transition metrics.
+// do (package events), and counts it in the transition metrics.
 func (r *Receiver) transitionEvent(obj client.Object, what string, ch transition.Change, kind string) {
 	if !ch.Transitioned() {
 		return
 	}
 	r.metrics.transitions.OnTransition(what, obj, ch, r.opts.Now())
-	typ := corev1.EventTypeNormal
-	if ch.To == string(v1.PaymentFailed) || ch.To == string(v1.PaymentExpired) {
-		typ = corev1.EventTypeWarning
-	}
-	from := ch.From
-	if from == "" {
-		from = "new"
-	}
-	r.event(obj, typ, ch.To, "%s %s → %s (%s)", what, from, ch.To, kind)
+	events.Transition(r.opts.Recorder, obj, eventAction, what, ch, kind)
 }
 
 // ---- payments ------------------------------------------------------------------
@@ -421,10 +417,7 @@ func (r *Receiver) applyNotifyCapture(ctx context.Context, v *verified, p *v1.Pa
 	if c == nil {
 		return ack(v.kind, OutcomeUnknownObject, fmt.Sprintf("Capture of Payment %s/%s with captureRequestId %s", p.Namespace, p.Name, n.CaptureRequestID))
 	}
-	facts := transition.FromNotifyCapture(n)
-	return applyOperation(ctx, r, v, c, func(c *v1.Capture) (*v1.OperationStatus, v1.Money, int64) {
-		return &c.Status, c.Spec.Amount, c.Generation
-	}, func() *v1.Capture { return &v1.Capture{} }, "capture", facts)
+	return applyOperation(ctx, r, v, c, func() *v1.Capture { return &v1.Capture{} }, transition.FromNotifyCapture(n))
 }
 
 // applyAutoCapture applies the capture of an automatic-capture
@@ -616,27 +609,24 @@ func (r *Receiver) listServed(ctx context.Context, fn func(ns string) error) err
 // ---- operations ------------------------------------------------------------------
 
 // applyOperation applies operation facts to a Capture or Refund.
-func applyOperation[T client.Object](ctx context.Context, r *Receiver, v *verified, obj T,
-	parts func(T) (*v1.OperationStatus, v1.Money, int64), newObj func() T, what string, facts transition.OperationFacts) answer {
+func applyOperation[T v1.PaymentOperation](ctx context.Context, r *Receiver, v *verified, obj T,
+	newObj func() T, facts transition.OperationFacts) answer {
+	kind := kindOf(obj)
 	var ch transition.Change
 	cur, wrote, err := update(ctx, r, obj, newObj, func(o T) (bool, error) {
-		st, amount, gen := parts(o)
+		st := o.GetOperationStatus()
 		before := st.DeepCopy()
 		var err error
-		ch, err = transition.ApplyOperation(st, amount, facts, r.opts.Now())
+		ch, err = transition.ApplyOperation(st, o.GetAmount(), facts, r.opts.Now())
 		if err != nil {
 			return false, wrapApply(err)
 		}
-		transition.SetOperationConditions(st, gen, what)
+		transition.SetOperationConditions(st, o.GetGeneration(), strings.ToLower(kind))
 		return !equality.Semantic.DeepEqual(before, st), nil
 	})
 	a := r.result(v, obj, ch, wrote, err)
 	if wrote {
-		title := "Capture"
-		if what == "refund" {
-			title = "Refund"
-		}
-		r.transitionEvent(cur, title, ch, v.kind)
+		r.transitionEvent(cur, kind, ch, v.kind)
 	}
 	return a
 }
@@ -672,9 +662,7 @@ func (r *Receiver) applyRefund(ctx context.Context, v *verified, rf *v1.Refund, 
 	if want := ids.Refund(rf, r.scope(ctx, p.Spec.GatewayRef.Name)); n.RefundRequestID != want {
 		return r.mismatch(v, rf, fmt.Errorf("%w: refundRequestId %s, the refund is %s", transition.ErrMismatch, n.RefundRequestID, want))
 	}
-	return applyOperation(ctx, r, v, rf, func(o *v1.Refund) (*v1.OperationStatus, v1.Money, int64) {
-		return &o.Status, o.Spec.Amount, o.Generation
-	}, func() *v1.Refund { return &v1.Refund{} }, "refund", refundFacts(n, p))
+	return applyOperation(ctx, r, v, rf, func() *v1.Refund { return &v1.Refund{} }, refundFacts(n, p))
 }
 
 // refundScope is the identity scope of rf's payment's GatewayConfig.

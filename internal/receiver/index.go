@@ -40,11 +40,11 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 		{&v1.Payment{}, IndexPaymentID, paymentIDValues},
 		{&v1.Payment{}, IndexPaymentRequestID, paymentRequestIDValues},
 		{&v1.Capture{}, IndexCapturePayment, func(o client.Object) []string {
-			c, ok := o.(*v1.Capture)
-			if !ok || c.Spec.PaymentRef.Name == "" {
+			c, ok := o.(v1.PaymentOperation)
+			if !ok || c.GetPaymentRef() == "" {
 				return nil
 			}
-			return []string{c.Spec.PaymentRef.Name}
+			return []string{c.GetPaymentRef()}
 		}},
 		{&v1.Refund{}, IndexRefundRequestID, func(o client.Object) []string {
 			r, ok := o.(*v1.Refund)
