@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -111,30 +109,19 @@ func buyerCertificate(ctx context.Context, c *opCall[*v1.CustomsDeclaration]) er
 	if ref == nil {
 		return nil
 	}
+	const what = "buyer certificate secret"
 	key := types.NamespacedName{Namespace: c.obj.Namespace, Name: ref.Name}
-	var s corev1.Secret
-	if err := c.deps.APIReader.Get(ctx, key, &s); err != nil {
-		if apierrors.IsNotFound(err) {
-			return &engine.WaitError{Reason: v1.ReasonCertificateSecretMissing, RequeueAfter: 15 * time.Second,
-				Message: fmt.Sprintf("buyer certificate secret %s not found", key)}
-		}
-		return fmt.Errorf("get buyer certificate secret %s: %w", key, err)
+	vals, err := secretKeys(ctx, c.deps.APIReader, what, key,
+		v1.CertificateSecretKeyType, v1.CertificateSecretKeyNumber, v1.CertificateSecretKeyName)
+	if err == nil {
+		err = requireKeys(vals, what, key, v1.CertificateSecretKeyType, v1.CertificateSecretKeyNumber)
 	}
-	typ := strings.TrimSpace(string(s.Data[v1.CertificateSecretKeyType]))
-	no := strings.TrimSpace(string(s.Data[v1.CertificateSecretKeyNumber]))
-	var missing []string
-	if typ == "" {
-		missing = append(missing, v1.CertificateSecretKeyType)
+	if err != nil {
+		return secretError(err, v1.ReasonCertificateSecretMissing, v1.ReasonCertificateSecretInvalid)
 	}
-	if no == "" {
-		missing = append(missing, v1.CertificateSecretKeyNumber)
-	}
-	if len(missing) > 0 {
-		return &engine.TerminalError{Reason: v1.ReasonCertificateSecretInvalid,
-			Message: fmt.Sprintf("buyer certificate secret %s lacks %s", key, strings.Join(missing, ", "))}
-	}
-	cert := &gateway.Certificate{CertificateType: typ, CertificateNo: no}
-	if h := strings.TrimSpace(string(s.Data[v1.CertificateSecretKeyName])); h != "" {
+	cert := &gateway.Certificate{CertificateType: strings.TrimSpace(vals[v1.CertificateSecretKeyType]),
+		CertificateNo: strings.TrimSpace(vals[v1.CertificateSecretKeyNumber])}
+	if h := strings.TrimSpace(vals[v1.CertificateSecretKeyName]); h != "" {
 		cert.HolderName = &gateway.UserName{FullName: h}
 	}
 	c.prepared = cert

@@ -99,11 +99,8 @@ func (k disputeResponseKind) Connect(ctx context.Context, r *v1.DisputeResponse)
 	if err := k.deps.Client.Get(ctx, pkey, &p); err != nil {
 		return nil, fmt.Errorf("get payment %s of dispute %s: %w", pkey, key, err)
 	}
-	conn, err := k.deps.Registry.Get(ctx, p.Spec.GatewayRef.Name)
+	conn, err := gatewayConnection(ctx, k.deps, p.Spec.GatewayRef.Name)
 	if err != nil {
-		if errors.Is(err, connection.ErrNotReady) {
-			return nil, &engine.WaitError{Reason: v1.ReasonGatewayNotReady, Message: err.Error(), RequeueAfter: 15 * time.Second}
-		}
 		return nil, err
 	}
 	return &disputeAnswer{deps: k.deps, dispute: &d, conn: conn}, nil

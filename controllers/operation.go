@@ -189,11 +189,8 @@ func (k opKind[T]) Connect(ctx context.Context, o T) (engine.External[T], error)
 		}
 		return nil, fmt.Errorf("get payment %s: %w", key, err)
 	}
-	conn, err := k.deps.Registry.Get(ctx, p.Spec.GatewayRef.Name)
+	conn, err := gatewayConnection(ctx, k.deps, p.Spec.GatewayRef.Name)
 	if err != nil {
-		if errors.Is(err, connection.ErrNotReady) {
-			return nil, &engine.WaitError{Reason: v1.ReasonGatewayNotReady, Message: err.Error(), RequeueAfter: 15 * time.Second}
-		}
 		return nil, err
 	}
 	m := o.GetAmount()

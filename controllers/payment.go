@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -184,11 +182,8 @@ func wireSum(ms []v1.Money) (*gateway.Amount, error) {
 
 // Connect resolves the merchant connection and parses the amount.
 func (k paymentKind) Connect(ctx context.Context, p *v1.Payment) (engine.External[*v1.Payment], error) {
-	conn, err := k.deps.Registry.Get(ctx, p.Spec.GatewayRef.Name)
+	conn, err := gatewayConnection(ctx, k.deps, p.Spec.GatewayRef.Name)
 	if err != nil {
-		if errors.Is(err, connection.ErrNotReady) {
-			return nil, &engine.WaitError{Reason: v1.ReasonGatewayNotReady, Message: err.Error(), RequeueAfter: 15 * time.Second}
-		}
 		return nil, err
 	}
 	amount, err := money.ParseMajor(p.Spec.Amount.Currency, p.Spec.Amount.Value)
@@ -560,32 +555,25 @@ func (e *paymentExternal) payRequest(ctx context.Context, p *v1.Payment) (*gatew
 // cardData reads the card Secret. Its contents go only into the signed pay
 // body, never into logs, events or status.
 func (e *paymentExternal) cardData(ctx context.Context, ns, name string) (map[string]any, string, error) {
-	var s corev1.Secret
-	if err := e.deps.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, "", &engine.WaitError{Reason: v1.ReasonCardSecretMissing, Message: fmt.Sprintf("card secret %s/%s not found", ns, name), RequeueAfter: 15 * time.Second}
-		}
-		return nil, "", fmt.Errorf("get card secret: %w", err)
+	key := types.NamespacedName{Namespace: ns, Name: name}
+	wires := map[string]string{v1.CardSecretKeyNumber: gateway.CardMetaNumber, v1.CardSecretKeyCVV: gateway.CardMetaCVV,
+		v1.CardSecretKeyExpiryMonth: gateway.CardMetaExpiryMonth, v1.CardSecretKeyExpiryYear: gateway.CardMetaExpiryYear}
+	card := []string{v1.CardSecretKeyNumber, v1.CardSecretKeyCVV, v1.CardSecretKeyExpiryMonth, v1.CardSecretKeyExpiryYear}
+	vals, err := secretKeys(ctx, e.deps.APIReader, "card secret", key, append(card, v1.CardSecretKeyToken, v1.CardSecretKeyHolderName)...)
+	if err != nil {
+		return nil, "", secretError(err, v1.ReasonCardSecretMissing, v1.ReasonCardSecretInvalid)
 	}
-	if tok := string(s.Data[v1.CardSecretKeyToken]); tok != "" {
+	if tok := vals[v1.CardSecretKeyToken]; tok != "" {
 		return nil, tok, nil
 	}
+	if err := requireKeys(vals, "card secret", key, card...); err != nil {
+		return nil, "", secretError(fmt.Errorf("%w (or a %s)", err, v1.CardSecretKeyToken), v1.ReasonCardSecretMissing, v1.ReasonCardSecretInvalid)
+	}
 	meta := map[string]any{}
-	var missing []string
-	for key, wire := range map[string]string{v1.CardSecretKeyNumber: gateway.CardMetaNumber, v1.CardSecretKeyCVV: gateway.CardMetaCVV,
-		v1.CardSecretKeyExpiryMonth: gateway.CardMetaExpiryMonth, v1.CardSecretKeyExpiryYear: gateway.CardMetaExpiryYear} {
-		v := strings.TrimSpace(string(s.Data[key]))
-		if v == "" {
-			missing = append(missing, key)
-			continue
-		}
-		meta[wire] = v
+	for _, k := range card {
+		meta[wires[k]] = strings.TrimSpace(vals[k])
 	}
-	if len(missing) > 0 {
-		return nil, "", &engine.TerminalError{Reason: v1.ReasonCardSecretInvalid,
-			Message: fmt.Sprintf("card secret %s/%s lacks %s (or a %s)", ns, name, strings.Join(missing, ", "), v1.CardSecretKeyToken)}
-	}
-	if h := string(s.Data[v1.CardSecretKeyHolderName]); h != "" {
+	if h := vals[v1.CardSecretKeyHolderName]; h != "" {
 		meta[gateway.CardMetaHolderName] = map[string]string{"fullName": h}
 	}
 	return meta, "", nil

@@ -147,22 +147,22 @@ func (r *reconciliationReconciler) source(ctx context.Context, sr *v1.Settlement
 				fmt.Errorf("GatewayConfig %s has no status.clientId yet; set spec.customerId or wait for it to be Ready", gwc.Name)
 		}
 	}
-	var sec corev1.Secret
+	const what = "SFTP credentials Secret"
 	key := types.NamespacedName{Namespace: sr.Namespace, Name: sr.Spec.SFTP.CredentialsSecretRef.Name}
-	if err := r.deps.APIReader.Get(ctx, key, &sec); err != nil {
-		return settlement.SFTPConfig{}, "", v1.ReasonSecretInvalid, fmt.Errorf("SFTP credentials Secret %s: %w", key.Name, err)
+	sec, err := secretKeys(ctx, r.deps.APIReader, what, key, v1.SecretKeySFTPUsername, v1.SecretKeySFTPPassword, v1.SecretKeySFTPHostKey)
+	if err == nil {
+		err = requireKeys(sec, what, key, v1.SecretKeySFTPUsername, v1.SecretKeySFTPPassword)
 	}
-	user, pass := string(sec.Data[v1.SecretKeySFTPUsername]), string(sec.Data[v1.SecretKeySFTPPassword])
-	if user == "" || pass == "" {
-		return settlement.SFTPConfig{}, "", v1.ReasonSecretInvalid,
-			fmt.Errorf("SFTP credentials Secret %s must have the keys %q and %q", key.Name, v1.SecretKeySFTPUsername, v1.SecretKeySFTPPassword)
+	if err != nil {
+		return settlement.SFTPConfig{}, "", v1.ReasonSecretInvalid, err
 	}
+	user, pass := sec[v1.SecretKeySFTPUsername], sec[v1.SecretKeySFTPPassword]
 	port := sr.Spec.SFTP.Port
 	if port == 0 {
 		port = 22
 	}
 	return settlement.SFTPConfig{Addr: net.JoinHostPort(sr.Spec.SFTP.Host, strconv.Itoa(int(port))), Username: user, Password: pass,
-		HostKey: strings.TrimSpace(string(sec.Data[v1.SecretKeySFTPHostKey]))}, customerID, "", nil
+		HostKey: strings.TrimSpace(sec[v1.SecretKeySFTPHostKey])}, customerID, "", nil
 }
 
 // run reads the window's reports.
