@@ -36,83 +36,106 @@ const eventAction = "Notification"
 func (r *Receiver) dispatch(ctx context.Context, v *verified) answer {
 	switch v.routeKind {
 	case ids.KindPayment:
-		p, found, err := get(ctx, r, v.key, func() *v1.Payment { return &v1.Payment{} })
-		if err != nil {
-			return unavailable(v.kind, fmt.Errorf("get Payment %s: %w", v.key, err))
-		}
-		if !found {
-			return ack(v.kind, OutcomeUnknownObject, "Payment "+v.key.String())
-		}
-		return r.toPayment(ctx, v, p)
+		return routed(ctx, r, v, newPayment, func(p *v1.Payment) answer { return r.toPayment(ctx, v, p) })
 	case ids.KindRefund:
-		rf, found, err := get(ctx, r, v.key, func() *v1.Refund { return &v1.Refund{} })
-		if err != nil {
-			return unavailable(v.kind, fmt.Errorf("get Refund %s: %w", v.key, err))
-		}
-		if !found {
-			return ack(v.kind, OutcomeUnknownObject, "Refund "+v.key.String())
-		}
-		return r.toRefund(ctx, v, rf)
+		return routed(ctx, r, v, newRefund, func(rf *v1.Refund) answer { return r.toRefund(ctx, v, rf) })
 	}
+	return r.dispatchByIDs(ctx, v)
+}
 
-	// The default route: find the objects by gateway ids. Only objects of
-	// the merchant that signed are candidates: gateway ids are unique per
-	// gateway, not across merchants and environments (sandbox and
-	// production both in one cluster), so another merchant's object with
-	// the same id is simply not this notification's object.
+// routed applies v to the object its route names, when it exists.
+func routed[T client.Object](ctx context.Context, r *Receiver, v *verified, newObj func() T, apply func(T) answer) answer {
+	obj, found, err := get(ctx, r, v.key, newObj)
+	kind := kindOf(obj)
+	if err != nil {
+		return unavailable(v.kind, fmt.Errorf("get %s %s: %w", kind, v.key, err))
+	}
+	if !found {
+		return ack(v.kind, OutcomeUnknownObject, kind+" "+v.key.String())
+	}
+	return apply(obj)
+}
+
+// dispatchByIDs serves the default route: it finds the objects by gateway
+// ids. Only objects of the merchant that signed are candidates: gateway ids
+// are unique per gateway, not across merchants and environments (sandbox
+// and production both in one cluster), so another merchant's object with
+// the same id is simply not this notification's object.
+func (r *Receiver) dispatchByIDs(ctx context.Context, v *verified) answer {
 	var answers []answer
 	var what string
-	switch n := v.body.(type) {
-	case *gateway.NotifyPayment, *gateway.NotifyCapture, *gateway.NotifyDispute:
-		var paymentID, paymentRequestID string
-		switch n := n.(type) {
-		case *gateway.NotifyPayment:
-			paymentID, paymentRequestID = n.PaymentID, n.PaymentRequestID
-			what = describeIDs("paymentId", n.PaymentID, "paymentRequestId", n.PaymentRequestID)
-		case *gateway.NotifyCapture:
-			paymentID = n.PaymentID
-			what = describeIDs("paymentId", n.PaymentID, "captureRequestId", n.CaptureRequestID)
-		case *gateway.NotifyDispute:
-			paymentID, paymentRequestID = n.PaymentID, n.PaymentRequestID
-			what = describeIDs("paymentId", n.PaymentID, "disputeId", n.DisputeID)
-		}
-		ps, err := r.findPayments(ctx, paymentID, paymentRequestID, func(p *v1.Payment) (bool, error) { return r.signedFor(ctx, v, p) })
-		if err != nil {
-			return unavailable(v.kind, err)
-		}
-		for i := range ps {
-			answers = append(answers, r.toPayment(ctx, v, &ps[i]))
-		}
-	case *gateway.NotifyRefund:
+	var err error
+	if n, ok := v.body.(*gateway.NotifyRefund); ok {
 		what = describeIDs("refundRequestId", n.RefundRequestID)
-		rfs, err := r.findRefunds(ctx, n.RefundRequestID, func(rf *v1.Refund) (bool, error) {
-			p, found, err := get(ctx, r, client.ObjectKey{Namespace: rf.Namespace, Name: rf.Spec.PaymentRef.Name}, newPayment)
-			if err != nil || !found {
-				return false, err
-			}
-			return r.signedFor(ctx, v, p)
-		})
-		if err != nil {
-			return unavailable(v.kind, err)
+		answers, err = r.refundsByID(ctx, v, n)
+	} else {
+		var paymentID, paymentRequestID string
+		if paymentID, paymentRequestID, what, ok = paymentIDsOf(v.body); !ok {
+			return internalError(v.kind, fmt.Errorf("unexpected notification %T", v.body))
 		}
-		for i := range rfs {
-			rf := &rfs[i]
-			p, found, err := get(ctx, r, client.ObjectKey{Namespace: rf.Namespace, Name: rf.Spec.PaymentRef.Name}, newPayment)
-			if err != nil {
-				return unavailable(v.kind, err)
-			}
-			if !found {
-				continue
-			}
-			answers = append(answers, r.applyRefund(ctx, v, rf, p, n))
-		}
-	default:
-		return internalError(v.kind, fmt.Errorf("unexpected notification %T", v.body))
+		answers, err = r.paymentsByID(ctx, v, paymentID, paymentRequestID)
+	}
+	if err != nil {
+		return unavailable(v.kind, err)
 	}
 	if len(answers) == 0 {
 		return ack(v.kind, OutcomeUnknownObject, what)
 	}
 	return worst(answers)
+}
+
+// paymentIDsOf returns the gateway ids a notification about a payment
+// names, and how to describe them; ok is false for other notifications.
+func paymentIDsOf(body any) (paymentID, paymentRequestID, what string, ok bool) {
+	switch n := body.(type) {
+	case *gateway.NotifyPayment:
+		return n.PaymentID, n.PaymentRequestID, describeIDs("paymentId", n.PaymentID, "paymentRequestId", n.PaymentRequestID), true
+	case *gateway.NotifyCapture:
+		return n.PaymentID, "", describeIDs("paymentId", n.PaymentID, "captureRequestId", n.CaptureRequestID), true
+	case *gateway.NotifyDispute:
+		return n.PaymentID, n.PaymentRequestID, describeIDs("paymentId", n.PaymentID, "disputeId", n.DisputeID), true
+	}
+	return "", "", "", false
+}
+
+// paymentsByID applies v to each Payment of the signing merchant that the
+// gateway ids name.
+func (r *Receiver) paymentsByID(ctx context.Context, v *verified, paymentID, paymentRequestID string) ([]answer, error) {
+	ps, err := r.findPayments(ctx, paymentID, paymentRequestID, func(p *v1.Payment) (bool, error) { return r.signedFor(ctx, v, p) })
+	if err != nil {
+		return nil, err
+	}
+	answers := make([]answer, 0, len(ps))
+	for i := range ps {
+		answers = append(answers, r.toPayment(ctx, v, &ps[i]))
+	}
+	return answers, nil
+}
+
+// refundsByID applies n to each Refund of the signing merchant whose
+// refundRequestId it names (and whose Payment exists).
+func (r *Receiver) refundsByID(ctx context.Context, v *verified, n *gateway.NotifyRefund) ([]answer, error) {
+	rfs, err := r.findRefunds(ctx, n.RefundRequestID, func(rf *v1.Refund) (bool, error) {
+		p, found, err := r.paymentOf(ctx, rf)
+		if err != nil || !found {
+			return false, err
+		}
+		return r.signedFor(ctx, v, p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var answers []answer
+	for i := range rfs {
+		p, found, err := r.paymentOf(ctx, &rfs[i])
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			answers = append(answers, r.applyRefund(ctx, v, &rfs[i], p, n))
+		}
+	}
+	return answers, nil
 }
 
 // worst combines the answers for several objects (a gateway payment that
@@ -330,6 +353,8 @@ func (r *Receiver) transitionEvent(obj client.Object, what string, ch transition
 // ---- payments ------------------------------------------------------------------
 
 func newPayment() *v1.Payment { return &v1.Payment{} }
+
+func newRefund() *v1.Refund { return &v1.Refund{} }
 
 // toPayment applies a notifyPayment, notifyCapture or notifyDispute about p.
 func (r *Receiver) toPayment(ctx context.Context, v *verified, p *v1.Payment) answer {
@@ -571,39 +596,39 @@ func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID
 	if out, err := filter(cached); err != nil || len(out) > 0 {
 		return out, err
 	}
-	var all []v1.Payment
-	err := r.listServed(ctx, func(ns string) error {
-		var list v1.PaymentList
-		opts := []client.ListOption{}
-		if ns != "" {
-			opts = append(opts, client.InNamespace(ns))
-		}
-		if err := r.opts.APIReader.List(ctx, &list, opts...); err != nil {
-			return fmt.Errorf("list Payments: %w", err)
-		}
-		all = append(all, list.Items...)
-		return nil
-	})
+	all, err := listUncached(ctx, r, "Payments", func(l *v1.PaymentList) []v1.Payment { return l.Items })
 	if err != nil {
 		return nil, err
 	}
 	return filter(all)
 }
 
-// listServed calls fn for each served namespace, or once with "" for all.
-func (r *Receiver) listServed(ctx context.Context, fn func(ns string) error) error {
-	if len(r.opts.Namespaces) == 0 {
-		return fn("")
+// listUncached lists the objects of a kind (what: "Payments") in every
+// served namespace, or in all when none is configured, uncached.
+func listUncached[L any, PL interface {
+	*L
+	client.ObjectList
+}, T any](ctx context.Context, r *Receiver, what string, items func(PL) []T) ([]T, error) {
+	namespaces := r.opts.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{""}
 	}
-	for _, ns := range r.opts.Namespaces {
+	var all []T
+	for _, ns := range namespaces {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
-		if err := fn(ns); err != nil {
-			return err
+		list := PL(new(L))
+		var opts []client.ListOption
+		if ns != "" {
+			opts = append(opts, client.InNamespace(ns))
 		}
+		if err := r.opts.APIReader.List(ctx, list, opts...); err != nil {
+			return nil, fmt.Errorf("list %s: %w", what, err)
+		}
+		all = append(all, items(list)...)
 	}
-	return nil
+	return all, nil
 }
 
 // ---- operations ------------------------------------------------------------------
@@ -637,8 +662,8 @@ func (r *Receiver) toRefund(ctx context.Context, v *verified, rf *v1.Refund) ans
 	if !ok {
 		return refuse(v.kind, ReasonRouteKind, nil)
 	}
-	key := client.ObjectKey{Namespace: rf.Namespace, Name: rf.Spec.PaymentRef.Name}
-	p, found, err := get(ctx, r, key, newPayment)
+	key := paymentKey(rf)
+	p, found, err := r.paymentOf(ctx, rf)
 	if err != nil {
 		return unavailable(v.kind, fmt.Errorf("get Payment %s of %s: %w", key, describe(rf), err))
 	}
@@ -662,12 +687,21 @@ func (r *Receiver) applyRefund(ctx context.Context, v *verified, rf *v1.Refund, 
 	if want := ids.Refund(rf, r.scope(ctx, p.Spec.GatewayRef.Name)); n.RefundRequestID != want {
 		return r.mismatch(v, rf, fmt.Errorf("%w: refundRequestId %s, the refund is %s", transition.ErrMismatch, n.RefundRequestID, want))
 	}
-	return applyOperation(ctx, r, v, rf, func() *v1.Refund { return &v1.Refund{} }, refundFacts(n, p))
+	return applyOperation(ctx, r, v, rf, newRefund, refundFacts(n, p))
+}
+
+// paymentOf reads the Payment op belongs to.
+func (r *Receiver) paymentOf(ctx context.Context, op v1.PaymentOperation) (*v1.Payment, bool, error) {
+	return get(ctx, r, paymentKey(op), newPayment)
+}
+
+func paymentKey(op v1.PaymentOperation) client.ObjectKey {
+	return client.ObjectKey{Namespace: op.GetNamespace(), Name: op.GetPaymentRef()}
 }
 
 // refundScope is the identity scope of rf's payment's GatewayConfig.
 func (r *Receiver) refundScope(ctx context.Context, rf *v1.Refund) string {
-	p, found, err := get(ctx, r, client.ObjectKey{Namespace: rf.Namespace, Name: rf.Spec.PaymentRef.Name}, newPayment)
+	p, found, err := r.paymentOf(ctx, rf)
 	if err != nil || !found {
 		return ""
 	}
@@ -708,19 +742,7 @@ func (r *Receiver) findRefunds(ctx context.Context, id string, keep func(*v1.Ref
 	if out, err := filter(list.Items); err != nil || len(out) > 0 {
 		return out, err
 	}
-	var all []v1.Refund
-	err := r.listServed(ctx, func(ns string) error {
-		var list v1.RefundList
-		opts := []client.ListOption{}
-		if ns != "" {
-			opts = append(opts, client.InNamespace(ns))
-		}
-		if err := r.opts.APIReader.List(ctx, &list, opts...); err != nil {
-			return fmt.Errorf("list Refunds: %w", err)
-		}
-		all = append(all, list.Items...)
-		return nil
-	})
+	all, err := listUncached(ctx, r, "Refunds", func(l *v1.RefundList) []v1.Refund { return l.Items })
 	if err != nil {
 		return nil, err
 	}

@@ -330,81 +330,106 @@ type verified struct {
 // verify authenticates the request, before any object is read. It returns
 // the notification, or the refusal.
 func (r *Receiver) verify(w http.ResponseWriter, req *http.Request) (*verified, *answer) {
-	fail := func(v *verified, kind, reason string, err error) (*verified, *answer) {
-		a := refuse(kind, reason, err)
-		return v, &a
+	nr, clientID, a := r.readRequest(w, req)
+	if a != nil {
+		return nil, a
 	}
+	v, a := r.authenticate(req, nr, clientID)
+	if a != nil {
+		return v, a
+	}
+	return v, r.parse(req, v)
+}
+
+// refused is the answer of a refusal, for verify's steps.
+func refused(kind, reason string, err error) *answer {
+	a := refuse(kind, reason, err)
+	return &a
+}
+
+// readRequest checks the method, content type, size and headers and reads
+// the body.
+func (r *Receiver) readRequest(w http.ResponseWriter, req *http.Request) (gateway.NotificationRequest, string, *answer) {
+	var none gateway.NotificationRequest
 	if req.Method != http.MethodPost {
-		return fail(nil, kindNone, ReasonMethod, nil)
+		return none, "", refused(kindNone, ReasonMethod, nil)
 	}
 	if !jsonContentType(req.Header.Get(gateway.HeaderContentType)) {
-		return fail(nil, kindNone, ReasonContentType, nil)
+		return none, "", refused(kindNone, ReasonContentType, nil)
 	}
 	if req.ContentLength > r.opts.MaxBodyBytes {
-		return fail(nil, kindNone, ReasonBodyTooLarge, nil)
+		return none, "", refused(kindNone, ReasonBodyTooLarge, nil)
 	}
 	req.Body = http.MaxBytesReader(w, req.Body, r.opts.MaxBodyBytes)
 	nr, err := gateway.NotificationRequestFromHTTP(req, r.opts.MaxBodyBytes)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) || strings.Contains(err.Error(), "larger than") {
-			return fail(nil, kindNone, ReasonBodyTooLarge, nil)
+			return none, "", refused(kindNone, ReasonBodyTooLarge, nil)
 		}
-		return fail(nil, kindNone, ReasonReadBody, nil)
+		return none, "", refused(kindNone, ReasonReadBody, nil)
 	}
 	nr.Path = r.opts.PathPrefix + nr.Path
 	clientID := req.Header.Get(gateway.HeaderClientID)
 	if clientID == "" || req.Header.Get(gateway.HeaderRequestTime) == "" || req.Header.Get(gateway.HeaderSignature) == "" {
-		return fail(nil, kindNone, ReasonMissingHeader, nil)
+		return none, "", refused(kindNone, ReasonMissingHeader, nil)
 	}
+	return nr, clientID, nil
+}
 
+// authenticate finds the connections of clientID whose gateway key signed
+// nr, rebuilding them (rate limited) for an unknown Client-Id or a
+// signature that does not verify (the key may have been rotated).
+func (r *Receiver) authenticate(req *http.Request, nr gateway.NotificationRequest, clientID string) (*verified, *answer) {
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), r.opts.ApplyTimeout)
 	defer cancel()
 	conns := r.opts.Registry.ByClientID(clientID)
 	if len(conns) == 0 {
+		var err error
 		if conns, err = r.refresh(ctx, clientID, started); err != nil {
 			a := unavailable(kindNone, fmt.Errorf("list GatewayConfigs for an unknown Client-Id: %w", err))
 			return nil, &a
 		}
 		if len(conns) == 0 {
-			return fail(nil, kindNone, ReasonUnknownClient, nil)
+			return nil, refused(kindNone, ReasonUnknownClient, nil)
 		}
 	}
 	signers, reason := r.check(conns, nr)
 	if len(signers) == 0 && reason == ReasonSignature {
-		// The gateway key may have been rotated: rebuild the connections
-		// (rate limited) and try once more.
 		if fresh, err := r.refresh(ctx, clientID, started); err == nil && len(fresh) > 0 {
 			signers, reason = r.check(fresh, nr)
 		}
 	}
 	v := &verified{req: nr, clientID: clientID, signers: signers}
 	if len(signers) == 0 {
-		return fail(v, kindNone, reason, nil)
+		return v, refused(kindNone, reason, nil)
 	}
+	return v, nil
+}
 
-	// Authentic. Now the route and the body.
+// parse reads the route and the body of an authentic notification into v.
+func (r *Receiver) parse(req *http.Request, v *verified) *answer {
 	routeKind, key, ok := parseRoute(req.URL.EscapedPath())
 	if !ok {
-		return fail(v, kindNone, ReasonRoute, nil)
+		return refused(kindNone, ReasonRoute, nil)
 	}
 	v.routeKind, v.key = routeKind, key
 	if routeKind != "" && r.served != nil && !r.served[key.Namespace] {
-		return fail(v, kindNone, ReasonNamespace, nil)
+		return refused(kindNone, ReasonNamespace, nil)
 	}
-	kind, body, err := gateway.ParseNotification(nr.Body)
+	kind, body, err := gateway.ParseNotification(v.req.Body)
 	if err != nil {
 		if errors.Is(err, gateway.ErrNotificationUnknown) {
-			return fail(v, kindNone, ReasonUnknownType, err)
+			return refused(kindNone, ReasonUnknownType, err)
 		}
-		return fail(v, kindNone, ReasonMalformed, err)
+		return refused(kindNone, ReasonMalformed, err)
 	}
 	v.kind, v.body = kind, body
 	if !routeAccepts(v.routeKind, kind) {
-		return fail(v, kind, ReasonRouteKind, nil)
+		return refused(kind, ReasonRouteKind, nil)
 	}
-	return v, nil
+	return nil
 }
 
 // parseRoute reads a request path: kind "" is the default route
