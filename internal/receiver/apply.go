@@ -228,6 +228,27 @@ func update[T client.Object](ctx context.Context, r *Receiver, obj T, newObj fun
 	return cur, wrote, err
 }
 
+// applyStatus applies facts to obj's status through apply (a transition
+// function, then the conditions) and writes the status when the part that
+// status returns changed, retrying on conflicts (update). It returns the
+// object as last applied, the change, whether it was written, and the
+// answer for the gateway.
+func applyStatus[T client.Object](ctx context.Context, r *Receiver, v *verified, obj T, newObj func() T,
+	status func(T) any, apply func(T) (transition.Change, error)) (T, transition.Change, bool, answer) {
+	var ch transition.Change
+	cur, wrote, err := update(ctx, r, obj, newObj, func(o T) (bool, error) {
+		before := o.DeepCopyObject().(T)
+		var err error
+		if ch, err = apply(o); err != nil {
+			return false, wrapApply(err)
+		}
+		return !equality.Semantic.DeepEqual(status(before), status(o)), nil
+	})
+	return cur, ch, wrote, r.result(v, obj, ch, wrote, err)
+}
+
+func paymentStatus(p *v1.Payment) any { return &p.Status }
+
 // signedFor reports whether the payment's GatewayConfig is one whose
 // Client-Id and gateway key signed the notification.
 func (r *Receiver) signedFor(ctx context.Context, v *verified, p *v1.Payment) (bool, error) {
@@ -400,18 +421,13 @@ func checkPaymentIDs(p *v1.Payment, scope, paymentID, paymentRequestID string) e
 
 // applyPayment applies payment facts and conditions, writing when changed.
 func (r *Receiver) applyPayment(ctx context.Context, v *verified, p *v1.Payment, facts transition.PaymentFacts) (*v1.Payment, transition.Change, answer) {
-	var ch transition.Change
-	cur, wrote, err := update(ctx, r, p, newPayment, func(p *v1.Payment) (bool, error) {
-		before := p.Status.DeepCopy()
-		var err error
-		ch, err = transition.ApplyPayment(p, facts, r.opts.Now())
-		if err != nil {
-			return false, wrapApply(err)
+	cur, ch, wrote, a := applyStatus(ctx, r, v, p, newPayment, paymentStatus, func(p *v1.Payment) (transition.Change, error) {
+		ch, err := transition.ApplyPayment(p, facts, r.opts.Now())
+		if err == nil {
+			transition.SetPaymentConditions(p)
 		}
-		transition.SetPaymentConditions(p)
-		return !equality.Semantic.DeepEqual(before, &p.Status), nil
+		return ch, err
 	})
-	a := r.result(v, p, ch, wrote, err)
 	if wrote {
 		r.transitionEvent(cur, "Payment", ch, v.kind)
 	}
@@ -501,20 +517,15 @@ func (r *Receiver) applyNotifyDispute(ctx context.Context, v *verified, p *v1.Pa
 	if da.status != http.StatusOK {
 		return da
 	}
-	var ch transition.Change
 	var before *v1.PaymentDispute
-	cur, wrote, err := update(ctx, r, p, newPayment, func(p *v1.Payment) (bool, error) {
-		old := p.Status.DeepCopy()
-		before = old.Dispute
-		var err error
-		ch, err = transition.ApplyDispute(p, *n, r.opts.Now())
-		if err != nil {
-			return false, wrapApply(err)
+	cur, _, wrote, a := applyStatus(ctx, r, v, p, newPayment, paymentStatus, func(p *v1.Payment) (transition.Change, error) {
+		before = p.Status.Dispute.DeepCopy()
+		ch, err := transition.ApplyDispute(p, *n, r.opts.Now())
+		if err == nil {
+			transition.SetPaymentConditions(p)
 		}
-		transition.SetPaymentConditions(p)
-		return !equality.Semantic.DeepEqual(old, &p.Status), nil
+		return ch, err
 	})
-	a := r.result(v, p, ch, wrote, err)
 	if wrote {
 		r.disputeEvent(cur, before, n)
 	}
@@ -564,23 +575,14 @@ func (r *Receiver) disputeEvent(p *v1.Payment, before *v1.PaymentDispute, n *gat
 // cache indexes and, when that finds none, an uncached list.
 func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID string, keep func(*v1.Payment) (bool, error)) ([]v1.Payment, error) {
 	filter := func(items []v1.Payment) ([]v1.Payment, error) {
-		var out []v1.Payment
 		seen := map[types.UID]bool{}
-		for i := range items {
-			p := &items[i]
+		return pick(items, func(p *v1.Payment) bool {
 			if seen[p.UID] || !matchesPayment(p, r.scope(ctx, p.Spec.GatewayRef.Name), paymentID, paymentRequestID) {
-				continue
+				return false
 			}
 			seen[p.UID] = true
-			ok, err := keep(p)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				out = append(out, *p)
-			}
-		}
-		return out, nil
+			return true
+		}, keep)
 	}
 	var cached []v1.Payment
 	for _, ix := range []struct{ field, value string }{{IndexPaymentID, paymentID}, {IndexPaymentRequestID, paymentRequestID}} {
@@ -601,6 +603,26 @@ func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID
 		return nil, err
 	}
 	return filter(all)
+}
+
+// pick returns the items that match and that keep accepts; an error of
+// keep ends it.
+func pick[T any](items []T, match func(*T) bool, keep func(*T) (bool, error)) ([]T, error) {
+	var out []T
+	for i := range items {
+		it := &items[i]
+		if !match(it) {
+			continue
+		}
+		ok, err := keep(it)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, *it)
+		}
+	}
+	return out, nil
 }
 
 // listUncached lists the objects of a kind (what: "Payments") in every
@@ -637,19 +659,15 @@ func listUncached[L any, PL interface {
 func applyOperation[T v1.PaymentOperation](ctx context.Context, r *Receiver, v *verified, obj T,
 	newObj func() T, facts transition.OperationFacts) answer {
 	kind := kindOf(obj)
-	var ch transition.Change
-	cur, wrote, err := update(ctx, r, obj, newObj, func(o T) (bool, error) {
+	status := func(o T) any { return o.GetOperationStatus() }
+	cur, ch, wrote, a := applyStatus(ctx, r, v, obj, newObj, status, func(o T) (transition.Change, error) {
 		st := o.GetOperationStatus()
-		before := st.DeepCopy()
-		var err error
-		ch, err = transition.ApplyOperation(st, o.GetAmount(), facts, r.opts.Now())
-		if err != nil {
-			return false, wrapApply(err)
+		ch, err := transition.ApplyOperation(st, o.GetAmount(), facts, r.opts.Now())
+		if err == nil {
+			transition.SetOperationConditions(st, o.GetGeneration(), strings.ToLower(kind))
 		}
-		transition.SetOperationConditions(st, o.GetGeneration(), strings.ToLower(kind))
-		return !equality.Semantic.DeepEqual(before, st), nil
+		return ch, err
 	})
-	a := r.result(v, obj, ch, wrote, err)
 	if wrote {
 		r.transitionEvent(cur, kind, ch, v.kind)
 	}
@@ -719,21 +737,9 @@ func refundFacts(n *gateway.NotifyRefund, p *v1.Payment) transition.OperationFac
 // list.
 func (r *Receiver) findRefunds(ctx context.Context, id string, keep func(*v1.Refund) (bool, error)) ([]v1.Refund, error) {
 	filter := func(items []v1.Refund) ([]v1.Refund, error) {
-		var out []v1.Refund
-		for i := range items {
-			rf := &items[i]
-			if rf.Status.RequestID != id && ids.Refund(rf, r.refundScope(ctx, rf)) != id {
-				continue
-			}
-			ok, err := keep(rf)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				out = append(out, *rf)
-			}
-		}
-		return out, nil
+		return pick(items, func(rf *v1.Refund) bool {
+			return rf.Status.RequestID == id || ids.Refund(rf, r.refundScope(ctx, rf)) == id
+		}, keep)
 	}
 	var list v1.RefundList
 	if err := r.opts.Client.List(ctx, &list, client.MatchingFields{IndexRefundRequestID: id}); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -34,18 +33,14 @@ func (r *Receiver) applyDisputeObject(ctx context.Context, v *verified, p *v1.Pa
 		a.object = describe(p)
 		return a
 	}
-	var ch transition.Change
-	cur, wrote, err := update(ctx, r, d, newDispute, func(d *v1.Dispute) (bool, error) {
-		old := d.Status.DeepCopy()
-		var err error
-		ch, err = transition.ApplyDisputeNotification(d, n, p.Spec.Amount.Currency, r.opts.Now())
-		if err != nil {
-			return false, wrapApply(err)
+	status := func(d *v1.Dispute) any { return &d.Status }
+	cur, ch, wrote, a := applyStatus(ctx, r, v, d, newDispute, status, func(d *v1.Dispute) (transition.Change, error) {
+		ch, err := transition.ApplyDisputeNotification(d, n, p.Spec.Amount.Currency, r.opts.Now())
+		if err == nil {
+			transition.SetDisputeConditions(d)
 		}
-		transition.SetDisputeConditions(d)
-		return !equality.Semantic.DeepEqual(old, &d.Status), nil
+		return ch, err
 	})
-	a := r.result(v, d, ch, wrote, err)
 	if wrote {
 		r.transitionEvent(cur, "dispute "+n.DisputeID, ch, v.kind)
 		if n.DisputeNotificationType == gateway.DisputeDefenseDueAlert {
