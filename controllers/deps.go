@@ -5,9 +5,13 @@
 // Where each concern lives:
 //
 //	deps.go                 what every adapter needs (clients, registry, clock)
+//	references.go           what an object names outside itself: the one Secret reader
+//	                        (card data, buyer certificates, SFTP credentials) and the
+//	                        one GatewayNotReady wait
 //	cadence.go              how often a non-final object is inquired
 //	payment.go              the Payment adapter: pay, inquire, adopt, auto-capture, cancel
 //	operation.go            the adapter shared by Capture, Refund and CustomsDeclaration
+//	                        (read through v1alpha1.PaymentOperation's accessors)
 //	operation_budget.go     who gets the last of a payment's money (limits)
 //	operation_setup.go      the operation controllers' watches
 //	capture.go, refund.go,
@@ -16,12 +20,13 @@
 //	retention.go, restore.go, archives.go  archiving finished payments, restoring them
 //	gatewayconfig.go        credentials and consult profiles
 //	settlementreconciliation*.go  settlement reports against the cluster
-//	setup.go                the manager wiring
+//	setup.go                the manager wiring, the operation→Payment watch and phase predicate
 //	*_unit_test.go          the adapters against a fake gateway (package
 //	                        gatewayfake) and a fake client: every answer's outcome
 //
 // Condition reasons live in api/v1alpha1; status moves only through
-// internal/transition; gateway ids come from internal/ids.
+// internal/transition; gateway ids come from internal/ids; transition events
+// are written by internal/events (through the engine).
 package controllers
 
 import (

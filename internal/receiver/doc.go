@@ -70,7 +70,9 @@
 // SetOperationConditions exactly as the controllers do, and the status is
 // written with Status().Update only when it changed. A conflict re-reads
 // the object from the API server (uncached) and applies again
-// (retry.RetryOnConflict). Consequences:
+// (retry.RetryOnConflict). applyStatus in apply.go is that one step for
+// Payments, Captures, Refunds (read through v1alpha1.PaymentOperation) and
+// Disputes. Consequences:
 //
 //   - Duplicates change nothing (no write; the resourceVersion stays) and
 //     are acknowledged.
@@ -118,9 +120,9 @@
 //
 // # Events
 //
-// On the object, as the controllers emit them: one per phase transition
-// (reason = the new phase, e.g. Succeeded, note "Payment Processing →
-// Succeeded (notifyPayment)"); per dispute change DisputeOpened,
+// On the object, as the controllers emit them (package events writes both):
+// one per phase transition (reason = the new phase, e.g. Succeeded, note
+// "Payment Processing → Succeeded (notifyPayment)"); per dispute change DisputeOpened,
 // DisputeDefenseSupplied, DisputeDefenseDue, DisputeJudged,
 // DisputeCancelled, DisputeAccepted or DisputeUpdated; CaptureFailed when
 // an automatic capture fails; and Warning NotificationRefused when a
