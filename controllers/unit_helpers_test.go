@@ -55,19 +55,19 @@ func connTo(gw gateway.Interface) *connection.Connection {
 // opAt is the reconcile of o, an operation on payment p, by spec's adapter
 // talking to gw (nil when the spec's gateway calls are stubbed); the fake
 // client holds p, o and siblings. Operations poll every second.
-func opAt[T client.Object](t *testing.T, spec opSpec[T], o T, p *v1.Payment, gw gateway.Interface, siblings ...client.Object) *opExternal[T] {
+func opAt[T v1.PaymentOperation](t *testing.T, spec opSpec[T], o T, p *v1.Payment, gw gateway.Interface, siblings ...client.Object) *opExternal[T] {
 	t.Helper()
 	cl, err := objects(append(siblings, p, o)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := spec.amount(o)
+	m := o.GetAmount()
 	amount, err := money.ParseMajor(m.Currency, m.Value)
 	if err != nil {
 		t.Fatal(err)
 	}
 	deps := &Deps{Client: cl, APIReader: cl, Cadence: Cadence{OperationPoll: time.Second}}
-	c := &opCall[T]{deps: deps, conn: connTo(gw), payment: p, obj: o, st: spec.status(o), id: spec.requestID(o, ""),
+	c := &opCall[T]{deps: deps, conn: connTo(gw), payment: p, obj: o, st: o.GetOperationStatus(), id: spec.requestID(o, ""),
 		amount: amount, wire: gateway.Amount{Currency: amount.Currency(), Value: amount.MinorString()}}
 	return &opExternal[T]{k: opKind[T]{deps: deps, spec: spec}, c: c}
 }
