@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"fmt"
 	"io"
 	"net"
@@ -60,12 +61,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestBinaryWiring runs the command's manager, exactly as main does, against
-// a real API server: it becomes ready, and a signed notification moves a
-// Payment and is acknowledged.
-func TestBinaryWiring(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// smokeMerchant creates a namespace, a merchant's credentials and
+// GatewayConfig, and a Payment p on it; it returns the namespace, the
+// gateway's signing key and the payment.
+func smokeMerchant(ctx context.Context, t *testing.T, clientID string) (string, *rsa.PrivateKey, *v1.Payment) {
+	t.Helper()
 	k8s := env.Client
 	gwKey, err := gateway.GenerateKey()
 	must(t, err)
@@ -75,10 +75,8 @@ func TestBinaryWiring(t *testing.T) {
 	must(t, err)
 	pub, err := gateway.EncodePublicKey(&gwKey.PublicKey)
 	must(t, err)
-
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "smoke-"}}
 	must(t, k8s.Create(ctx, ns))
-	const clientID = "SANDBOX_SMOKE"
 	must(t, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: ns.Name}, StringData: map[string]string{
 		v1.SecretKeyClientID: clientID, v1.SecretKeyMerchantPrivateKey: priv, v1.SecretKeyGatewayPublicKey: pub}}))
 	must(t, k8s.Create(ctx, &v1.GatewayConfig{ObjectMeta: metav1.ObjectMeta{Name: "smoke"}, Spec: v1.GatewayConfigSpec{
@@ -87,10 +85,38 @@ func TestBinaryWiring(t *testing.T) {
 		GatewayRef: v1.GatewayReference{Name: "smoke"}, Amount: v1.Money{Currency: "HKD", Value: "10.50"},
 		PaymentMethod: v1.PaymentMethod{Type: "ALIPAY_HK"}, Env: v1.TerminalEnv{TerminalType: "WEB"}}}
 	must(t, k8s.Create(ctx, p))
+	return ns.Name, gwKey, p
+}
 
+// postSigned sends body to addr+path signed by the gateway's key, as the
+// gateway does, and returns the status code and the body of the answer.
+func postSigned(t *testing.T, key *rsa.PrivateKey, clientID, addr, path string, body []byte) (int, string) {
+	t.Helper()
+	rt := gateway.FormatTime(time.Now())
+	sig, err := gateway.Sign(key, "1", http.MethodPost, path, clientID, rt, body)
+	must(t, err)
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+	must(t, err)
+	req.Header.Set("Content-Type", gateway.ContentTypeJSON)
+	req.Header.Set(gateway.HeaderClientID, clientID)
+	req.Header.Set(gateway.HeaderRequestTime, rt)
+	req.Header.Set(gateway.HeaderSignature, sig)
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	must(t, err)
+	return resp.StatusCode, string(got)
+}
+
+// startBinary runs the command's manager as main does and waits for /readyz;
+// it returns the notification address, the metrics address and the
+// manager's outcome.
+func startBinary(ctx context.Context, t *testing.T, ns string) (string, string, <-chan error) {
+	t.Helper()
 	probe, metricsAddr := freePort(t), freePort(t)
 	cfg, err := parseFlags([]string{"--listen=127.0.0.1:0", "--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=" + probe,
-		"--watch-namespace=" + ns.Name})
+		"--watch-namespace=" + ns})
 	must(t, err)
 	mgr, srv, err := setup(ctx, cfg, env.Config, logr.Discard())
 	must(t, err)
@@ -104,46 +130,35 @@ func TestBinaryWiring(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	addr := srv.addr.Load().(net.Addr).String()
+	return srv.addr.Load().(net.Addr).String(), metricsAddr, done
+}
 
-	reqID := ids.Payment(p, "")
+// TestBinaryWiring runs the command's manager, exactly as main does, against
+// a real API server: it becomes ready, and a signed notification moves a
+// Payment and is acknowledged.
+func TestBinaryWiring(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const clientID = "SANDBOX_SMOKE"
+	ns, gwKey, p := smokeMerchant(ctx, t, clientID)
+	addr, metricsAddr, done := startBinary(ctx, t, ns)
+
 	body := []byte(`{"notifyType":"PAYMENT_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"},` +
-		`"paymentRequestId":"` + reqID + `","paymentId":"2026112211000000000001","paymentAmount":{"currency":"HKD","value":"1050"}}`)
-	path := ids.NotifyURL("http://"+addr, ids.KindPayment, ns.Name, "p")[len("http://"+addr):]
-	rt := gateway.FormatTime(time.Now())
-	sig, err := gateway.Sign(gwKey, "1", http.MethodPost, path, clientID, rt, body)
-	must(t, err)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", gateway.ContentTypeJSON)
-	req.Header.Set(gateway.HeaderClientID, clientID)
-	req.Header.Set(gateway.HeaderRequestTime, rt)
-	req.Header.Set(gateway.HeaderSignature, sig)
-	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(got) != gateway.NotificationAck {
-		t.Fatalf("notification: %d %s", resp.StatusCode, got)
+		`"paymentRequestId":"` + ids.Payment(p, "") + `","paymentId":"2026112211000000000001","paymentAmount":{"currency":"HKD","value":"1050"}}`)
+	path := ids.NotifyURL("http://"+addr, ids.KindPayment, ns, "p")[len("http://"+addr):]
+	if code, got := postSigned(t, gwKey, clientID, addr, path, body); code != http.StatusOK || got != gateway.NotificationAck {
+		t.Fatalf("notification: %d %s", code, got)
 	}
 	var after v1.Payment
-	must(t, k8s.Get(ctx, client.ObjectKeyFromObject(p), &after))
+	must(t, env.Client.Get(ctx, client.ObjectKeyFromObject(p), &after))
 	if after.Status.Phase != v1.PaymentSucceeded || after.Status.PaymentID != "2026112211000000000001" {
 		t.Fatalf("payment status = %+v", after.Status)
 	}
 
 	// A namespace outside --watch-namespace is not served.
 	other := ids.NotifyURL("http://"+addr, ids.KindPayment, "elsewhere", "p")[len("http://"+addr):]
-	sig, _ = gateway.Sign(gwKey, "1", http.MethodPost, other, clientID, rt, body)
-	req, _ = http.NewRequest(http.MethodPost, "http://"+addr+other, bytes.NewReader(body))
-	req.Header.Set("Content-Type", gateway.ContentTypeJSON)
-	req.Header.Set(gateway.HeaderClientID, clientID)
-	req.Header.Set(gateway.HeaderRequestTime, rt)
-	req.Header.Set(gateway.HeaderSignature, sig)
-	resp, err = http.DefaultClient.Do(req)
-	must(t, err)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("unserved namespace: %d", resp.StatusCode)
+	if code, _ := postSigned(t, gwKey, clientID, addr, other, body); code != http.StatusNotFound {
+		t.Fatalf("unserved namespace: %d", code)
 	}
 
 	mfs, err := metrics.Registry.Gather()
