@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,6 +25,7 @@ import (
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/archive"
+	"github.com/cashier-operator/cashier-operator/internal/engine"
 )
 
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments;captures;refunds;customsdeclarations,verbs=delete
@@ -103,7 +103,7 @@ func setupRetention(mgr ctrl.Manager, deps *Deps, opts RetentionOptions, rec rec
 		Watches(&v1.CustomsDeclaration{}, toOwningPayment, builder.WithPredicates(phaseChanged)).
 		Watches(&v1.GatewayConfig{}, toPayments, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers,
-			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, time.Minute)}).
+			RateLimiter: engine.NewBackoff(500*time.Millisecond, time.Minute)}).
 		Complete(r); err != nil {
 		return fmt.Errorf("retention controller: %w", err)
 	}

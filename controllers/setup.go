@@ -106,11 +106,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) erro
 		}
 		return 4
 	}
-	// Per-object exponential backoff only: no global token bucket, which
+	// Per-object exponential backoff with jitter (the engine's Backoff, the
+	// one used everywhere) and no global token bucket, which
 	// would throttle thousands of payments to 10 reconciles a second. The
 	// gateway is protected by the per-GatewayConfig rate limiter instead.
 	limiter := func() workqueue.TypedRateLimiter[reconcile.Request] {
-		return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 5*time.Minute)
+		return engine.NewBackoff(500*time.Millisecond, 5*time.Minute)
 	}
 	rec := mgr.GetEventRecorder("cashier-operator")
 
