@@ -121,16 +121,12 @@ func (s *Simulator) apiCancel(c *call) answer {
 	if msg := decode(c.body, &req); msg != "" {
 		return fail(gateway.CodeParamIllegal, msg)
 	}
-	if req.PaymentID == "" && req.PaymentRequestID == "" {
-		return fail(gateway.CodeParamIllegal, "paymentId or paymentRequestId is required")
-	}
+	return c.withPayment(req.PaymentID, req.PaymentRequestID, func(p *payment) answer { return s.cancel(c, p) })
+}
+
+// cancel cancels p (m.mu held).
+func (s *Simulator) cancel(c *call, p *payment) answer {
 	m := c.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p := c.paymentByEither(req.PaymentID, req.PaymentRequestID)
-	if p == nil {
-		return fail(gateway.CodeOrderNotExist, "the payment does not exist")
-	}
 	resp := func() answer {
 		r := gateway.CancelResponse{Result: gateway.NewResult(gateway.CodeSuccess), PaymentID: p.id,
 			PaymentRequestID: p.requestID, CancelTime: fmtTime(p.cancelTime)}

@@ -13,18 +13,26 @@ func (s *Simulator) apiInquiryPayment(c *call) answer {
 	if msg := decode(c.body, &req); msg != "" {
 		return fail(gateway.CodeParamIllegal, msg)
 	}
-	if req.PaymentID == "" && req.PaymentRequestID == "" {
+	return c.withPayment(req.PaymentID, req.PaymentRequestID, func(p *payment) answer {
+		resp := p.inquiry()
+		return ok(resp.Result, resp)
+	})
+}
+
+// withPayment runs f, under the merchant's lock, on the payment a request
+// names by paymentId or paymentRequestId (one is required; unknown:
+// ORDER_NOT_EXIST).
+func (c *call) withPayment(paymentID, paymentRequestID string, f func(p *payment) answer) answer {
+	if paymentID == "" && paymentRequestID == "" {
 		return fail(gateway.CodeParamIllegal, "paymentId or paymentRequestId is required")
 	}
-	m := c.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p := c.paymentByEither(req.PaymentID, req.PaymentRequestID)
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	p := c.paymentByEither(paymentID, paymentRequestID)
 	if p == nil {
 		return fail(gateway.CodeOrderNotExist, "the payment does not exist")
 	}
-	resp := p.inquiry()
-	return ok(resp.Result, resp)
+	return f(p)
 }
 
 // inquiry builds the inquiryPayment answer; m.mu must be held.
