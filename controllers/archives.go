@@ -43,10 +43,10 @@ type errArchiveSecret struct{ err error }
 func (e errArchiveSecret) Error() string { return e.err.Error() }
 func (e errArchiveSecret) Unwrap() error { return e.err }
 
-// get returns the open archive of a retention policy, opening it (and
+// get returns the open archive of a connection, opening it (and
 // migrating its schema) when needed.
-func (r *archives) get(ctx context.Context, pol *v1.Retention) (*archive.Archive, error) {
-	key := types.NamespacedName{Namespace: pol.Archive.SecretRef.Namespace, Name: pol.Archive.SecretRef.Name}
+func (r *archives) get(ctx context.Context, conn v1.ArchiveConnection) (*archive.Archive, error) {
+	key := types.NamespacedName{Namespace: conn.SecretRef.Namespace, Name: conn.SecretRef.Name}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.open[key]
@@ -57,12 +57,12 @@ func (r *archives) get(ctx context.Context, pol *v1.Retention) (*archive.Archive
 	if err := r.reader.Get(ctx, key, &s); err != nil {
 		return nil, errArchiveSecret{fmt.Errorf("archive secret %s: %w", key, err)}
 	}
-	version := s.ResourceVersion + "/" + pol.Archive.SSLMode
+	version := s.ResourceVersion + "/" + conn.SSLMode
 	if e != nil && e.version == version {
 		e.checked = r.now()
 		return e.a, nil
 	}
-	cfg, err := archive.ConfigFromSecret(&s, pol.Archive.SSLMode)
+	cfg, err := archive.ConfigFromSecret(&s, conn.SSLMode)
 	if err != nil {
 		return nil, errArchiveSecret{err}
 	}

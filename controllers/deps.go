@@ -18,6 +18,7 @@
 //	declaration.go          what differs per operation kind
 //	dispute*.go             chargebacks (Dispute) and their answers (DisputeResponse)
 //	retention.go, restore.go, archives.go  archiving finished payments, restoring them
+//	paymentrestore.go       restores the notification-receiver asks for (PaymentRestore)
 //	gatewayconfig.go        credentials and consult profiles
 //	settlementreconciliation*.go  settlement reports against the cluster
 //	setup.go                the manager wiring, the operation→Payment watch and phase predicate

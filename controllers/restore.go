@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -41,7 +42,7 @@ type restoreReconciler struct {
 	newObj   func() v1.PaymentOperation
 }
 
-func setupRestore(mgr ctrl.Manager, deps *Deps, arch *archives, rec recorder.EventRecorder) error {
+func setupRestore(mgr ctrl.Manager, deps *Deps, arch *archives, rec recorder.EventRecorder, ttl time.Duration) error {
 	for name, newObj := range map[string]func() v1.PaymentOperation{
 		"refund":             func() v1.PaymentOperation { return &v1.Refund{} },
 		"capture":            func() v1.PaymentOperation { return &v1.Capture{} },
@@ -56,7 +57,7 @@ func setupRestore(mgr ctrl.Manager, deps *Deps, arch *archives, rec recorder.Eve
 			return fmt.Errorf("restore controller for %s: %w", name, err)
 		}
 	}
-	return nil
+	return setupPaymentRestore(mgr, &restoreReconciler{deps: deps, archives: arch, rec: rec}, ttl)
 }
 
 func (r *restoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -92,38 +93,87 @@ func (r *restoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 }
 
 // find looks for the newest archived payment of that name in every archive
-// a GatewayConfig with retention names; nil when none has it.
+// restore searches; nil when none has it.
 func (r *restoreReconciler) find(ctx context.Context, key types.NamespacedName) (*archive.Record, error) {
+	recs, err := searchArchives(ctx, r.deps, r.archives, func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
+		return a.Find(ctx, archive.KindPayment, key.Namespace, key.Name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newest(recs, ""), nil
+}
+
+// newest is the most recently created record, of merchant clientID unless
+// it is ""; nil when there is none.
+func newest(recs []archive.Record, clientID string) *archive.Record {
+	var out *archive.Record
+	for i := range recs {
+		if clientID != "" && recs[i].MerchantClientID != clientID {
+			continue
+		}
+		if out == nil || recs[i].CreatedAt.After(out.CreatedAt) {
+			out = &recs[i]
+		}
+	}
+	return out
+}
+
+// searchArchives runs query against every archive a GatewayConfig names,
+// once per database: its spec.retention.archive, and the archives its
+// payments were ever archived to (status.archives), so that payments
+// archived before retention was turned off or moved stay reachable. A
+// remembered archive whose Secret is gone or invalid is skipped; any other
+// failure is returned (the caller retries).
+func searchArchives(ctx context.Context, deps *Deps, arch *archives,
+	query func(context.Context, *archive.Archive) ([]archive.Record, error)) ([]archive.Record, error) {
 	var gwcs v1.GatewayConfigList
-	if err := r.deps.Client.List(ctx, &gwcs); err != nil {
+	if err := deps.Client.List(ctx, &gwcs); err != nil {
 		return nil, err
 	}
 	seen := map[v1.NamespacedSecretReference]bool{}
-	var newest *archive.Record
+	var out []archive.Record
 	for _, g := range gwcs.Items {
-		pol := g.Spec.Retention
-		if pol == nil || seen[pol.Archive.SecretRef] {
-			continue
-		}
-		seen[pol.Archive.SecretRef] = true
-		a, err := r.archives.get(ctx, pol)
-		if err != nil {
-			archiveErrors.WithLabelValues(g.Name).Inc()
-			return nil, fmt.Errorf("archive of GatewayConfig %s: %w", g.Name, err)
-		}
-		recs, err := a.Find(ctx, archive.KindPayment, key.Namespace, key.Name)
-		if err != nil {
-			archiveErrors.WithLabelValues(g.Name).Inc()
-			return nil, err
-		}
-		for i := range recs {
-			if newest == nil || recs[i].CreatedAt.After(newest.CreatedAt) {
-				newest = &recs[i]
+		for _, conn := range archiveConnections(&g) {
+			if seen[conn.SecretRef] {
+				continue
+			}
+			a, err := arch.get(ctx, conn)
+			var se errArchiveSecret
+			if err != nil && errors.As(err, &se) && !inSpec(&g, conn) {
+				continue
+			}
+			seen[conn.SecretRef] = true
+			if err == nil {
+				var recs []archive.Record
+				recs, err = query(ctx, a)
+				out = append(out, recs...)
+			}
+			if err != nil {
+				archiveErrors.WithLabelValues(g.Name).Inc()
+				return nil, fmt.Errorf("archive of GatewayConfig %s: %w", g.Name, err)
 			}
 		}
 	}
-	return newest, nil
+	return out, nil
 }
+
+// archiveConnections are a GatewayConfig's archives: spec.retention's
+// first, then those in status.archives.
+func archiveConnections(g *v1.GatewayConfig) []v1.ArchiveConnection {
+	var out []v1.ArchiveConnection
+	if g.Spec.Retention != nil {
+		out = append(out, g.Spec.Retention.Archive)
+	}
+	return append(out, g.Status.Archives...)
+}
+
+func inSpec(g *v1.GatewayConfig, conn v1.ArchiveConnection) bool {
+	return g.Spec.Retention != nil && g.Spec.Retention.Archive.SecretRef == conn.SecretRef
+}
+
+// errNotRestorable marks an archived payment that can never be restored.
+var errNotRestorable = errors.New("not restorable")
 
 // restore creates the payment again as an import of its gateway payment and
 // writes its status: the archived one, moved forward by a fresh inquiry.
@@ -133,7 +183,7 @@ func (r *restoreReconciler) restore(ctx context.Context, rec *archive.Record) er
 		return err
 	}
 	if old.Status.PaymentID == "" {
-		return fmt.Errorf("the archived payment never reached the gateway (phase %s); nothing to restore", old.Status.Phase)
+		return fmt.Errorf("%w: the archived payment never reached the gateway (phase %s); there is nothing to observe", errNotRestorable, old.Status.Phase)
 	}
 	conn, err := r.deps.Registry.Get(ctx, old.Spec.GatewayRef.Name)
 	if err != nil {

@@ -47,6 +47,10 @@ type RetentionOptions struct {
 	// Workers archive payments in parallel (default 4); each waits mostly
 	// on the database and the apiserver's deletes.
 	Workers int
+	// RestoreTTL is how long a decided PaymentRestore stays (default 24h,
+	// the gateway's whole re-send schedule): re-sent notifications read
+	// its outcome, and retention keeps the payment it restored, until then.
+	RestoreTTL time.Duration
 }
 
 // archiveTimeout bounds one reconcile's work with the archive, so that a
@@ -58,10 +62,11 @@ const archiveTimeout = 30 * time.Second
 // It runs beside the payment controller, on the same objects, and never
 // calls the gateway.
 type retentionReconciler struct {
-	deps     *Deps
-	archives *archives
-	rec      recorder.EventRecorder
-	retry    time.Duration
+	deps       *Deps
+	archives   *archives
+	rec        recorder.EventRecorder
+	retry      time.Duration
+	restoreTTL time.Duration
 }
 
 // setupRetention registers the retention and restore controllers.
@@ -72,6 +77,9 @@ func setupRetention(mgr ctrl.Manager, deps *Deps, opts RetentionOptions, rec rec
 	if opts.Workers == 0 {
 		opts.Workers = 4
 	}
+	if opts.RestoreTTL == 0 {
+		opts.RestoreTTL = 24 * time.Hour
+	}
 	arch := newArchives(deps.APIReader, deps.now)
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		<-ctx.Done()
@@ -80,7 +88,7 @@ func setupRetention(mgr ctrl.Manager, deps *Deps, opts RetentionOptions, rec rec
 	})); err != nil {
 		return err
 	}
-	r := &retentionReconciler{deps: deps, archives: arch, rec: rec, retry: opts.RetryInterval}
+	r := &retentionReconciler{deps: deps, archives: arch, rec: rec, retry: opts.RetryInterval, restoreTTL: opts.RestoreTTL}
 	cache := mgr.GetClient()
 	// A GatewayConfig whose retention changes re-examines its payments.
 	toPayments := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
@@ -107,7 +115,7 @@ func setupRetention(mgr ctrl.Manager, deps *Deps, opts RetentionOptions, rec rec
 		Complete(r); err != nil {
 		return fmt.Errorf("retention controller: %w", err)
 	}
-	return setupRestore(mgr, deps, arch, rec)
+	return setupRestore(mgr, deps, arch, rec, opts.RestoreTTL)
 }
 
 // retentionMoved passes a payment's creation (and every payment at start)
@@ -152,6 +160,9 @@ func (r *retentionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if keep {
 		return ctrl.Result{}, nil
 	}
+	if hold := r.restoreHold(ctx, &p); hold > 0 {
+		return ctrl.Result{RequeueAfter: hold}, nil
+	}
 	o, done, err := r.finished(ctx, &p)
 	if err != nil || !done {
 		return ctrl.Result{}, err
@@ -173,6 +184,9 @@ func (r *retentionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	archivedTotal.Add(float64(len(recs)))
 	r.resume(ctx, &gwc)
+	if err := rememberArchive(ctx, r.deps, &gwc, pol.Archive); err != nil {
+		return ctrl.Result{}, err // archived; deleting waits until restore can find the archive
+	}
 	// Archived and committed: only now delete, operations first (a payment
 	// never disappears before its operations), each only if unchanged
 	// since it was archived.
@@ -195,7 +209,7 @@ func (r *retentionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 func (r *retentionReconciler) archiveOrKeep(ctx context.Context, pol *v1.Retention, p *v1.Payment, recs []archive.Record) (kept bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, archiveTimeout)
 	defer cancel()
-	a, err := r.archives.get(ctx, pol)
+	a, err := r.archives.get(ctx, pol.Archive)
 	if err != nil {
 		return false, err
 	}

@@ -257,4 +257,12 @@ const (
 	ReasonArchiveUnavailable = "ArchiveUnavailable"
 	// ReasonArchiveSecretInvalid: the archive Secret is missing or does not parse.
 	ReasonArchiveSecretInvalid = "ArchiveSecretInvalid"
+	// PaymentRestore reasons. ReasonRestored: the payment is back in the
+	// cluster (or already was).
+	ReasonRestored = "Restored"
+	// ReasonNotArchived: no archive holds the object for that merchant.
+	ReasonNotArchived = "NotArchived"
+	// ReasonRestoreFailed: the archive holds the payment but it cannot be
+	// restored (it never reached the gateway).
+	ReasonRestoreFailed = "RestoreFailed"
 )

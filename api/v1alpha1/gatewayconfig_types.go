@@ -255,6 +255,15 @@ type GatewayConfigStatus struct {
 	// +optional
 	PaymentMethods []ProfilePaymentMethods `json:"paymentMethods,omitempty"`
 
+	// Archives are the archive databases this GatewayConfig's payments were
+	// ever archived to. Restoring (for a Refund or a notification that names
+	// an archived payment) searches them as well as spec.retention.archive,
+	// so turning retention off or pointing it at another database never
+	// makes archived payments unreachable.
+	// +listType=atomic
+	// +optional
+	Archives []ArchiveConnection `json:"archives,omitempty"`
+
 	// Conditions: Ready (the Secret parses and the endpoint is valid),
 	// Synced, and with retention ArchiveReady (False, reason
 	// ArchiveUnavailable, while retention is paused because the archive

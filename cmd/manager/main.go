@@ -37,10 +37,10 @@ func main() {
 
 // flags are the manager's command line (zap's logging flags aside).
 type flags struct {
-	metricsAddr, probeAddr, watchNamespaces, concurrency, leaderNS string
-	leaderElect, metricsSecure                                     bool
-	resync, disputeWindow                                          time.Duration
-	zap                                                            zap.Options
+	metricsAddr, probeAddr, watchNamespaces, concurrency, leaderNS, restoreNS string
+	leaderElect, metricsSecure                                                bool
+	resync, disputeWindow                                                     time.Duration
+	zap                                                                       zap.Options
 }
 
 func parseFlags() *flags {
@@ -51,6 +51,8 @@ func parseFlags() *flags {
 	flag.BoolVar(&f.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles (enable with more than one replica).")
 	flag.StringVar(&f.leaderNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
 	flag.StringVar(&f.watchNamespaces, "watch-namespace", "", "Comma-separated namespaces to watch for Payments and operations (default: all).")
+	flag.StringVar(&f.restoreNS, "restore-namespace", os.Getenv("POD_NAMESPACE"),
+		"Namespace where the notification-receiver asks for restores from the archive (PaymentRestores); watched besides --watch-namespace (default: $POD_NAMESPACE).")
 	flag.StringVar(&f.concurrency, "max-concurrent-reconciles", "Payment=8,Capture=2,Refund=2,CustomsDeclaration=2",
 		"Workers per kind, as Kind=N pairs; a bare N applies to every kind.")
 	flag.DurationVar(&f.resync, "gateway-config-resync", 5*time.Minute, "How often GatewayConfig Secrets are re-read (key rotation).")
@@ -115,7 +117,7 @@ func newManager(f *flags) (ctrl.Manager, error) {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   cacheOptions(f.watchNamespaces),
+		Cache:                   cacheOptions(f.watchNamespaces, f.restoreNS),
 		Client:                  client.Options{FieldOwner: transition.FieldManager},
 		Metrics:                 metrics.ServerOptions(f.metricsAddr, f.metricsSecure),
 		HealthProbeBindAddress:  f.probeAddr,
@@ -134,8 +136,9 @@ func newManager(f *flags) (ctrl.Manager, error) {
 
 // cacheOptions caches the comma-separated namespaces (all when empty),
 // without managedFields: they are never read, and dropping them saves
-// memory at 10,000 objects.
-func cacheOptions(watchNamespaces string) cache.Options {
+// memory at 10,000 objects. With namespaces, PaymentRestores are cached in
+// restoreNS (the operator's namespace, where the receiver creates them).
+func cacheOptions(watchNamespaces, restoreNS string) cache.Options {
 	opts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
 	if watchNamespaces != "" {
 		opts.DefaultNamespaces = map[string]cache.Config{}
@@ -143,6 +146,10 @@ func cacheOptions(watchNamespaces string) cache.Options {
 			if ns = strings.TrimSpace(ns); ns != "" {
 				opts.DefaultNamespaces[ns] = cache.Config{}
 			}
+		}
+		if restoreNS != "" {
+			opts.ByObject = map[client.Object]cache.ByObject{
+				&v1.PaymentRestore{}: {Namespaces: map[string]cache.Config{restoreNS: {}}}}
 		}
 	}
 	return opts

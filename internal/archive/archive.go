@@ -190,6 +190,19 @@ func (a *Archive) StoryByGatewayID(ctx context.Context, id string) ([]Record, er
 	return a.Story(ctx, ns, payment)
 }
 
+// FindByID returns the archived objects of one merchant (client id) that
+// carry id as their gateway payment id, their own gateway id or their
+// request id (paymentRequestId, refundRequestId, ...), newest first.
+func (a *Archive) FindByID(ctx context.Context, merchantClientID, id string) ([]Record, error) {
+	rows, err := a.pool.Query(ctx, `SELECT `+selectCols+` FROM archived_objects
+        WHERE merchant_client_id = $1 AND (payment_id = $2 OR gateway_id = $2 OR request_id = $2)
+        ORDER BY created_at DESC, archived_at DESC`, merchantClientID, id)
+	if err != nil {
+		return nil, fmt.Errorf("archive: find gateway id %s: %w", id, err)
+	}
+	return scanRecords(rows)
+}
+
 // Count is the number of archived objects of a kind.
 func (a *Archive) Count(ctx context.Context, kind string) (int64, error) {
 	var n int64

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -254,6 +255,26 @@ func TestStory(t *testing.T) {
 		if want := "Payment/order-3 Refund/order-3-a Refund/order-3-b"; strings.Join(names, " ") != want {
 			t.Fatalf("story by %q = %v, want %s", id, names, want)
 		}
+	}
+	// FindByID: every object of the merchant carrying the id, by payment
+	// id (the payment and its refunds) or by an operation's request id.
+	for id, want := range map[string]string{p.Status.PaymentID: "Payment/order-3 Refund/order-3-a Refund/order-3-b",
+		r1.Status.RequestID: "Refund/order-3-a", "no-such-id": ""} {
+		recs, err := a.FindByID(ctx, "MERCHANT1", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range recs {
+			names = append(names, r.Kind+"/"+r.Name)
+		}
+		sort.Strings(names)
+		if got := strings.Join(names, " "); got != want {
+			t.Fatalf("FindByID(%q) = %q, want %q", id, got, want)
+		}
+	}
+	if recs, err := a.FindByID(ctx, "another-merchant", p.Status.PaymentID); err != nil || len(recs) != 0 {
+		t.Fatalf("FindByID of another merchant: %d rows, %v; want none", len(recs), err)
 	}
 	if _, err := a.StoryByGatewayID(ctx, "no-such-id"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown id: %v, want ErrNotFound", err)
