@@ -69,6 +69,7 @@ type config struct {
 	timeWindow      time.Duration
 	maxBody         int64
 	watchNamespace  string
+	restoreNS       string
 	pathPrefix      string
 	shutdownTimeout time.Duration
 	verbosity       int
@@ -88,6 +89,8 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.timeWindow, "time-window", receiver.DefaultTimeWindow, "how far a notification's Request-Time may be from now, either way")
 	fs.Int64Var(&c.maxBody, "max-body-bytes", receiver.DefaultMaxBodyBytes, "largest notification body accepted")
 	fs.StringVar(&c.watchNamespace, "watch-namespace", "", "serve only these namespaces (comma-separated); empty serves all")
+	fs.StringVar(&c.restoreNS, "restore-namespace", os.Getenv("POD_NAMESPACE"),
+		`namespace (the operator's) where a notification for an object not in the cluster asks the manager for a restore from the archive (PaymentRestore); "" never asks (default: $POD_NAMESPACE)`)
 	fs.StringVar(&c.pathPrefix, "external-path-prefix", "", "path prefix a reverse proxy strips before /notify (the gateway signs the external path)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight notifications may take to finish on shutdown")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, or $KUBECONFIG)")
@@ -205,6 +208,9 @@ func setup(ctx context.Context, cfg config, restCfg *rest.Config, log logr.Logge
 		MaxBodyBytes: cfg.maxBody,
 		Namespaces:   namespaces,
 		PathPrefix:   cfg.pathPrefix,
+		// Where restores are asked for (the receiver has create and get
+		// on PaymentRestores, nothing else of the archive).
+		RestoreNamespace: cfg.restoreNS,
 	})
 	if err != nil {
 		return nil, nil, err

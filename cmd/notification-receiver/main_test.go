@@ -25,9 +25,9 @@ func TestParseFlags(t *testing.T) {
 		t.Fatalf("-v=5: %+v, %v", c, err)
 	}
 	c, err = parseFlags([]string{"--listen=:9000", "--time-window=2m", "--max-body-bytes=1024", "--watch-namespace=a,b",
-		"--tls-cert-file=c.pem", "--tls-key-file=k.pem", "--external-path-prefix=/hooks"})
+		"--tls-cert-file=c.pem", "--tls-key-file=k.pem", "--external-path-prefix=/hooks", "--restore-namespace=ops"})
 	if err != nil || c.listen != ":9000" || c.timeWindow != 2*time.Minute || c.maxBody != 1024 || c.watchNamespace != "a,b" ||
-		c.tlsCert != "c.pem" || c.pathPrefix != "/hooks" {
+		c.tlsCert != "c.pem" || c.pathPrefix != "/hooks" || c.restoreNS != "ops" {
 		t.Fatalf("parsed = %+v, %v", c, err)
 	}
 	for _, bad := range [][]string{

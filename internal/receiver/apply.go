@@ -51,7 +51,7 @@ func routed[T client.Object](ctx context.Context, r *Receiver, v *verified, newO
 		return unavailable(v.kind, fmt.Errorf("get %s %s: %w", kind, v.key, err))
 	}
 	if !found {
-		return ack(v.kind, OutcomeUnknownObject, kind+" "+v.key.String())
+		return r.unknown(ctx, v, routeObject(kind, v.key), kind+" "+v.key.String())
 	}
 	return apply(obj)
 }
@@ -79,7 +79,7 @@ func (r *Receiver) dispatchByIDs(ctx context.Context, v *verified) answer {
 		return unavailable(v.kind, err)
 	}
 	if len(answers) == 0 {
-		return ack(v.kind, OutcomeUnknownObject, what)
+		return r.unknown(ctx, v, nil, what)
 	}
 	return worst(answers)
 }
@@ -308,8 +308,11 @@ func (r *Receiver) result(v *verified, obj client.Object, ch transition.Change, 
 	case errors.Is(err, transition.ErrMismatch):
 		return r.mismatch(v, obj, err)
 	case apierrors.IsNotFound(err):
-		// Deleted while we were applying.
-		return ack(v.kind, OutcomeUnknownObject, describe(obj))
+		// Deleted (or archived) after the cache read it: the re-send finds
+		// it gone and is answered as an unknown object (restore included).
+		a := unavailable(v.kind, fmt.Errorf("%s was deleted while the notification was applied: %w", describe(obj), err))
+		a.object = describe(obj)
+		return a
 	case errors.Is(err, errApply):
 		a := internalError(v.kind, fmt.Errorf("%s: %w", describe(obj), err))
 		a.object = describe(obj)
@@ -687,9 +690,9 @@ func (r *Receiver) toRefund(ctx context.Context, v *verified, rf *v1.Refund) ans
 	}
 	if !found {
 		// Without its Payment the refund's merchant connection is unknown,
-		// so the notification cannot be authorized; the payment was deleted
-		// (deleting never moves money) and re-sends cannot bring it back.
-		return ack(v.kind, OutcomeUnknownObject, fmt.Sprintf("%s (its Payment %s does not exist)", describe(rf), key.Name))
+		// so the notification cannot be authorized: the payment was deleted
+		// (deleting never moves money), or archived and restored on request.
+		return r.unknown(ctx, v, routeObject(v1.RestoreKindPayment, key), fmt.Sprintf("%s (its Payment %s does not exist)", describe(rf), key.Name))
 	}
 	if a := r.authorize(ctx, v, p, rf); a != nil {
 		return *a

@@ -92,17 +92,34 @@
 //
 // When the object a notification names (or, on the default route, no
 // object at all) is not in the cache, the receiver confirms with an
-// uncached read. If the object truly does not exist it was deleted (or, on
-// the default route, belongs to a payment this cluster does not manage):
-// deletionPolicy Orphan means deleting never moves money, and re-sends
-// cannot bring the object back, so the notification is acknowledged,
-// counted in cashier_receiver_unknown_object_total and logged. If the
-// confirming read fails, the answer is 503 and the gateway re-sends. A
-// Refund whose Payment no longer exists is treated the same way: without
-// the Payment its merchant connection, and so the notification's
-// authority over it, cannot be established. A Capture notification whose
-// Capture does not exist (none of the Payment's Captures has that
-// captureRequestId) is likewise acknowledged as unknown.
+// uncached read. If the confirming read fails, the answer is 503 and the
+// gateway re-sends. If the object truly does not exist it was deleted,
+// archived by retention, or (on the default route) belongs to a payment
+// this cluster does not manage. A Refund whose Payment no longer exists is
+// treated the same way: without the Payment its merchant connection, and
+// so the notification's authority over it, cannot be established. A
+// Capture notification whose Capture does not exist (none of the Payment's
+// Captures has that captureRequestId) is acknowledged as unknown.
+//
+// Without an archive (Options.RestoreNamespace empty, or no GatewayConfig
+// of the signing merchant with spec.retention or status.archives) deleting
+// never moves money (deletionPolicy Orphan) and re-sends cannot bring the
+// object back, so the notification is acknowledged, counted in
+// cashier_receiver_unknown_object_total and logged.
+//
+// With an archive the receiver cannot tell deleted from archived (it holds
+// no database credentials): it creates a PaymentRestore in
+// RestoreNamespace (spec: the signing Client-Id, the notification kind, the
+// route's object or the gateway ids; its name a digest of these, so
+// re-sends find the same one and AlreadyExists is fine) and answers 503
+// (outcome restore_requested), so the gateway re-sends. The manager
+// searches the archives and records the outcome. On a re-send the object is
+// back and the notification applies as usual; or the PaymentRestore says
+// NotArchived or Failed (or Restored while the object itself, e.g. a final
+// Refund, stays archived), and the notification is acknowledged and counted
+// as unknown. While the PaymentRestore is undecided every re-send answers
+// 503 again. An object deleted between the cache read and the status write
+// answers 503 too: the re-send decides.
 //
 // # HTTP status codes
 //
@@ -116,7 +133,8 @@
 //	415 not application/json
 //	422 the notification contradicts the object (transition.ErrMismatch)
 //	500 an internal error (the gateway re-sends)
-//	503 the API server could not be read or written (the gateway re-sends)
+//	503 the API server could not be read or written, or a restore from the archive was
+//	    asked for (the gateway re-sends)
 //
 // # Events
 //
@@ -134,7 +152,8 @@
 //	                                                     notifyRefund, notifyDispute, or none
 //	                                                     (refused before the body was read);
 //	                                                     outcome: applied, duplicate, stale,
-//	                                                     unknown_object, rejected, mismatch, error
+//	                                                     unknown_object, restore_requested,
+//	                                                     rejected, mismatch, error
 //	cashier_receiver_rejected_total{reason}              the Reason* constants
 //	cashier_receiver_apply_duration_seconds{kind}        from the verified notification to the answer
 //	cashier_receiver_unknown_object_total{kind}
@@ -145,8 +164,8 @@ package receiver
 // notification-receiver-role), separate from the manager's. Only what this
 // package does: read Payments, Captures, Refunds and GatewayConfigs (cache
 // and uncached re-reads), Update the status of the first three, emit
-// events.k8s.io Events. No Secret here: the credentials Secrets it verifies
-// signatures with are granted by name (a Role with resourceNames per Secret
+// events.k8s.io Events, create and get PaymentRestores (restore.go). No
+// Secret here: the credentials Secrets it verifies signatures with are granted by name (a Role with resourceNames per Secret
 // namespace, from the chart's gatewayConfigs and rbac.credentialSecrets).
 //
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments;captures;refunds;gatewayconfigs,verbs=get;list;watch

@@ -72,6 +72,12 @@ type Options struct {
 	// ApplyTimeout bounds finding, applying and writing one notification
 	// (default 20s).
 	ApplyTimeout time.Duration
+	// RestoreNamespace is where the receiver asks for restores
+	// (PaymentRestore) when a verified notification names an object that
+	// is not in the cluster while its merchant has an archive: the
+	// operator's namespace. "" never asks (such notifications are
+	// acknowledged as unknown objects).
+	RestoreNamespace string
 	// RefusalLogInterval is the least time between two logged refusals of
 	// the same reason once a burst of 5 is spent (default 1s); every
 	// refusal is still answered and counted in the metrics.
@@ -276,6 +282,8 @@ func (r *Receiver) finish(w http.ResponseWriter, req *http.Request, v *verified,
 		kv = append(kv, "reason", a.reason)
 	}
 	switch {
+	case a.outcome == OutcomeRestoreRequested:
+		r.log.Info("notification for an object that may be archived; restore asked, the gateway will send it again", kv...)
 	case a.status >= 500:
 		r.log.Error(a.err, "notification not recorded; the gateway will send it again", kv...)
 	case a.status != http.StatusOK:

@@ -237,6 +237,10 @@ func managerAccess(t *testing.T, r rendering) []access {
 		{verb: "patch", group: group, resource: "payments", subresource: "status", namespace: workNS, why: "status is written with Update"},
 		{verb: "create", group: group, resource: "payments", namespace: workNS, allowed: true, why: "restoring an archived payment (as an Observe import) for a refund that names it"},
 		{verb: "delete", group: group, resource: "payments", namespace: workNS, allowed: true, why: "retention deletes what it archived"},
+		{verb: "watch", group: group, resource: "paymentrestores", namespace: r.namespace, allowed: true, why: "the receiver's restore requests"},
+		{verb: "update", group: group, resource: "paymentrestores", subresource: "status", namespace: r.namespace, allowed: true, why: "the restore's outcome"},
+		{verb: "delete", group: group, resource: "paymentrestores", namespace: r.namespace, allowed: true, why: "expiring decided restores"},
+		{verb: "create", group: group, resource: "paymentrestores", namespace: r.namespace, why: "only the receiver asks for restores"},
 		{verb: "list", resource: "secrets", namespace: workNS, why: "Secrets are read one by one, uncached"},
 		{verb: "watch", resource: "secrets", why: "Secrets are read one by one, uncached"},
 		{verb: "create", resource: "secrets", namespace: workNS, why: "the operator never writes Secrets"},
@@ -284,6 +288,12 @@ func receiverAccess(t *testing.T, r rendering) []access {
 		{verb: "list", resource: "secrets", why: "no listing Secrets"},
 		{verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: r.namespace, why: "no leader election"},
 		{verb: "create", resource: "events", namespace: "shop", why: "events go through events.k8s.io"},
+		{verb: "create", group: group, resource: "paymentrestores", namespace: r.namespace, allowed: true, why: "asking for a restore of an archived payment"},
+		{verb: "get", group: group, resource: "paymentrestores", namespace: r.namespace, name: "restore-x", allowed: true, why: "reading the restore's outcome on a re-send"},
+		{verb: "update", group: group, resource: "paymentrestores", subresource: "status", namespace: r.namespace, why: "the outcome is the manager's"},
+		{verb: "delete", group: group, resource: "paymentrestores", namespace: r.namespace, why: "the manager expires restores"},
+		{verb: "list", group: group, resource: "paymentrestores", namespace: r.namespace, why: "one restore by name is all it reads"},
+		{verb: "create", group: group, resource: "payments", namespace: "shop", why: "restoring is the manager's: the receiver has no archive"},
 	}
 	for ns, names := range in.credentials {
 		for _, n := range names {
