@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -21,11 +20,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/controllers"
-	"github.com/cashier-operator/cashier-operator/internal/connection"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
 	"github.com/cashier-operator/cashier-operator/internal/ids"
 	"github.com/cashier-operator/cashier-operator/internal/metrics"
@@ -125,34 +122,13 @@ func run(m *testing.M) int {
 // startReceiver runs the notification-receiver on a manager of its own,
 // as cmd/notification-receiver does, behind recv.
 func startReceiver(env *testenv.Env) (func(), error) {
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}})
+	r, err := testenv.StartReceiver(env, receiver.Options{Now: sys.Sim.Now, RefreshInterval: time.Nanosecond},
+		func(h http.Handler) http.Handler { recv = &switchedReceiver{h: h}; return recv })
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := receiver.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-		cancel()
-		return nil, err
-	}
-	r, err := receiver.New(receiver.Options{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Registry: connection.NewRegistry(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{}),
-		Recorder: mgr.GetEventRecorder("notification-receiver"), Now: sys.Sim.Now, RefreshInterval: time.Nanosecond})
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	recv = &switchedReceiver{h: r}
-	srv := httptest.NewServer(recv)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		cancel()
-		srv.Close()
-		return nil, fmt.Errorf("receiver cache did not sync")
-	}
-	recvURL = srv.URL
-	return func() { srv.Close(); cancel(); <-done }, nil
+	recvURL = r.URL
+	return r.Stop, nil
 }
 
 var (

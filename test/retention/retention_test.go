@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,13 +62,19 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = env.Stop() }()
 	sys, err = testenv.StartSystem(env, testenv.SystemOptions{Sim: gatewaysim.Options{Seed: 1},
-		Controllers: controllers.Options{Retention: controllers.RetentionOptions{RetryInterval: 200 * time.Millisecond}}})
+		Controllers: controllers.Options{Retention: controllers.RetentionOptions{RetryInterval: 200 * time.Millisecond, RestoreTTL: restoreTTL}}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer sys.Stop()
 	k8s = env.Client
+	stop, err := startReceiver(ctx, env)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer stop()
 	return m.Run()
 }
 
@@ -313,10 +320,17 @@ func event(t *testing.T, ns, regarding, reason string) eventsv1.Event {
 // metric reads a manager metric from controller-runtime's registry.
 func metric(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
-	mfs, err := crmetrics.Registry.Gather()
+	return gathered(t, crmetrics.Registry, name, labels)
+}
+
+// gathered sums the series of a counter or gauge in g whose labels match.
+func gathered(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	total := 0.0
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
@@ -329,12 +343,13 @@ func metric(t *testing.T, name string, labels map[string]string) float64 {
 				}
 			}
 			if g := m.GetGauge(); g != nil {
-				return g.GetValue()
+				total += g.GetValue()
+			} else {
+				total += m.GetCounter().GetValue()
 			}
-			return m.GetCounter().GetValue()
 		}
 	}
-	return 0
+	return total
 }
 
 // gatewayOperations counts what the simulator did for a request id.
