@@ -198,18 +198,16 @@ func setup(ctx context.Context, cfg config, restCfg *rest.Config, log logr.Logge
 	}
 	reg := connection.NewRegistry(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{Logger: log.WithName("gateway")})
 	recv, err := receiver.New(receiver.Options{
-		Client:       mgr.GetClient(),
-		APIReader:    mgr.GetAPIReader(),
-		Registry:     reg,
-		Recorder:     mgr.GetEventRecorder("notification-receiver"),
-		Logger:       log.WithName("receiver"),
-		Registerer:   metrics.Registry,
-		TimeWindow:   cfg.timeWindow,
-		MaxBodyBytes: cfg.maxBody,
-		Namespaces:   namespaces,
-		PathPrefix:   cfg.pathPrefix,
-		// Where restores are asked for (the receiver has create and get
-		// on PaymentRestores, nothing else of the archive).
+		Client:           mgr.GetClient(),
+		APIReader:        mgr.GetAPIReader(),
+		Registry:         reg,
+		Recorder:         mgr.GetEventRecorder("notification-receiver"),
+		Logger:           log.WithName("receiver"),
+		Registerer:       metrics.Registry,
+		TimeWindow:       cfg.timeWindow,
+		MaxBodyBytes:     cfg.maxBody,
+		Namespaces:       namespaces,
+		PathPrefix:       cfg.pathPrefix,
 		RestoreNamespace: cfg.restoreNS,
 	})
 	if err != nil {

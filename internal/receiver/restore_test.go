@@ -43,16 +43,7 @@ func TestRestoreRequests(t *testing.T) {
 		t.Fatalf("no archive: %d PaymentRestores, want none", n)
 	}
 
-	// Retention on: the payment may be archived.
-	var gwc v1.GatewayConfig
-	must(t, k8s.Get(f.ctx, client.ObjectKey{Name: f.gwc}, &gwc))
-	gwc.Spec.Retention = &v1.Retention{RetainFor: metav1.Duration{Duration: time.Hour},
-		Archive: v1.ArchiveConnection{SecretRef: v1.NamespacedSecretReference{Namespace: f.ns, Name: "archive"}}}
-	must(t, k8s.Update(f.ctx, &gwc))
-	f.eventually("the cache to see the retention", func() bool {
-		var cached v1.GatewayConfig
-		return mgr.GetClient().Get(f.ctx, client.ObjectKey{Name: f.gwc}, &cached) == nil && cached.Spec.Retention != nil
-	})
+	f.retentionOn() // the payment may be archived
 
 	for i := 0; i < 2; i++ { // the first send and a re-send
 		status, body := f.send(toGhost)
@@ -88,17 +79,7 @@ func TestRestoreRequests(t *testing.T) {
 
 	// The manager decided: not archived. The re-send is acknowledged and
 	// counted; the request is not written again.
-	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var cur v1.PaymentRestore
-		if err := k8s.Get(f.ctx, client.ObjectKeyFromObject(&pr), &cur); err != nil {
-			return err
-		}
-		now := metav1.Now()
-		cur.Status = v1.PaymentRestoreStatus{Phase: v1.PaymentRestoreNotArchived, CompletionTime: &now}
-		return k8s.Status().Update(f.ctx, &cur)
-	}))
-	var decided v1.PaymentRestore
-	must(t, k8s.Get(f.ctx, client.ObjectKeyFromObject(&pr), &decided))
+	decided := f.decide(&pr, v1.PaymentRestoreNotArchived)
 	if status, body := f.send(toGhost); status != http.StatusOK || body != gateway.NotificationAck {
 		t.Fatalf("re-send after NotArchived: %d %s, want the acknowledgement", status, body)
 	}
@@ -113,4 +94,35 @@ func TestRestoreRequests(t *testing.T) {
 	if n := f.metric("cashier_receiver_notifications_total", map[string]string{"outcome": receiver.OutcomeRestoreRequested}); n != 4 {
 		t.Fatalf("notifications answered restore_requested = %v, want 4", n)
 	}
+}
+
+// retentionOn gives the fixture's GatewayConfig an archive and waits until
+// the receiver's cache has seen it.
+func (f *fixture) retentionOn() {
+	f.t.Helper()
+	var gwc v1.GatewayConfig
+	must(f.t, k8s.Get(f.ctx, client.ObjectKey{Name: f.gwc}, &gwc))
+	gwc.Spec.Retention = &v1.Retention{RetainFor: metav1.Duration{Duration: time.Hour},
+		Archive: v1.ArchiveConnection{SecretRef: v1.NamespacedSecretReference{Namespace: f.ns, Name: "archive"}}}
+	must(f.t, k8s.Update(f.ctx, &gwc))
+	f.eventually("the cache to see the retention", func() bool {
+		var cached v1.GatewayConfig
+		return mgr.GetClient().Get(f.ctx, client.ObjectKey{Name: f.gwc}, &cached) == nil && cached.Spec.Retention != nil
+	})
+}
+
+// decide writes a PaymentRestore's outcome as the manager does and
+// returns it as written.
+func (f *fixture) decide(pr *v1.PaymentRestore, phase v1.PaymentRestorePhase) *v1.PaymentRestore {
+	f.t.Helper()
+	var cur v1.PaymentRestore
+	must(f.t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(f.ctx, client.ObjectKeyFromObject(pr), &cur); err != nil {
+			return err
+		}
+		now := metav1.Now()
+		cur.Status = v1.PaymentRestoreStatus{Phase: phase, CompletionTime: &now}
+		return k8s.Status().Update(f.ctx, &cur)
+	}))
+	return &cur
 }
