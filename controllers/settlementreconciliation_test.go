@@ -98,7 +98,9 @@ func startRecon(t *testing.T) *reconEnv {
 func (e *reconEnv) wait(what string, cond func(st *v1.SettlementReconciliationStatus) bool) *v1.SettlementReconciliation {
 	e.t.Helper()
 	after := time.Now()
-	testenv.Eventually(e.t, timeout, what, func() (bool, string) {
+	// Generous: a run retried after SFTP was down waits out its backoff
+	// (up to tens of seconds); still a condition, never a sleep.
+	testenv.Eventually(e.t, 3*timeout, what, func() (bool, string) {
 		sr := get(e.ctx, e.t, e.sr)
 		st := &sr.Status
 		ready := condition(st.Conditions, v1.ConditionReady)
@@ -325,7 +327,9 @@ func (e *reconEnv) sftpDown(t *testing.T) {
 	if err := k8s.Update(ctx, e.sr); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, timeout, "Ready False SFTPUnavailable", func() (bool, string) {
+	// A run under load may take a while to start and to give up on the
+	// stopped server: a generous wait, still a condition.
+	testenv.Eventually(t, 3*timeout, "Ready False SFTPUnavailable", func() (bool, string) {
 		sr := get(ctx, t, e.sr)
 		r := condition(sr.Status.Conditions, v1.ConditionReady)
 		return r.Reason == v1.ReasonSFTPUnavailable && r.Status == metav1.ConditionFalse, r.Message
