@@ -563,8 +563,14 @@ func TestDispute(t *testing.T) {
 	if got := f.payment("disputed"); got.ResourceVersion != rv || got.Status.Dispute.State != v1.DisputeJudged {
 		t.Fatalf("late DISPUTE_CREATED changed the payment: %+v", got.Status.Dispute)
 	}
+}
 
-	// Another payment: opened, then cancelled.
+// TestDisputeCancelled: a dispute opened for part of a payment, then
+// cancelled by the gateway, ends Cancelled, unblocks the payment, and its
+// Dispute object charges nothing back.
+func TestDisputeCancelled(t *testing.T) {
+	f := newFixture(t)
+	var obj v1.Dispute
 	q := f.paidWallet("disputed-2", "12.00")
 	id2, err := f.sim.OpenDispute(q.Status.PaymentID, gatewaysim.DisputeSpec{AmountMinor: 600})
 	must(t, err)
