@@ -24,6 +24,11 @@ type Cadence struct {
 }
 
 // DefaultCadence is the production polling policy.
+// conflictRetry is how soon a reconcile that lost a write race (someone
+// changed the object first) looks again: long enough for the cache to
+// catch up, short enough that nobody waits for it.
+const conflictRetry = 200 * time.Millisecond
+
 var DefaultCadence = Cadence{
 	ProcessingMin:     3 * time.Second,
 	ProcessingMax:     2 * time.Minute,

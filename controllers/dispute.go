@@ -267,7 +267,7 @@ func (r *paymentDisputeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		if err := r.deps.Client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
 			return ctrl.Result{}, fmt.Errorf("create dispute %s: %w", want.Name, err)
 		}
-		return ctrl.Result{Requeue: true}, nil
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil // once the cache has it
 	}
 	if err != nil {
 		return ctrl.Result{}, err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -199,7 +200,9 @@ func (a *disputeAnswer) Create(ctx context.Context, r *v1.DisputeResponse) (engi
 	ch := transition.MoveDisputeResponse(&r.Status, v1.OperationSucceeded)
 	// The answer is taken; should this write fail, the notification brings
 	// the same facts to the Dispute.
-	_ = a.updateDispute(ctx, func(d *v1.Dispute) { transition.ApplyDisputeAnswer(d, r.Spec.Action, r.Name, at) })
+	if err := a.updateDispute(ctx, func(d *v1.Dispute) { transition.ApplyDisputeAnswer(d, r.Spec.Action, r.Name, at) }); err != nil {
+		logr.FromContextOrDiscard(ctx).Info("dispute status not updated; the gateway's notification will bring it", "dispute", a.dispute.Name, "error", err.Error())
+	}
 	return engine.Result{Change: ch}, nil
 }
 
@@ -346,11 +349,16 @@ func (a *disputeAnswer) refused(ctx context.Context, r *v1.DisputeResponse, err 
 		msg = fmt.Sprintf("dispute %s can no longer be answered: the gateway answered %s", a.dispute.Name, code)
 	}
 	if release {
-		_ = a.updateDispute(ctx, func(d *v1.Dispute) {
+		err := a.updateDispute(ctx, func(d *v1.Dispute) {
 			if d.Status.Response == r.Name {
 				d.Status.Response = ""
 			}
 		})
+		if err != nil {
+			// Not released now: the Dispute keeps naming this response,
+			// which is final, until the next write to the Dispute.
+			logr.FromContextOrDiscard(ctx).Info("dispute not released from a refused response", "dispute", a.dispute.Name, "error", err.Error())
+		}
 	}
 	return &engine.TerminalError{Reason: reason, Message: msg}
 }

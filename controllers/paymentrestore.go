@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -185,10 +186,14 @@ func (r *paymentRestoreReconciler) finish(ctx context.Context, pr *v1.PaymentRes
 
 // pending records why the request is not decided yet.
 func (r *paymentRestoreReconciler) pending(ctx context.Context, pr *v1.PaymentRestore, reason, msg string) {
-	_ = r.writeStatus(ctx, pr, func(st *v1.PaymentRestoreStatus, gen int64) {
+	err := r.writeStatus(ctx, pr, func(st *v1.PaymentRestoreStatus, gen int64) {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: reason, Message: truncateMsg(msg), ObservedGeneration: gen})
 	})
+	if err != nil {
+		// The request stays undecided and is retried; only its note is lost.
+		logr.FromContextOrDiscard(ctx).Info("restore request status not written", "paymentrestore", pr.Name, "error", err.Error())
+	}
 }
 
 func (r *paymentRestoreReconciler) writeStatus(ctx context.Context, pr *v1.PaymentRestore, fn func(*v1.PaymentRestoreStatus, int64)) error {

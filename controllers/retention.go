@@ -194,7 +194,7 @@ func (r *retentionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if err := deleteUnchanged(ctx, r.deps.Client, obj); err != nil {
 			if apierrors.IsConflict(err) {
 				log.V(1).Info("changed since archived; archiving again", "object", client.ObjectKeyFromObject(obj))
-				return ctrl.Result{Requeue: true}, nil
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
 			return ctrl.Result{}, fmt.Errorf("delete archived %s %s: %w", kindOf(obj), client.ObjectKeyFromObject(obj), err)
 		}

@@ -139,6 +139,9 @@ func (r *reconciliationReconciler) writeConfigMap(ctx context.Context, sr *v1.Se
 		_ = w.Write([]string{"", "", "", "", "", "", fmt.Sprintf("%d more discrepancies counted in status but not listed", total-n)})
 	}
 	w.Flush()
+	if err := w.Error(); err != nil {
+		return fmt.Errorf("write discrepancies CSV: %w", err)
+	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: sr.Namespace}}
 	err := r.deps.APIReader.Get(ctx, client.ObjectKeyFromObject(cm), cm)
 	if err != nil && !apierrors.IsNotFound(err) {
