@@ -27,7 +27,14 @@ type fakeGateway struct {
 	cancel  func() (Result, error)
 	// onCreate, if set, changes the object as a create's answer would.
 	onCreate func(o *v1.Refund)
+	// probes is CreateObserves' answer: the create call may be sent
+	// without observing first; createObserve is then CreateObserve's
+	// answer (nil: an empty one, a new object).
+	probes        bool
+	createObserve func() (Observation, error)
 }
+
+var _ CreateObserver[*v1.Refund] = (*fakeGateway)(nil)
 
 // answer records the call and returns what fn says.
 func (f *fakeGateway) answer(call string, fn func() (Result, error)) (Result, error) {
@@ -51,6 +58,20 @@ func (f *fakeGateway) Create(_ context.Context, o *v1.Refund) (Result, error) {
 		f.onCreate(o)
 	}
 	return f.answer("create", f.create)
+}
+
+func (f *fakeGateway) CreateObserves(*v1.Refund) bool { return f.probes }
+
+// CreateObserve is the create call too: it is recorded as "create".
+func (f *fakeGateway) CreateObserve(_ context.Context, o *v1.Refund) (Observation, error) {
+	if f.onCreate != nil {
+		f.onCreate(o)
+	}
+	f.calls = append(f.calls, "create")
+	if f.createObserve == nil {
+		return Observation{}, nil
+	}
+	return f.createObserve()
 }
 
 func (f *fakeGateway) Update(context.Context, *v1.Refund) (Result, error) {
@@ -140,12 +161,15 @@ func TestDecision(t *testing.T) {
 	}
 	timeout := errors.New("inquiry timed out")
 	cases := []struct {
-		name      string
-		kind      fakeKind
-		observe   func() (Observation, error)
-		wantCalls []string
-		wantErr   error
-		wantAdopt bool
+		name    string
+		kind    fakeKind
+		observe func() (Observation, error)
+		// probes and createObserve make the gateway a CreateObserver.
+		probes        bool
+		createObserve func() (Observation, error)
+		wantCalls     []string
+		wantErr       error
+		wantAdopt     bool
 	}{
 		{name: "unknown to the gateway: create", wantCalls: []string{"observe", "create"}},
 		{name: "sent before, outcome unknown, gateway lost it: create again (same id)", kind: fakeKind{submitted: true},
@@ -165,10 +189,28 @@ func TestDecision(t *testing.T) {
 		}, wantCalls: []string{"observe"}, wantErr: &TerminalError{}},
 		{name: "spec asks to cancel", kind: fakeKind{wantCancel: true}, wantCalls: []string{"cancel"}},
 		{name: "cannot connect: no call", kind: fakeKind{connectErr: &WaitError{Reason: "GatewayNotReady"}}, wantErr: &WaitError{}},
+
+		{name: "create observes, new object: the create call alone", probes: true, wantCalls: []string{"create"}},
+		{name: "create observes, answered with what the gateway held: adopt, no observe", probes: true,
+			createObserve: exists(Observation{Exists: true, Adopted: "pay1 is SUCCESS"}), wantCalls: []string{"create"}, wantAdopt: true},
+		{name: "create observes, held and needs an update: adopt, update", probes: true,
+			createObserve: exists(Observation{Exists: true, NeedsUpdate: true}), wantCalls: []string{"create", "update"}, wantAdopt: true},
+		{name: "create observes, held with other parameters: identity conflict, nothing adopted", probes: true,
+			createObserve: func() (Observation, error) { return Observation{}, &TerminalError{Reason: v1.ReasonIdentityConflict} },
+			wantCalls:     []string{"create"}, wantErr: &TerminalError{}},
+		{name: "create observes, outcome unknown: no adoption, retried", probes: true,
+			createObserve: func() (Observation, error) { return Observation{Exists: true}, timeout },
+			wantCalls:     []string{"create"}, wantErr: timeout},
+		{name: "create observes, but sent before with an unknown outcome: observe first", probes: true, kind: fakeKind{submitted: true},
+			wantCalls: []string{"observe", "create"}},
+		{name: "create observes, sent before and known: observe only", probes: true, kind: fakeKind{submitted: true},
+			observe: exists(Observation{Exists: true}), wantCalls: []string{"observe"}},
+		{name: "create observes, spec asks to cancel: cancel only", probes: true, kind: fakeKind{wantCancel: true},
+			wantCalls: []string{"cancel"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			gw := &fakeGateway{observe: tc.observe}
+			gw := &fakeGateway{observe: tc.observe, probes: tc.probes, createObserve: tc.createObserve}
 			k := tc.kind
 			k.gw = gw
 			r := New[*v1.Refund](nil, &k, nil, Options{})

@@ -9,7 +9,10 @@
 //     (package ids), and the gateway is asked first whether it knows that id:
 //     a crash between the gateway call and the status write, or the same
 //     manifest re-applied after a delete or a restore, can never move money
-//     twice. What the gateway already did is adopted.
+//     twice. What the gateway already did is adopted. Where the create call
+//     is itself such a question (idempotent at the gateway, answering a
+//     repeat with what it holds: a wallet Payment's pay), a new object skips
+//     the inquiry (CreateObserver).
 //   - An Unknown outcome (U result, timeout, transport error, unverifiable
 //     response) is never a failure: the engine backs off with jitter and tries
 //     again with the same id. One Backoff counts an object's consecutive
@@ -75,7 +78,9 @@ type Result struct {
 // object exists.
 type Observation struct {
 	// Exists says the gateway knows the object's identity (its request id).
-	// When false the engine sends the create call.
+	// When false the engine sends the create call. From CreateObserve it
+	// says the gateway held the identity before the create call (its answer
+	// was a replay), and the engine adopts.
 	Exists bool
 	// NeedsUpdate says the object exists but still needs a call that changes
 	// it (a Payment's automatic capture); the engine calls Update. It is
@@ -100,12 +105,34 @@ type External[T client.Object] interface {
 	// is a *TerminalError with reason IdentityConflict, applied to nothing.
 	Observe(ctx context.Context, obj T) (Observation, error)
 	// Create sends the create call (pay, capture, refund, declare) with the
-	// object's idempotency id; only after Observe found nothing.
+	// object's idempotency id; only after Observe found nothing (see
+	// CreateObserver for the create call that needs no Observe first).
 	Create(ctx context.Context, obj T) (Result, error)
 	// Update makes the call an existing object still needs (see NeedsUpdate).
 	Update(ctx context.Context, obj T) (Result, error)
 	// Cancel cancels the object at the gateway, where the kind allows it.
 	Cancel(ctx context.Context, obj T) (Result, error)
+}
+
+// CreateObserver is implemented by an External whose create call is itself
+// a safe question: idempotent at the gateway on the object's id, and
+// answering a repeated id with what the gateway already holds under it (a
+// replay) instead of acting twice. For an object that never sent its create
+// call (Kind.Submitted false) and for which CreateObserves says so, the
+// engine calls CreateObserve instead of Observe then Create: one gateway
+// call for a new object instead of two. An object that did send it (its
+// outcome may be unknown) is observed first as always.
+type CreateObserver[T client.Object] interface {
+	// CreateObserves reports whether obj's create call may be sent without
+	// observing first.
+	CreateObserves(obj T) bool
+	// CreateObserve sends the create call and reports what its answer
+	// showed: Exists false when the call created the object (Result is what
+	// it applied), Exists true when the gateway already held it (Adopted
+	// says what; the engine adopts, and calls Update if NeedsUpdate). An
+	// identity the gateway holds with other parameters is a *TerminalError
+	// IdentityConflict, applied to nothing, as from Observe.
+	CreateObserve(ctx context.Context, obj T) (Observation, error)
 }
 
 // Kind is the per-kind adapter.
@@ -381,9 +408,10 @@ func (r *Reconciler[T]) step(ctx context.Context, obj T) (Result, error) {
 }
 
 // act decides, in this one place, what the object needs at the gateway:
-// a cancel the spec asks for; else what the gateway knows (Observe) decides
-// between create (it knows nothing), adopt (it knows what this object never
-// sent: a re-created object), update, or nothing.
+// a cancel the spec asks for; else what the gateway knows (Observe, or the
+// create call's own answer: CreateObserver) decides between create (it
+// knows nothing), adopt (it knows what this object never sent: a
+// re-created object), update, or nothing.
 func (r *Reconciler[T]) act(ctx context.Context, obj T) (Result, error) {
 	ext, err := r.kind.Connect(ctx, obj)
 	if err != nil {
@@ -393,12 +421,20 @@ func (r *Reconciler[T]) act(ctx context.Context, obj T) (Result, error) {
 		return ext.Cancel(ctx, obj)
 	}
 	sent := r.kind.Submitted(obj)
-	obs, err := ext.Observe(ctx, obj)
-	switch {
-	case err != nil:
+	var obs Observation
+	if co, ok := ext.(CreateObserver[T]); ok && !sent && co.CreateObserves(obj) {
+		obs, err = co.CreateObserve(ctx, obj)
+		if err == nil && !obs.Exists {
+			return obs.Result, nil
+		}
+	} else {
+		obs, err = ext.Observe(ctx, obj)
+		if err == nil && !obs.Exists {
+			return ext.Create(ctx, obj)
+		}
+	}
+	if err != nil {
 		return Result{}, err
-	case !obs.Exists:
-		return ext.Create(ctx, obj)
 	}
 	var adopted string
 	if !sent {
@@ -419,7 +455,7 @@ func (r *Reconciler[T]) adopt(obj T, what string) string {
 	if what != "" {
 		msg += " (" + what + ")"
 	}
-	msg += "; status was rebuilt from the gateway and nothing was sent again"
+	msg += "; status was rebuilt from the gateway and nothing was done again"
 	meta.SetStatusCondition(r.kind.Conditions(obj), metav1.Condition{Type: v1.ConditionAdopted, Status: metav1.ConditionTrue,
 		Reason: v1.ReasonAdopted, Message: msg, ObservedGeneration: obj.GetGeneration()})
 	return msg
