@@ -1,11 +1,21 @@
 package controllers_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -81,7 +91,8 @@ func reapply[T client.Object](ctx context.Context, t *testing.T, objs ...T) []T 
 }
 
 // moneyLedger is the simulator's record of what moved, without call counts
-// (a re-created object may inquire, never create): per request id the
+// (a re-created object may inquire, or repeat its create call, which the
+// gateway answers without creating anything): per request id the
 // operations created, per payment the totals.
 func moneyLedger(clientID string) string {
 	l := sys.Sim.Ledger(clientID)
@@ -242,7 +253,9 @@ func TestReappliedAfterDeletionPolicyCancel(t *testing.T) {
 	if c := condition(p.Status.Conditions, v1.ConditionAdopted); !strings.Contains(c.Message, "new name") {
 		t.Fatalf("Adopted condition does not say how to charge again: %q", c.Message)
 	}
-	if e := sys.Sim.Ledger(m.ClientID).Request("payment", id); e.Operations != 1 || e.Calls != 1 {
+	// Two pay calls, one payment: the re-created object's pay was answered
+	// PROCESS_FAIL (the payment is CANCELLED) and created nothing.
+	if e := sys.Sim.Ledger(m.ClientID).Request("payment", id); e.Operations != 1 || e.Calls != 2 {
 		t.Fatalf("ledger for %s: %+v", id, e)
 	}
 	if l, _ := sys.Sim.Ledger(m.ClientID).Payment(id); l.Status != gateway.PaymentStatusCancelled || l.Paid != 0 {
@@ -261,13 +274,7 @@ func TestNameReusedWithAnotherSpec(t *testing.T) {
 	before := moneyLedger(m.ClientID)
 
 	deleteAndWait(ctx, t, r, p)
-	other := walletPayment(ns, "order", m.GatewayConfig, "HKD", "12.00", "ALIPAY_HK")
-	create(ctx, t, other)
-	other = waitPhase(ctx, t, other, v1.PaymentFailed)
-	ready := condition(other.Status.Conditions, v1.ConditionReady)
-	if ready.Reason != v1.ReasonIdentityConflict || !strings.Contains(ready.Message, "amount 1000 HKD") || !strings.Contains(ready.Message, "new name") {
-		t.Fatalf("Ready %+v", ready)
-	}
+	conflicting(ctx, t, walletPayment(ns, "order", m.GatewayConfig, "HKD", "12.00", "ALIPAY_HK"), "amount 1000 HKD")
 
 	// The refund's name reused with another amount on a payment that
 	// exists (under a new name): conflict too.
@@ -285,6 +292,20 @@ func TestNameReusedWithAnotherSpec(t *testing.T) {
 	if q = get(ctx, t, q); q.Status.Amounts.Refunded != nil {
 		t.Fatalf("payment order-2 refunded %+v", q.Status.Amounts.Refunded)
 	}
+}
+
+// conflicting creates p, whose name the gateway holds with other
+// parameters, and waits for it to fail with IdentityConflict, its message
+// naming what the gateway holds (held) and telling to use a new name.
+func conflicting(ctx context.Context, t *testing.T, p *v1.Payment, held string) *v1.Payment {
+	t.Helper()
+	create(ctx, t, p)
+	p = waitPhase(ctx, t, p, v1.PaymentFailed)
+	ready := condition(p.Status.Conditions, v1.ConditionReady)
+	if ready.Reason != v1.ReasonIdentityConflict || !strings.Contains(ready.Message, held) || !strings.Contains(ready.Message, "new name") {
+		t.Fatalf("Ready %+v", ready)
+	}
+	return p
 }
 
 // TestLegacyIDKept: an object whose status records an id of the previous
@@ -439,4 +460,133 @@ func settled(ctx context.Context, t *testing.T, objs []client.Object) []string {
 		out = append(out, line)
 	}
 	return out
+}
+
+// gatewayLog is a reverse proxy in front of the simulator that records,
+// for every API call through it, the API (the path's last element) and the
+// payment ids its body carried: which calls the operator made, in order.
+type gatewayLog struct {
+	mu    sync.Mutex
+	calls []loggedCall
+	url   string
+}
+
+type loggedCall struct{ api, paymentRequestID, paymentID string }
+
+// logGateway starts a gatewayLog in front of sys.SimURL for the test.
+func logGateway(t *testing.T) *gatewayLog {
+	t.Helper()
+	target, err := url.Parse(sys.SimURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gatewayLog{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var ids struct {
+			PaymentRequestID string `json:"paymentRequestId"`
+			PaymentID        string `json:"paymentId"`
+		}
+		_ = json.Unmarshal(body, &ids)
+		g.mu.Lock()
+		g.calls = append(g.calls, loggedCall{api: path.Base(r.URL.Path), paymentRequestID: ids.PaymentRequestID, paymentID: ids.PaymentID})
+		g.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	g.url = srv.URL
+	return g
+}
+
+// mark is the position of the next call, for since.
+func (g *gatewayLog) mark() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.calls)
+}
+
+// since lists the APIs called for payment p (by its request id or payment
+// id) from position from on, in order.
+func (g *gatewayLog) since(from int, p *v1.Payment) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var apis []string
+	for _, c := range g.calls[from:] {
+		if (c.paymentRequestID != "" && c.paymentRequestID == p.Status.PaymentRequestID) ||
+			(c.paymentID != "" && c.paymentID == p.Status.PaymentID) {
+			apis = append(apis, c.api)
+		}
+	}
+	return apis
+}
+
+// expectPaidFirst fails unless the first of calls is a pay and there is
+// exactly one: no inquiry before the pay, no second pay.
+func expectPaidFirst(t *testing.T, name string, calls []string) {
+	t.Helper()
+	if len(calls) == 0 || calls[0] != "pay" || slices.Index(calls[1:], "pay") >= 0 {
+		t.Fatalf("%s: gateway calls %v, want one pay, first", name, calls)
+	}
+}
+
+// TestReappliedWalletsPayWithoutAsking: a wallet payment's pay call is its
+// own question to the gateway (pay is idempotent on paymentRequestId and
+// answers a repeat with what it holds), so no payment, new or re-created,
+// inquires before it pays. A new one pays once; a re-created one whose
+// original succeeded or was cancelled adopts that, and one re-created with
+// another amount is an IdentityConflict; nothing moves again.
+func TestReappliedWalletsPayWithoutAsking(t *testing.T) {
+	ctx, ns, _ := setup(t)
+	gw := logGateway(t)
+	m, err := sys.AddMerchant(ctx, "logged-"+ns, ns, "", func(s *v1.GatewayConfigSpec) { s.Endpoint = gw.url })
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := walletPayment(ns, "paid", m.GatewayConfig, "HKD", "12.00", "ALIPAY_HK")
+	cancelled := walletPayment(ns, "cancelled", m.GatewayConfig, "HKD", "9.00", "ALIPAY_HK")
+	cancelled.Spec.DeletionPolicy = v1.DeletionCancel
+	create(ctx, t, paid, cancelled)
+	for _, p := range []*v1.Payment{paid, cancelled} {
+		p = waitPhase(ctx, t, p, v1.PaymentProcessing)
+		expectPaidFirst(t, "new "+p.Name, gw.since(0, p))
+	}
+	if err := sys.Sim.Complete(paid.Status.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	paid = waitPhase(ctx, t, paid, v1.PaymentSucceeded)
+	// Deleted, the unpaid one is cancelled at the gateway (deletionPolicy
+	// Cancel); then git applies both manifests again.
+	again := []*v1.Payment{manifest(paid), manifest(cancelled)}
+	deleteAndWait(ctx, t, paid, cancelled)
+	if l, _ := sys.Sim.Ledger(m.ClientID).Payment(cancelled.Status.PaymentID); l.Status != gateway.PaymentStatusCancelled {
+		t.Fatalf("gateway payment %+v, want CANCELLED", l)
+	}
+	before, from := moneyLedger(m.ClientID), gw.mark()
+	create(ctx, t, again[0], again[1])
+	paid = waitPhase(ctx, t, again[0], v1.PaymentSucceeded)
+	cancelled = waitPhase(ctx, t, again[1], v1.PaymentCancelled)
+	for _, p := range again {
+		expectAdopted(t, p, p.Status.Conditions)
+		expectPaidFirst(t, "re-created "+p.Name, gw.since(from, p))
+	}
+	if c := condition(cancelled.Status.Conditions, v1.ConditionAdopted); !strings.Contains(c.Message, "new name") {
+		t.Fatalf("Adopted condition does not say how to charge again: %q", c.Message)
+	}
+
+	deleteAndWait(ctx, t, paid)
+	from = gw.mark()
+	other := conflicting(ctx, t, walletPayment(ns, "paid", m.GatewayConfig, "HKD", "13.00", "ALIPAY_HK"), "amount 1200 HKD")
+	expectPaidFirst(t, "re-created with another amount", gw.since(from, other))
+	if other.Status.PaymentID != "" || other.Status.Amounts.Captured != nil {
+		t.Fatalf("the conflicting payment took the other's status: %+v", other.Status)
+	}
+	if after := moneyLedger(m.ClientID); after != before {
+		t.Fatalf("money moved again:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
 }

@@ -27,6 +27,7 @@ type paymentKind struct {
 
 var _ engine.Kind[*v1.Payment] = paymentKind{}
 var _ engine.Deriver[*v1.Payment] = paymentKind{}
+var _ engine.CreateObserver[*v1.Payment] = (*paymentExternal)(nil)
 
 func (paymentKind) Name() string                                 { return "Payment" }
 func (paymentKind) New() *v1.Payment                             { return &v1.Payment{} }
@@ -196,7 +197,9 @@ func (k paymentKind) Connect(ctx context.Context, p *v1.Payment) (engine.Externa
 // checkNew checks a payment about to be created against what only the
 // operator can check (per-method minimums, methods the GatewayConfig's
 // consult profiles offer). It runs after the gateway said it does not know
-// the payment: one it already has is adopted, never failed for these.
+// the payment, or, for a payment paid without asking first, asks it when
+// the check fails (unpayable): one it already has is adopted, never failed
+// for these.
 func (e *paymentExternal) checkNew(ctx context.Context, p *v1.Payment) error {
 	if err := money.CheckMethodRules(p.Spec.PaymentMethod.Type, e.amount); err != nil {
 		return &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error()}
@@ -260,19 +263,28 @@ func (e *paymentExternal) Observe(ctx context.Context, p *v1.Payment) (engine.Ob
 		// The status shows the live authorization: capturing it is the update.
 		return engine.Observation{Exists: true, NeedsUpdate: true}, nil
 	}
+	obs, err := e.lookup(ctx, p, !paymentSubmitted(p))
+	if err == nil && !obs.Exists && observeOnly(p) {
+		return engine.Observation{}, &engine.TerminalError{Reason: v1.ReasonPaymentNotFound,
+			Message: fmt.Sprintf("the gateway has no payment %s to observe", p.Spec.PaymentID)}
+	}
+	return obs, err
+}
+
+// lookup inquires and applies the payment the gateway holds under p's
+// identity; Exists is false when it holds none (ORDER_NOT_EXIST). adopting
+// says p never paid it: the payment is checked to be p's (else an
+// IdentityConflict) and described for the Adopted condition.
+func (e *paymentExternal) lookup(ctx context.Context, p *v1.Payment, adopting bool) (engine.Observation, error) {
 	resp, err := e.inquiry(ctx, p)
 	if gateway.Code(err) == gateway.CodeOrderNotExist {
-		if observeOnly(p) {
-			return engine.Observation{}, &engine.TerminalError{Reason: v1.ReasonPaymentNotFound,
-				Message: fmt.Sprintf("the gateway has no payment %s to observe", p.Spec.PaymentID)}
-		}
 		return engine.Observation{}, nil
 	}
 	if err != nil {
 		return engine.Observation{}, err
 	}
 	var adopted string
-	if !paymentSubmitted(p) {
+	if adopting {
 		if msg := paymentConflict(p, e.amount, resp); msg != "" {
 			return engine.Observation{}, &engine.TerminalError{Reason: v1.ReasonIdentityConflict, Message: msg}
 		}
@@ -356,15 +368,120 @@ func autoCaptureRefused(p *v1.Payment) bool {
 // Create sends pay with the payment's idempotency id, recorded in status
 // first so that the id never changes once a call may have reached the gateway.
 func (e *paymentExternal) Create(ctx context.Context, p *v1.Payment) (engine.Result, error) {
-	if err := e.checkNew(ctx, p); err != nil {
-		return engine.Result{}, err
-	}
-	req, expiry, err := e.payRequest(ctx, p)
+	req, expiry, err := e.newPay(ctx, p)
 	if err != nil {
 		return engine.Result{}, err
 	}
 	p.Status.PaymentRequestID = req.PaymentRequestID
 	resp, err := e.conn.Client.Pay(ctx, req)
+	return e.payAnswered(ctx, p, req, expiry, resp, err)
+}
+
+// CreateObserves: a wallet payment that never paid is paid without asking
+// the gateway first (CreateObserve). Pay is idempotent on paymentRequestId
+// and answers a repeat with what the gateway holds (gateway contract, pay,
+// Idempotency), and a new wallet payment is always answered
+// PAYMENT_IN_PROCESS (its user has yet to pay), so an answer showing more
+// is a replay. A card payment keeps observe-first: its first pay may end it
+// at once (2D, card data sent in full), so a SUCCESS could not tell a
+// replay from a new payment, and the gateway's clock cannot be compared with
+// the cluster's to tell either.
+func (e *paymentExternal) CreateObserves(p *v1.Payment) bool {
+	return p.Spec.PaymentMethod.Type != methodCard
+}
+
+// methodCard is the paymentMethodType of card payments.
+const methodCard = "CARD"
+
+// CreateObserve pays a wallet payment that never paid, without inquiring
+// first. An answer only a payment the gateway already held gets (see
+// heldBefore) is adopted through an inquiry, as observe-first adopts: it
+// rebuilds the totals, checks that the payment is this one, and for one
+// that ended says to charge again under a new name. PAYMENT_IN_PROCESS is a
+// new payment's answer, or the replay of an unpaid one's, which is the same
+// answer: either way the payment is Processing with the same checkout link.
+func (e *paymentExternal) CreateObserve(ctx context.Context, p *v1.Payment) (engine.Observation, error) {
+	req, expiry, err := e.newPay(ctx, p)
+	if err != nil {
+		return e.unpayable(ctx, p, err)
+	}
+	p.Status.PaymentRequestID = req.PaymentRequestID
+	resp, err := e.conn.Client.Pay(ctx, req)
+	if !heldBefore(resp, err) {
+		res, err := e.payAnswered(ctx, p, req, expiry, resp, err)
+		return engine.Observation{Result: res}, err
+	}
+	obs, ierr := e.lookup(ctx, p, true)
+	if ierr == nil && !obs.Exists {
+		// The gateway contradicts itself for now: the next reconcile
+		// (which observes first: the pay was sent) asks again.
+		ierr = fmt.Errorf("inquiryPayment does not find paymentRequestId %s", req.PaymentRequestID)
+	}
+	if ierr != nil {
+		return engine.Observation{}, fmt.Errorf("pay answered for a payment the gateway already held (%s): %w", answerCode(resp, err), ierr)
+	}
+	return obs, nil
+}
+
+// heldBefore reports whether pay's answer to a wallet payment that never
+// paid shows a payment the gateway held before the call: a final SUCCESS (a
+// new wallet payment waits for its user first), or a refusal that only a
+// payment which already ended gets (PROCESS_FAIL: it is FAIL or CANCELLED;
+// ORDER_IS_CLOSED, ORDER_IS_CANCELED).
+func heldBefore(resp *gateway.PayResponse, err error) bool {
+	var rerr *gateway.ResultError
+	switch {
+	case err == nil:
+		return resp != nil && resp.Result.ResultStatus == gateway.StatusSuccess
+	case errors.As(err, &rerr) && rerr.Status == gateway.StatusFail:
+		switch rerr.Code {
+		case gateway.CodeProcessFail, gateway.CodeOrderIsClosed, gateway.CodeOrderIsCanceled:
+			return true
+		}
+	}
+	return false
+}
+
+// answerCode names pay's answer for messages.
+func answerCode(resp *gateway.PayResponse, err error) string {
+	if c := gateway.Code(err); c != "" {
+		return c
+	}
+	if resp != nil {
+		return resp.Result.ResultCode
+	}
+	return ""
+}
+
+// unpayable concludes a payment the operator will not pay as specified (a
+// check only it makes refused the spec): the gateway may still hold what an
+// earlier object of this name paid, which is adopted, never failed, as
+// observe-first does; otherwise the refusal stands.
+func (e *paymentExternal) unpayable(ctx context.Context, p *v1.Payment, refused error) (engine.Observation, error) {
+	var term *engine.TerminalError
+	if !errors.As(refused, &term) {
+		return engine.Observation{}, refused
+	}
+	obs, err := e.lookup(ctx, p, true)
+	if err == nil && !obs.Exists {
+		return obs, refused
+	}
+	return obs, err
+}
+
+// newPay checks a payment about to be paid (checkNew) and builds its pay request.
+func (e *paymentExternal) newPay(ctx context.Context, p *v1.Payment) (*gateway.PayRequest, *time.Time, error) {
+	if err := e.checkNew(ctx, p); err != nil {
+		return nil, nil, err
+	}
+	return e.payRequest(ctx, p)
+}
+
+// payAnswered applies pay's answer: S or PAYMENT_IN_PROCESS as the
+// payment's state, an F through payRefused, a request the client would not
+// send as InvalidSpec; anything else is Unknown and retried with the same id.
+func (e *paymentExternal) payAnswered(ctx context.Context, p *v1.Payment, req *gateway.PayRequest, expiry *time.Time,
+	resp *gateway.PayResponse, err error) (engine.Result, error) {
 	var rerr *gateway.ResultError
 	switch {
 	case err == nil || gateway.IsInProcess(err):
@@ -390,9 +507,7 @@ func (e *paymentExternal) Create(ctx context.Context, p *v1.Payment) (engine.Res
 func (e *paymentExternal) payRefused(ctx context.Context, p *v1.Payment, req *gateway.PayRequest, resp *gateway.PayResponse, rerr *gateway.ResultError) (engine.Result, error) {
 	switch rerr.Code {
 	case gateway.CodeRepeatReqInconsistent:
-		return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonIdentityConflict, Message: fmt.Sprintf(
-			"paymentRequestId %s was used before with another amount or payment method (the gateway: %s); nothing was charged; to charge, create a Payment with a new name",
-			req.PaymentRequestID, rerr.Message)}
+		return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonIdentityConflict, Message: e.repeatConflict(ctx, p, req, rerr)}
 	case gateway.CodeProcessFail, gateway.CodeOrderIsClosed, gateway.CodeOrderIsCanceled:
 		if ir, ierr := e.inquiry(ctx, p); ierr == nil {
 			f := transition.FromInquiryPayment(ir)
@@ -417,6 +532,19 @@ func (e *paymentExternal) payRefused(ctx context.Context, p *v1.Payment, req *ga
 		f.PaymentID = resp.PaymentID
 	}
 	return e.apply(p, f)
+}
+
+// repeatConflict says why pay refused paymentRequestId as used before with
+// other parameters: what differs, when an inquiry shows it (only the
+// message depends on it; nothing is applied), else the gateway's words.
+func (e *paymentExternal) repeatConflict(ctx context.Context, p *v1.Payment, req *gateway.PayRequest, rerr *gateway.ResultError) string {
+	if ir, err := e.inquiry(ctx, p); err == nil {
+		if msg := paymentConflict(p, e.amount, ir); msg != "" {
+			return msg
+		}
+	}
+	return fmt.Sprintf("paymentRequestId %s was used before with another amount or payment method (the gateway: %s); nothing was charged; to charge, create a Payment with a new name",
+		req.PaymentRequestID, rerr.Message)
 }
 
 // Update captures the full authorized amount (captureMode Automatic) with

@@ -9,7 +9,8 @@ import (
 
 // TestRecreatedManifestMovesNoMoney: the same manifest applied again after
 // the payment was archived derives the same gateway identity, adopts the
-// payment the gateway already has (no pay call), and is kept.
+// payment the gateway already has (its pay call is answered with that
+// payment and creates nothing), and is kept.
 func TestRecreatedManifestMovesNoMoney(t *testing.T) {
 	f := setup(t, time.Second)
 	p := f.paid(t, f.payment("order-1", "12.00"))
