@@ -188,6 +188,25 @@ func TestPaymentObserve(t *testing.T) {
 	}
 }
 
+// paySays answers pay with resp and err.
+func paySays(resp *gateway.PayResponse, err error) func(context.Context, *gateway.PayRequest) (*gateway.PayResponse, error) {
+	return func(context.Context, *gateway.PayRequest) (*gateway.PayResponse, error) { return resp, err }
+}
+
+// payRefuses answers pay for paymentRequestId id with result code (F or U).
+func payRefuses(id, code string) func(context.Context, *gateway.PayRequest) (*gateway.PayResponse, error) {
+	return paySays(&gateway.PayResponse{Result: gateway.NewResult(code), PaymentRequestID: id}, gatewayfake.Refuse(gateway.APIPay, code))
+}
+
+// offersOnlyCN is GatewayConfig gw whose consult for WEB HKD payments
+// offers ALIPAY_CN and not ALIPAY_HK.
+func offersOnlyCN() *v1.GatewayConfig {
+	return &v1.GatewayConfig{ObjectMeta: metav1.ObjectMeta{Name: "gw"},
+		Spec: v1.GatewayConfigSpec{ConsultProfiles: []v1.ConsultProfile{{Name: "web-hkd", TerminalType: "WEB", Amount: v1.Money{Currency: "HKD", Value: "10.00"}}}},
+		Status: v1.GatewayConfigStatus{PaymentMethods: []v1.ProfilePaymentMethods{{Profile: "web-hkd", ConsultTime: &created,
+			Methods: []v1.OfferedPaymentMethod{{Type: "ALIPAY_CN", Enabled: true}, {Type: "ALIPAY_HK", Enabled: false}}}}}}
+}
+
 // TestPaymentCreate: how the pay call's answer concludes a payment. The
 // paymentRequestId goes into status before the call, whatever comes back.
 // A pay refused because the id's payment already ended shows that payment's
@@ -196,16 +215,9 @@ func TestPaymentCreate(t *testing.T) {
 	id := ids.Payment(unitPayment(), "")
 	pay, inquiry := "pay "+id+" 1000 HKD", "inquiryPayment paymentRequestId="+id
 	const spent = "(paymentRequestId "
-	answer := func(resp *gateway.PayResponse, err error) func(context.Context, *gateway.PayRequest) (*gateway.PayResponse, error) {
-		return func(context.Context, *gateway.PayRequest) (*gateway.PayResponse, error) { return resp, err }
+	answer, refused := paySays, func(code string) func(context.Context, *gateway.PayRequest) (*gateway.PayResponse, error) {
+		return payRefuses(id, code)
 	}
-	refused := func(code string) func(context.Context, *gateway.PayRequest) (*gateway.PayResponse, error) {
-		return answer(&gateway.PayResponse{Result: gateway.NewResult(code), PaymentRequestID: id}, gatewayfake.Refuse(gateway.APIPay, code))
-	}
-	offersOnlyCN := &v1.GatewayConfig{ObjectMeta: metav1.ObjectMeta{Name: "gw"},
-		Spec: v1.GatewayConfigSpec{ConsultProfiles: []v1.ConsultProfile{{Name: "web-hkd", TerminalType: "WEB", Amount: v1.Money{Currency: "HKD", Value: "10.00"}}}},
-		Status: v1.GatewayConfigStatus{PaymentMethods: []v1.ProfilePaymentMethods{{Profile: "web-hkd", ConsultTime: &created,
-			Methods: []v1.OfferedPaymentMethod{{Type: "ALIPAY_CN", Enabled: true}, {Type: "ALIPAY_HK", Enabled: false}}}}}}
 	cases := []paymentCase{
 		{name: "paid", gw: &gatewayfake.Client{FakePay: answer(&gateway.PayResponse{Result: okResult, PaymentRequestID: id, PaymentID: "P9",
 			PaymentAmount: &gateway.Amount{Currency: "HKD", Value: "1000"}}, nil)},
@@ -232,9 +244,14 @@ func TestPaymentCreate(t *testing.T) {
 			calls: []string{pay, inquiry}, phase: v1.PaymentFailed, code: gateway.CodeProcessFail},
 		{name: "refused for good", gw: &gatewayfake.Client{FakePay: refused(gateway.CodeRiskReject)},
 			calls: []string{pay}, phase: v1.PaymentFailed, code: gateway.CodeRiskReject},
-		{name: "the id was used with another amount or method: identity conflict",
-			gw:    &gatewayfake.Client{FakePay: refused(gateway.CodeRepeatReqInconsistent)},
-			calls: []string{pay}, outcome: "terminal " + v1.ReasonIdentityConflict, unchanged: true,
+		{name: "the id was used with another amount: identity conflict naming it, nothing applied",
+			gw: &gatewayfake.Client{FakePay: refused(gateway.CodeRepeatReqInconsistent),
+				FakeInquiryPayment: gatewayHolds(gateway.PaymentStatusSuccess, "", "2000", "ALIPAY_HK")},
+			calls: []string{pay, inquiry}, outcome: "terminal " + v1.ReasonIdentityConflict, unchanged: true,
+			msg: "with amount 2000 HKD (minor units) where the spec asks 1000 HKD: this name was used before for another payment"},
+		{name: "the id was used with other parameters the inquiry does not show: identity conflict in the gateway's words",
+			gw:    &gatewayfake.Client{FakePay: refused(gateway.CodeRepeatReqInconsistent), FakeInquiryPayment: inquiryFails(errTimeout)},
+			calls: []string{pay, inquiry}, outcome: "terminal " + v1.ReasonIdentityConflict, unchanged: true,
 			msg: "paymentRequestId " + id + " was used before with another amount or payment method"},
 		{name: "U answer: retried with the same id", gw: &gatewayfake.Client{FakePay: refused(gateway.CodeUnknownException)},
 			calls: []string{pay}, outcome: "retry", unchanged: true},
@@ -248,7 +265,7 @@ func TestPaymentCreate(t *testing.T) {
 				FakeInquiryPayment: gatewayHolds(gateway.PaymentStatusCancelled, "", "1000", "ALIPAY_HK")},
 			calls: []string{pay, inquiry}, phase: v1.PaymentCancelled, code: gateway.CodeOrderIsCanceled, msg: spent + id + " is spent"},
 		{name: "a method the merchant's consult does not offer: refused without a call",
-			gw: &gatewayfake.Client{}, cluster: []client.Object{offersOnlyCN}, outcome: "terminal " + v1.ReasonMethodNotOffered, unchanged: true,
+			gw: &gatewayfake.Client{}, cluster: []client.Object{offersOnlyCN()}, outcome: "terminal " + v1.ReasonMethodNotOffered, unchanged: true,
 			msg: `payment method ALIPAY_HK is not offered to this merchant for WEB HKD payments (consult profile "web-hkd" offers: ALIPAY_CN)`},
 	}
 	for _, tc := range cases {
@@ -261,6 +278,89 @@ func TestPaymentCreate(t *testing.T) {
 			_, err := paymentAt(t, p, tc.gw, tc.cluster...).Create(context.Background(), p)
 			tc.check(t, before, p, "", err)
 		})
+	}
+}
+
+// TestPaymentCreateObserve: a wallet payment that never paid pays without
+// inquiring first. An answer only a payment the gateway already held gets
+// (SUCCESS, PROCESS_FAIL, ORDER_IS_CLOSED) is adopted through the inquiry,
+// as Observe adopts; PAYMENT_IN_PROCESS is a new payment's. A spec the
+// operator refuses is checked with the gateway before it fails.
+func TestPaymentCreateObserve(t *testing.T) {
+	id := ids.Payment(unitPayment(), "")
+	pay, inquiry := "pay "+id+" 1000 HKD", "inquiryPayment paymentRequestId="+id
+	const spent = "a name is spent once used: to charge again, create a Payment with a new name"
+	notFound := inquiryFails(gatewayfake.Refuse(gateway.APIInquiryPayment, gateway.CodeOrderNotExist))
+	paid := paySays(&gateway.PayResponse{Result: okResult, PaymentRequestID: id, PaymentID: "P9",
+		PaymentAmount: &gateway.Amount{Currency: "HKD", Value: "1000"}}, nil)
+	cases := []struct {
+		paymentCase
+		// held: the answer showed a payment the gateway held before.
+		held bool
+	}{
+		{paymentCase: paymentCase{name: "new: PAYMENT_IN_PROCESS, one call", gw: &gatewayfake.Client{FakePay: paySays(&gateway.PayResponse{
+			Result: gateway.NewResult(gateway.CodePaymentInProcess), PaymentRequestID: id, PaymentID: "P9", NormalURL: "https://wallet.example/pay"},
+			gatewayfake.Refuse(gateway.APIPay, gateway.CodePaymentInProcess))},
+			calls: []string{pay}, phase: v1.PaymentProcessing, code: gateway.CodePaymentInProcess}},
+		{paymentCase: paymentCase{name: "SUCCESS: paid before, adopted from the inquiry",
+			gw:    &gatewayfake.Client{FakePay: paid, FakeInquiryPayment: gatewayHolds(gateway.PaymentStatusSuccess, "", "1000", "ALIPAY_HK")},
+			calls: []string{pay, inquiry}, msg: "paymentRequestId " + id + " is gateway payment P9, SUCCESS", phase: v1.PaymentSucceeded}, held: true},
+		{paymentCase: paymentCase{name: "PROCESS_FAIL, cancelled before: adopted, the name is spent",
+			gw: &gatewayfake.Client{FakePay: payRefuses(id, gateway.CodeProcessFail),
+				FakeInquiryPayment: gatewayHolds(gateway.PaymentStatusCancelled, "", "1000", "ALIPAY_HK")},
+			calls: []string{pay, inquiry}, msg: "P9, CANCELLED; " + spent, phase: v1.PaymentCancelled}, held: true},
+		{paymentCase: paymentCase{name: "PROCESS_FAIL, failed before: adopted with its code, the name is spent",
+			gw: &gatewayfake.Client{FakePay: payRefuses(id, gateway.CodeProcessFail),
+				FakeInquiryPayment: gatewayHolds(gateway.PaymentStatusFail, gateway.CodeRiskReject, "1000", "ALIPAY_HK")},
+			calls: []string{pay, inquiry}, msg: "P9, FAIL; " + spent, phase: v1.PaymentFailed, code: gateway.CodeRiskReject}, held: true},
+		{paymentCase: paymentCase{name: "ORDER_IS_CLOSED, expired unpaid before: adopted",
+			gw: &gatewayfake.Client{FakePay: payRefuses(id, gateway.CodeOrderIsClosed),
+				FakeInquiryPayment: gatewayHolds(gateway.PaymentStatusFail, gateway.CodeOrderIsClosed, "1000", "ALIPAY_HK")},
+			calls: []string{pay, inquiry}, msg: spent, phase: v1.PaymentExpired, code: gateway.CodeOrderIsClosed}, held: true},
+		{paymentCase: paymentCase{name: "SUCCESS, but the inquiry shows another amount: identity conflict, nothing applied",
+			gw:    &gatewayfake.Client{FakePay: paid, FakeInquiryPayment: gatewayHolds(gateway.PaymentStatusSuccess, "", "2000", "ALIPAY_HK")},
+			calls: []string{pay, inquiry}, outcome: "terminal " + v1.ReasonIdentityConflict, unchanged: true, msg: "amount 2000 HKD"}},
+		{paymentCase: paymentCase{name: "REPEAT_REQ_INCONSISTENT: identity conflict naming what differs, nothing applied",
+			gw: &gatewayfake.Client{FakePay: payRefuses(id, gateway.CodeRepeatReqInconsistent),
+				FakeInquiryPayment: gatewayHolds(gateway.PaymentStatusSuccess, "", "1000", "ALIPAY_CN")},
+			calls: []string{pay, inquiry}, outcome: "terminal " + v1.ReasonIdentityConflict, unchanged: true, msg: "payment method ALIPAY_CN where the spec asks ALIPAY_HK"}},
+		{paymentCase: paymentCase{name: "SUCCESS, but the inquiry times out: retried, nothing applied",
+			gw:    &gatewayfake.Client{FakePay: paid, FakeInquiryPayment: inquiryFails(errTimeout)},
+			calls: []string{pay, inquiry}, outcome: "retry", unchanged: true, msg: "pay answered for a payment the gateway already held (SUCCESS)"}},
+		{paymentCase: paymentCase{name: "PROCESS_FAIL, but the inquiry does not find it: retried, nothing applied",
+			gw:    &gatewayfake.Client{FakePay: payRefuses(id, gateway.CodeProcessFail), FakeInquiryPayment: notFound},
+			calls: []string{pay, inquiry}, outcome: "retry", unchanged: true, msg: "inquiryPayment does not find paymentRequestId " + id}},
+		{paymentCase: paymentCase{name: "timeout: retried with the same id", gw: &gatewayfake.Client{FakePay: paySays(nil, errTimeout)},
+			calls: []string{pay}, outcome: "retry", unchanged: true}},
+		{paymentCase: paymentCase{name: "a method not offered, unknown to the gateway: refused after an inquiry, no pay",
+			gw: &gatewayfake.Client{FakeInquiryPayment: notFound}, cluster: []client.Object{offersOnlyCN()}, calls: []string{inquiry},
+			outcome: "terminal " + v1.ReasonMethodNotOffered, unchanged: true, msg: "payment method ALIPAY_HK is not offered"}},
+		{paymentCase: paymentCase{name: "a method not offered, but the gateway holds it: adopted, never failed, no pay",
+			gw:    &gatewayfake.Client{FakeInquiryPayment: gatewayHolds(gateway.PaymentStatusSuccess, "", "1000", "ALIPAY_HK")},
+			calls: []string{inquiry}, cluster: []client.Object{offersOnlyCN()}, msg: "is gateway payment P9, SUCCESS", phase: v1.PaymentSucceeded}, held: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.payment()
+			before := p.DeepCopy()
+			if tc.calls[0] == pay {
+				before.Status.PaymentRequestID = id // reserved before the call
+			}
+			e := paymentAt(t, p, tc.gw, tc.cluster...)
+			if !e.CreateObserves(p) {
+				t.Fatal("a wallet payment that never paid is not paid without asking first")
+			}
+			obs, err := e.CreateObserve(context.Background(), p)
+			tc.check(t, before, p, obs.Adopted, err)
+			if obs.Exists != tc.held || (obs.Adopted != "") != tc.held {
+				t.Errorf("exists %v, adopted %q; want held %v", obs.Exists, obs.Adopted, tc.held)
+			}
+		})
+	}
+	card := unitPayment()
+	card.Spec.PaymentMethod.Type, card.Spec.Authorization = "CARD", true
+	if paymentAt(t, card, &gatewayfake.Client{}).CreateObserves(card) {
+		t.Error("a card payment is paid without asking first: its SUCCESS cannot tell a replay")
 	}
 }
 
