@@ -53,8 +53,8 @@ func parseFlags() *flags {
 	flag.StringVar(&f.watchNamespaces, "watch-namespace", "", "Comma-separated namespaces to watch for Payments and operations (default: all).")
 	flag.StringVar(&f.restoreNS, "restore-namespace", os.Getenv("POD_NAMESPACE"),
 		"Namespace where the notification-receiver asks for restores from the archive (PaymentRestores); watched besides --watch-namespace (default: $POD_NAMESPACE).")
-	flag.StringVar(&f.concurrency, "max-concurrent-reconciles", "Payment=8,Capture=2,Refund=2,CustomsDeclaration=2",
-		"Workers per kind, as Kind=N pairs; a bare N applies to every kind.")
+	flag.StringVar(&f.concurrency, "max-concurrent-reconciles", "Payment=8,Capture=2,Refund=2,CustomsDeclaration=2,Retention=16",
+		"Workers per kind, as Kind=N pairs; a bare N applies to every kind. Retention: payments archived in parallel (each waits mostly on the archive and the apiserver).")
 	flag.DurationVar(&f.resync, "gateway-config-resync", 5*time.Minute, "How often GatewayConfig Secrets are re-read (key rotation).")
 	flag.DurationVar(&f.disputeWindow, "dispute-alert-window", controllers.DefaultDisputeAlertWindow,
 		"How long before its defense deadline an unanswered Dispute raises the DefenseDue condition, event and metric.")
@@ -91,6 +91,7 @@ func run() error {
 		GatewayConfigResync:     f.resync,
 		Engine:                  engine.Options{OnTransition: m.OnTransition, OnStepError: m.OnStepError},
 		DisputeAlertWindow:      f.disputeWindow,
+		Retention:               controllers.RetentionOptions{Workers: workers["Retention"]},
 	}); err != nil {
 		return err
 	}
@@ -192,10 +193,10 @@ func parseConcurrency(s string) (map[string]int, error) {
 			return nil, fmt.Errorf("--max-concurrent-reconciles: %q: %q is not a positive number", k, v)
 		}
 		switch k {
-		case "Payment", "Capture", "Refund", "CustomsDeclaration":
+		case "Payment", "Capture", "Refund", "CustomsDeclaration", "Retention":
 			out[k] = n
 		default:
-			return nil, fmt.Errorf("--max-concurrent-reconciles: unknown kind %q (Payment, Capture, Refund, CustomsDeclaration)", k)
+			return nil, fmt.Errorf("--max-concurrent-reconciles: unknown kind %q (Payment, Capture, Refund, CustomsDeclaration, Retention)", k)
 		}
 	}
 	return out, nil
