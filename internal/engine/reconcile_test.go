@@ -115,27 +115,29 @@ func (f failWith) funcs(n *calls, on *bool) interceptor.Funcs {
 	}
 }
 
+// want is what one Reconcile of TestReconcile must leave.
+type want struct {
+	result ctrl.Result
+	// err is matched with errors.Is; errContext must open its message.
+	err        error
+	errContext string
+	// gateway is the calls made at the gateway.
+	gateway []string
+	calls   calls
+	// status is the stored status afterwards; gone says the object is
+	// deleted (its finalizer released).
+	status     v1.OperationStatus
+	gone       bool
+	finalizers []string
+	// events are "type reason".
+	events []string
+	// stepErrors is how many times Options.OnStepError was told.
+	stepErrors int
+	// failures is the object's count on the Backoff afterwards.
+	failures int
+}
+
 func TestReconcile(t *testing.T) {
-	type want struct {
-		result ctrl.Result
-		// err is matched with errors.Is; errContext must open its message.
-		err        error
-		errContext string
-		// gateway is the calls made at the gateway.
-		gateway []string
-		calls   calls
-		// status is the stored status afterwards; gone says the object is
-		// deleted (its finalizer released).
-		status     v1.OperationStatus
-		gone       bool
-		finalizers []string
-		// events are "type reason".
-		events []string
-		// stepErrors is how many times Options.OnStepError was told.
-		stepErrors int
-		// failures is the object's count on the Backoff afterwards.
-		failures int
-	}
 	processing := v1.OperationStatus{Phase: v1.OperationProcessing, Conditions: []metav1.Condition{synced(nil)}}
 	created := func(o *v1.Refund) { o.Status.Phase = v1.OperationProcessing }
 	toProcessing := answer(Result{Change: transition.Change{To: string(v1.OperationProcessing)}, RequeueAfter: 30 * time.Second}, nil)
