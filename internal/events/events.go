@@ -25,13 +25,24 @@ func Emit(rec kevents.EventRecorder, obj runtime.Object, typ, reason, action, no
 }
 
 // Transition records the event of a phase transition of obj, a kind: none
-// when the phase did not move. via, when set, names what moved it (a
-// notification) and closes the note in parentheses.
+// when the phase did not move, or moved only into flight (see Announced).
+// via, when set, names what moved it (a notification) and closes the note
+// in parentheses.
 func Transition(rec kevents.EventRecorder, obj runtime.Object, action, kind string, ch transition.Change, via string) {
-	if !ch.Transitioned() {
+	if !ch.Transitioned() || !Announced(ch.To) {
 		return
 	}
 	Emit(rec, obj, TransitionType(ch.To), ch.To, action, "%s", TransitionNote(kind, ch, via))
+}
+
+// Announced reports whether a move to phase to is recorded as an event:
+// every phase a person may act on or wants to know of (Authorized,
+// Succeeded, Failed, Cancelled, Expired, a dispute's phases), not the
+// in-flight Pending and Processing, which the Ready condition already says
+// and which would double the Events every payment leaves in etcd for an
+// hour. The transition metric counts every move.
+func Announced(to string) bool {
+	return to != string(v1.PaymentPending) && to != string(v1.PaymentProcessing)
 }
 
 // TransitionType is the event type of a move to phase to: Warning for

@@ -43,6 +43,9 @@ func TestTransitionRecords(t *testing.T) {
 	}{
 		{"no move, no event", transition.Change{Changed: true, From: "Pending", To: "Pending"}, nil},
 		{"a move", transition.Change{From: "Pending", To: "Failed"}, []string{"Warning Failed Payment Pending → Failed (notifyPayment)"}},
+		{"a move into flight: no event", transition.Change{From: "Pending", To: "Processing"}, nil},
+		{"created Pending: no event", transition.Change{To: "Pending"}, nil},
+		{"authorized: an event", transition.Change{From: "Processing", To: "Authorized"}, []string{"Normal Authorized Payment Processing → Authorized (notifyPayment)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := kevents.NewFakeRecorder(4)
