@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -107,7 +108,12 @@ func (r *paymentRestoreReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // payment was found through, if any.
 func (r *paymentRestoreReconciler) locate(ctx context.Context, s *v1.PaymentRestoreSpec) (rec *archive.Record, what, op string, err error) {
 	search := func(q func(context.Context, *archive.Archive) ([]archive.Record, error)) (*archive.Record, error) {
-		recs, err := searchArchives(ctx, r.deps, r.archives, q)
+		// Only the signing merchant's records count as found: another
+		// merchant's must not hide that this merchant's archive failed.
+		recs, err := searchArchives(ctx, r.deps, r.archives, func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
+			recs, err := q(ctx, a)
+			return slices.DeleteFunc(recs, func(rec archive.Record) bool { return rec.MerchantClientID != s.ClientID }), err
+		})
 		return newest(recs, s.ClientID), err
 	}
 	var hit *archive.Record

@@ -123,8 +123,11 @@ func newest(recs []archive.Record, clientID string) *archive.Record {
 // once per database: its spec.retention.archive, and the archives its
 // payments were ever archived to (status.archives), so that payments
 // archived before retention was turned off or moved stay reachable. A
-// remembered archive whose Secret is gone or invalid is skipped; any other
-// failure is returned (the caller retries).
+// remembered archive whose Secret is gone or invalid is skipped. One
+// archive that cannot be read (another merchant's database down, its Secret
+// wrong) does not hide what the others hold: its failure is returned only
+// when no archive had a record, since then nothing can be concluded (the
+// caller retries).
 func searchArchives(ctx context.Context, deps *Deps, arch *archives,
 	query func(context.Context, *archive.Archive) ([]archive.Record, error)) ([]archive.Record, error) {
 	var gwcs v1.GatewayConfigList
@@ -133,29 +136,47 @@ func searchArchives(ctx context.Context, deps *Deps, arch *archives,
 	}
 	seen := map[v1.NamespacedSecretReference]bool{}
 	var out []archive.Record
+	var failed error
 	for _, g := range gwcs.Items {
 		for _, conn := range archiveConnections(&g) {
 			if seen[conn.SecretRef] {
 				continue
 			}
-			a, err := arch.get(ctx, conn)
-			var se errArchiveSecret
-			if err != nil && errors.As(err, &se) && !inSpec(&g, conn) {
-				continue
+			recs, skipped, err := queryArchive(ctx, arch, &g, conn, query)
+			if skipped {
+				continue // another GatewayConfig may name it in its spec
 			}
 			seen[conn.SecretRef] = true
-			if err == nil {
-				var recs []archive.Record
-				recs, err = query(ctx, a)
-				out = append(out, recs...)
-			}
 			if err != nil {
 				archiveErrors.WithLabelValues(g.Name).Inc()
-				return nil, fmt.Errorf("archive of GatewayConfig %s: %w", g.Name, err)
+				if failed == nil {
+					failed = fmt.Errorf("archive of GatewayConfig %s: %w", g.Name, err)
+				}
+				continue
 			}
+			out = append(out, recs...)
 		}
 	}
+	if len(out) == 0 && failed != nil {
+		return nil, failed
+	}
 	return out, nil
+}
+
+// queryArchive runs query against one of g's archives; a remembered (not
+// in spec) archive whose Secret is gone or invalid is skipped.
+func queryArchive(ctx context.Context, arch *archives, g *v1.GatewayConfig, conn v1.ArchiveConnection,
+	query func(context.Context, *archive.Archive) ([]archive.Record, error)) (recs []archive.Record, skipped bool, err error) {
+	a, err := arch.get(ctx, conn)
+	var se errArchiveSecret
+	if err != nil && errors.As(err, &se) && !inSpec(g, conn) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	recs, err = query(ctx, a)
+	return recs, false, err
 }
 
 // archiveConnections are a GatewayConfig's archives: spec.retention's

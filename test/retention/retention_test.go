@@ -594,3 +594,28 @@ func TestArchiveSecretMissing(t *testing.T) {
 		t.Fatal("retention deleted a payment it could not archive")
 	}
 }
+
+// TestRestoreWithAnotherArchiveBroken: another merchant's archive that
+// cannot be read (its Secret is missing) does not stop a restore from the
+// archive that holds the payment.
+func TestRestoreWithAnotherArchiveBroken(t *testing.T) {
+	f := setup(t, time.Second)
+	if _, err := sys.AddMerchant(f.ctx, "broken-"+f.ns, f.ns, "", func(s *v1.GatewayConfigSpec) {
+		s.Retention = &v1.Retention{RetainFor: metav1.Duration{Duration: time.Second},
+			Archive: v1.ArchiveConnection{SecretRef: v1.NamespacedSecretReference{Namespace: f.ns, Name: "no-such-secret"}}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := f.paid(t, f.payment("order-1", "10.00"))
+	waitGone(t, p)
+	r := f.refund("order-1-late", "order-1", "4.00")
+	create(t, r)
+	if ev := event(t, f.ns, r.Name, controllers.EventRestored); ev.Type != corev1.EventTypeNormal {
+		t.Fatalf("restore event %s: %s", ev.Type, ev.Note)
+	}
+	waitGone(t, r)
+	var ar v1.Refund
+	if rec := f.archived(t, archive.KindRefund, r.Name, &ar); rec.Phase != string(v1.OperationSucceeded) {
+		t.Fatalf("refund of the restored payment ended %s", rec.Phase)
+	}
+}
