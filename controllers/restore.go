@@ -95,7 +95,7 @@ func (r *restoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 // find looks for the newest archived payment of that name in every archive
 // restore searches; nil when none has it.
 func (r *restoreReconciler) find(ctx context.Context, key types.NamespacedName) (*archive.Record, error) {
-	recs, err := searchArchives(ctx, r.deps, r.archives, func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
+	recs, err := searchArchives(ctx, r.deps, r.archives, "", func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
 		return a.Find(ctx, archive.KindPayment, key.Namespace, key.Name)
 	})
 	if err != nil {
@@ -119,7 +119,8 @@ func newest(recs []archive.Record, clientID string) *archive.Record {
 	return out
 }
 
-// searchArchives runs query against every archive a GatewayConfig names,
+// searchArchives runs query against every archive a GatewayConfig names
+// (only merchant clientID's GatewayConfigs unless it is ""),
 // once per database: its spec.retention.archive, and the archives its
 // payments were ever archived to (status.archives), so that payments
 // archived before retention was turned off or moved stay reachable. A
@@ -128,7 +129,7 @@ func newest(recs []archive.Record, clientID string) *archive.Record {
 // wrong) does not hide what the others hold: its failure is returned only
 // when no archive had a record, since then nothing can be concluded (the
 // caller retries).
-func searchArchives(ctx context.Context, deps *Deps, arch *archives,
+func searchArchives(ctx context.Context, deps *Deps, arch *archives, clientID string,
 	query func(context.Context, *archive.Archive) ([]archive.Record, error)) ([]archive.Record, error) {
 	var gwcs v1.GatewayConfigList
 	if err := deps.Client.List(ctx, &gwcs); err != nil {
@@ -138,6 +139,9 @@ func searchArchives(ctx context.Context, deps *Deps, arch *archives,
 	var out []archive.Record
 	var failed error
 	for _, g := range gwcs.Items {
+		if clientID != "" && g.Status.ClientID != clientID {
+			continue // another merchant's archives
+		}
 		for _, conn := range archiveConnections(&g) {
 			if seen[conn.SecretRef] {
 				continue
