@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +47,9 @@ type baselines struct {
 }
 
 func runBaselines(ctx context.Context, ls *localsystem.System, c config, op *opResult) (*baselines, error) {
+	if c.baselineN > 0 {
+		c.n = c.baselineN
+	}
 	ps := &procSet{}
 	ps.add("alipay-sim", ls.Process("alipay-sim").Pid())
 	api, etcd := controlPlanePids(ls.Config.Host)
@@ -94,11 +99,17 @@ func runBaselines(ctx context.Context, ls *localsystem.System, c config, op *opR
 		out.ConfigMaps.Wall.Round(time.Millisecond), out.ConfigMaps.rate(), out.ConfigMaps.Errors)
 
 	out.RawPayments = &baseline{Name: "Payment create + 2 status updates"}
+	prof := profileRawWrites(ctx, ls, c)
 	if err := measure(out.RawPayments, func() error { return rawPaymentWrites(ctx, ls.Client, c, op, out.RawPayments) }); err != nil {
 		return nil, err
 	}
-	logf("  raw Payment writes: %d triples in %s = %.1f triples/s (%d errors)", out.RawPayments.Done,
-		out.RawPayments.Wall.Round(time.Millisecond), out.RawPayments.rate(), out.RawPayments.Errors)
+	prof()
+	logf("  raw Payment writes: %d triples in %s = %.1f triples/s (%d errors), apiserver %.2f ms of CPU per payment (ConfigMap pairs: %.2f ms per pair)",
+		out.RawPayments.Done, out.RawPayments.Wall.Round(time.Millisecond), out.RawPayments.rate(), out.RawPayments.Errors,
+		perUnitMillis(out.RawPayments, "kube-apiserver"), perUnitMillis(out.ConfigMaps, "kube-apiserver"))
+	if sb, err := measureStored(ctx, ls.Config, rawNS, rawName(0), ""); err == nil {
+		logf("  one raw Payment as stored: %s", sb)
+	}
 	return out, nil
 }
 
@@ -243,7 +254,7 @@ func configMapPairs(ctx context.Context, c client.Client, cfg config, b *baselin
 // and a Succeeded status, the statuses copied from a real one) with the
 // manager and receiver stopped: the apiserver's ceiling for the operator.
 func rawPaymentWrites(ctx context.Context, c client.Client, cfg config, op *opResult, b *baseline) error {
-	const ns = "bench-raw"
+	const ns = rawNS
 	if err := ensureNamespace(ctx, c, ns); err != nil {
 		return err
 	}
@@ -260,7 +271,7 @@ func rawPaymentWrites(ctx context.Context, c client.Client, cfg config, op *opRe
 	logf("baseline 3: %d Payments created and their status written twice from a plain client (manager and receiver stopped), %d workers", cfg.n, cfg.concurrency)
 	var errs, done atomic.Int64
 	b.Wall = fanOut(ctx, cfg.n, cfg.concurrency, func(i int) {
-		p := newPayment(ns, fmt.Sprintf("raw-%06d", i))
+		p := newPayment(ns, rawName(i))
 		if err := c.Create(ctx, p); err != nil {
 			errs.Add(1)
 			return
@@ -281,4 +292,43 @@ func rawPaymentWrites(ctx context.Context, c client.Client, cfg config, op *opRe
 	b.N, b.Done, b.Errors = cfg.n, int(done.Load()), int(errs.Load())
 	b.Calls, b.CallsDesc = 3*b.Done, "POST + 2 PUT status per payment"
 	return nil
+}
+
+// profileRawWrites starts the apiserver's own CPU profile for the raw
+// Payment writes when -perf is set (the profile that shows where the
+// apiserver spends a Payment's three writes) and returns the function that
+// waits for it and writes its cumulative top into the same directory.
+func profileRawWrites(ctx context.Context, ls *localsystem.System, c config) func() {
+	if c.perfDir == "" {
+		return func() {}
+	}
+	path := filepath.Join(c.perfDir, "apiserver-raw-payments.pprof")
+	seconds := max(5, min(30, c.n/200))
+	logf("apiserver CPU profile of the raw Payment writes for %ds into %s", seconds, path)
+	done := apiserverProfile(ctx, ls.Config, seconds, path)
+	return func() {
+		if err := <-done; err != nil {
+			logf("apiserver profile of the raw writes: %v", err)
+			return
+		}
+		out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=400", path).Output()
+		if err != nil {
+			logf("go tool pprof: %v", err)
+			return
+		}
+		_ = os.WriteFile(path+".cum.txt", out, 0o644)
+		logf("cumulative top of the raw writes' profile in %s.cum.txt", path)
+	}
+}
+
+const rawNS = "bench-raw"
+
+func rawName(i int) string { return fmt.Sprintf("raw-%06d", i) }
+
+// perUnitMillis is a process's CPU milliseconds per completed unit of b.
+func perUnitMillis(b *baseline, process string) float64 {
+	if b == nil || b.Done == 0 {
+		return 0
+	}
+	return b.CPU[process] * 1000 / float64(b.Done)
 }
