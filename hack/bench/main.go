@@ -57,6 +57,7 @@ type config struct {
 	soakEvery      time.Duration
 	storedJSON     string
 	baselineN      int
+	createRate     float64
 	soak           *soak
 }
 
@@ -79,6 +80,7 @@ func main() {
 	flag.StringVar(&c.binDir, "bin-dir", "", "directory of the manager, notification-receiver and alipay-sim binaries (default bin/)")
 	flag.DurationVar(&c.retainFor, "retain-for", 0, "retention soak: archive to a local PostgreSQL and delete payments this long after they finish; samples etcd, RSS and archive rows until all are archived")
 	flag.DurationVar(&c.soakEvery, "soak-every", 10*time.Second, "with -retain-for: how often to sample")
+	flag.Float64Var(&c.createRate, "create-rate", 0, "create payments at this steady rate per second (default: as fast as the workers can); a soak below the system's throughput shows the steady state")
 	flag.IntVar(&c.baselineN, "baseline-n", 0, "units for each baseline (default -n): e.g. -n 100 -baseline-n 3000 measures the apiserver's cost of raw Payment writes quickly")
 	flag.StringVar(&c.storedJSON, "stored-json", "", "write one Succeeded Payment, as the apiserver stores it (JSON), to this file")
 	flag.Parse()

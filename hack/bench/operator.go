@@ -342,7 +342,9 @@ type creator struct {
 }
 
 // startCreating creates payments 0..c.n-1 with c.concurrency workers,
-// recording each create's start and answer in t.
+// recording each create's start and answer in t. With -create-rate the
+// creates are paced (a steady arrival rate, as a shop's traffic is) instead
+// of as fast as the apiserver takes them.
 func startCreating(ctx context.Context, cl client.Client, c config, t *tracker) *creator {
 	cr := &creator{}
 	jobs := make(chan int)
@@ -365,7 +367,20 @@ func startCreating(ctx context.Context, cl client.Client, c config, t *tracker) 
 	cr.start = time.Now()
 	go func() {
 		defer close(jobs)
+		var pace <-chan time.Time
+		if c.createRate > 0 {
+			tick := time.NewTicker(time.Duration(float64(time.Second) / c.createRate))
+			defer tick.Stop()
+			pace = tick.C
+		}
 		for i := 0; i < c.n; i++ {
+			if pace != nil {
+				select {
+				case <-pace:
+				case <-ctx.Done():
+					return
+				}
+			}
 			select {
 			case jobs <- i:
 			case <-ctx.Done():

@@ -145,6 +145,9 @@ func (r *results) command() string {
 	if r.cfg.retainFor > 0 {
 		args = append(args, "-retain-for "+r.cfg.retainFor.String(), "-soak-every "+r.cfg.soakEvery.String())
 	}
+	if r.cfg.createRate > 0 {
+		args = append(args, fmt.Sprintf("-create-rate %g", r.cfg.createRate))
+	}
 	if r.cfg.section != "main" {
 		args = append(args, "-section "+r.cfg.section)
 	}
