@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
-	"github.com/cashier-operator/cashier-operator/controllers"
+	settlementctrl "github.com/cashier-operator/cashier-operator/controllers/settlement"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
 	"github.com/cashier-operator/cashier-operator/internal/settlement"
 	"github.com/cashier-operator/cashier-operator/internal/testenv"
@@ -238,7 +238,7 @@ func (e *reconEnv) injectedDiscrepancies(t *testing.T) {
 	if err := k8s.Get(ctx, key(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: "daily-discrepancies"}}), &cm); err != nil {
 		t.Fatal(err)
 	}
-	csv := cm.Data[controllers.DiscrepanciesKey]
+	csv := cm.Data[settlementctrl.DiscrepanciesKey]
 	for _, want := range []string{"AmountMismatch", "Payment/p1", "report has HKD 80.00, Payment/p1 has HKD 88.00", "Refund/p1-return", goneID} {
 		if !strings.Contains(csv, want) {
 			t.Fatalf("ConfigMap CSV lacks %q:\n%s", want, csv)

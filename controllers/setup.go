@@ -1,32 +1,38 @@
+// Package controllers wires the operator's controllers into a manager.
+// Each controller domain lives in a package of its own, and Setup lists
+// them all:
+//
+//	gatewayconfig  a merchant's connection: credentials, endpoint, consult profiles
+//	payment        the Payment adapter: pay, inquire, adopt, auto-capture, cancel
+//	operation      Capture, Refund (with its dispute hold) and CustomsDeclaration,
+//	               one generic adapter, and who gets the last of a payment's money
+//	dispute        chargebacks (Dispute) and their answers (DisputeResponse)
+//	settlement     settlement reports reconciled against the cluster
+//	retention      archiving finished payments, restoring them, PaymentRestores
+//	shared         what they all use: Deps, Cadence, the Secret reader, the
+//	               GatewayNotReady wait, field indexes, ordering and watches
+//
+// Condition reasons live in api/v1alpha1; status moves only through
+// internal/transition; gateway ids come from internal/ids; transition events
+// are written by internal/events (through the engine).
 package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/controllers/dispute"
+	"github.com/cashier-operator/cashier-operator/controllers/gatewayconfig"
+	"github.com/cashier-operator/cashier-operator/controllers/operation"
+	"github.com/cashier-operator/cashier-operator/controllers/payment"
+	"github.com/cashier-operator/cashier-operator/controllers/retention"
+	"github.com/cashier-operator/cashier-operator/controllers/settlement"
+	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
-)
-
-// Field indexes in the manager's cache.
-const (
-	// IndexPaymentRef indexes Captures, Refunds and CustomsDeclarations by spec.paymentRef.name.
-	IndexPaymentRef = "spec.paymentRef.name"
-	// IndexPaymentID indexes Payments by status.paymentId (the receiver
-	// resolves dashboard-routed notifications with it).
-	IndexPaymentID = "status.paymentId"
 )
 
 // RBAC of the manager (config/rbac/role.yaml, ClusterRole manager-role): only
@@ -46,43 +52,46 @@ const (
 type Options struct {
 	// MaxConcurrentReconciles per kind (default 4).
 	MaxConcurrentReconciles map[string]int
-	// Cadence is the polling policy (default DefaultCadence).
-	Cadence *Cadence
+	// Cadence is the polling policy (default shared.DefaultCadence).
+	Cadence *shared.Cadence
 	// GatewayConfigResync is how often GatewayConfig Secrets are re-read (default 5m).
 	GatewayConfigResync time.Duration
 	// Engine tunes retries.
 	Engine engine.Options
 	// DisputeAlertWindow is how long before its defense deadline an
-	// unanswered Dispute raises DefenseDue (default DefaultDisputeAlertWindow).
+	// unanswered Dispute raises DefenseDue (default dispute.DefaultAlertWindow).
 	DisputeAlertWindow time.Duration
 	// Retention tunes retention and restore (enabled per GatewayConfig).
-	Retention RetentionOptions
+	Retention retention.Options
 }
 
-// RegisterIndexes adds the field indexes the controllers and the receiver use.
-func RegisterIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	idx := mgr.GetFieldIndexer()
-	ref := func(o client.Object) []string {
-		if op, ok := o.(v1.PaymentOperation); ok {
-			return []string{op.GetPaymentRef()}
-		}
-		return nil
+// Setup registers every controller with mgr: the field indexes, then each
+// domain in turn.
+func Setup(ctx context.Context, mgr ctrl.Manager, deps *shared.Deps, opts Options) error {
+	w := wiring(mgr, deps, opts)
+	domains := []struct {
+		name  string
+		setup func() error
+	}{
+		{"indexes", func() error { return shared.RegisterIndexes(ctx, mgr) }},
+		{"gatewayconfig", func() error { return gatewayconfig.Setup(ctx, w, opts.GatewayConfigResync) }},
+		{"payment", func() error { return payment.Setup(ctx, w) }},
+		{"operation", func() error { return operation.Setup(ctx, w) }},
+		{"dispute", func() error { return dispute.Setup(ctx, w, opts.DisputeAlertWindow) }},
+		{"settlement", func() error { return settlement.Setup(ctx, w) }},
+		{"retention", func() error { return retention.Setup(ctx, w, opts.Retention) }},
 	}
-	for _, obj := range []client.Object{&v1.Capture{}, &v1.Refund{}, &v1.CustomsDeclaration{}} {
-		if err := idx.IndexField(ctx, obj, IndexPaymentRef, ref); err != nil {
-			return fmt.Errorf("index %T by payment: %w", obj, err)
+	for _, d := range domains {
+		if err := d.setup(); err != nil {
+			return err
 		}
 	}
-	return idx.IndexField(ctx, &v1.Payment{}, IndexPaymentID, func(o client.Object) []string {
-		if id := o.(*v1.Payment).Status.PaymentID; id != "" {
-			return []string{id}
-		}
-		return nil
-	})
+	return nil
 }
 
-// Setup registers every controller with mgr.
-func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) error {
+// wiring fills deps' defaults from mgr and opts and returns what every
+// domain registers its controllers with.
+func wiring(mgr ctrl.Manager, deps *shared.Deps, opts Options) shared.Wiring {
 	if deps.Client == nil {
 		deps.Client = mgr.GetClient()
 	}
@@ -91,84 +100,26 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *Deps, opts Options) erro
 	}
 	if opts.Cadence != nil {
 		deps.Cadence = *opts.Cadence
-	} else if deps.Cadence == (Cadence{}) {
-		deps.Cadence = DefaultCadence
+	} else if deps.Cadence == (shared.Cadence{}) {
+		deps.Cadence = shared.DefaultCadence
 	}
-	if opts.GatewayConfigResync == 0 {
-		opts.GatewayConfigResync = 5 * time.Minute
+	return shared.Wiring{
+		Mgr:      mgr,
+		Deps:     deps,
+		Recorder: mgr.GetEventRecorder("cashier-operator"),
+		Engine:   opts.Engine,
+		Workers: func(kind string) int {
+			if n := opts.MaxConcurrentReconciles[kind]; n > 0 {
+				return n
+			}
+			return 4
+		},
+		// Per-object exponential backoff with jitter (the engine's Backoff,
+		// the one used everywhere) and no global token bucket, which would
+		// throttle thousands of payments to 10 reconciles a second. The
+		// gateway is protected by the per-GatewayConfig rate limiter instead.
+		Limiter: func() workqueue.TypedRateLimiter[reconcile.Request] {
+			return engine.NewBackoff(500*time.Millisecond, 5*time.Minute)
+		},
 	}
-	if err := RegisterIndexes(ctx, mgr); err != nil {
-		return err
-	}
-	workers := func(kind string) int {
-		if n := opts.MaxConcurrentReconciles[kind]; n > 0 {
-			return n
-		}
-		return 4
-	}
-	// Per-object exponential backoff with jitter (the engine's Backoff, the
-	// one used everywhere) and no global token bucket, which
-	// would throttle thousands of payments to 10 reconciles a second. The
-	// gateway is protected by the per-GatewayConfig rate limiter instead.
-	limiter := func() workqueue.TypedRateLimiter[reconcile.Request] {
-		return engine.NewBackoff(500*time.Millisecond, 5*time.Minute)
-	}
-	rec := mgr.GetEventRecorder("cashier-operator")
-
-	gwc := &gatewayConfigReconciler{deps: deps, resync: opts.GatewayConfigResync}
-	if err := ctrl.NewControllerManagedBy(mgr).For(&v1.GatewayConfig{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Named("gatewayconfig").WithOptions(controller.Options{MaxConcurrentReconciles: 2, RateLimiter: limiter()}).
-		Complete(gwc); err != nil {
-		return fmt.Errorf("gatewayconfig controller: %w", err)
-	}
-
-	payments := engine.New[*v1.Payment](mgr.GetClient(), paymentKind{deps: deps}, rec, opts.Engine)
-	// A Payment reacts to its spec, its deletion and its annotations — not
-	// to its own status writes (the receiver's or its own), which would
-	// cost a needless inquiry each time.
-	specOrDeletion := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
-		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-			return !e.ObjectOld.GetDeletionTimestamp().Equal(e.ObjectNew.GetDeletionTimestamp())
-		}})
-	if err := ctrl.NewControllerManagedBy(mgr).For(&v1.Payment{}, builder.WithPredicates(specOrDeletion)).Named("payment").
-		Watches(&v1.Capture{}, toOwningPayment, builder.WithPredicates(phaseChanged)).
-		Watches(&v1.Refund{}, toOwningPayment, builder.WithPredicates(phaseChanged)).
-		Watches(&v1.CustomsDeclaration{}, toOwningPayment, builder.WithPredicates(phaseChanged)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers("Payment"), RateLimiter: payments.RateLimiter()}).
-		Complete(payments); err != nil {
-		return fmt.Errorf("payment controller: %w", err)
-	}
-	if err := setupSettlementReconciliation(mgr, deps, rec, limiter); err != nil {
-		return fmt.Errorf("settlementreconciliation controller: %w", err)
-	}
-	if err := setupRetention(mgr, deps, opts.Retention, rec); err != nil {
-		return err
-	}
-	return setupOperations(mgr, deps, opts, rec, workers, limiter)
-}
-
-// toOwningPayment maps a Capture, Refund or CustomsDeclaration to the
-// Payment it names.
-var toOwningPayment = handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-	op, ok := o.(v1.PaymentOperation)
-	if !ok {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: op.GetPaymentRef()}}}
-})
-
-// phaseChanged passes only the updates that change an object's phase.
-var phaseChanged = predicate.Funcs{
-	CreateFunc:  func(event.CreateEvent) bool { return false },
-	DeleteFunc:  func(event.DeleteEvent) bool { return false },
-	GenericFunc: func(event.GenericEvent) bool { return false },
-	UpdateFunc:  func(e event.UpdateEvent) bool { return phaseOf(e.ObjectOld) != phaseOf(e.ObjectNew) },
-}
-
-// phaseOf is the object's phase; "" for an object without one.
-func phaseOf(o client.Object) string {
-	if p, ok := o.(v1.Phased); ok {
-		return p.GetPhase()
-	}
-	return ""
 }

@@ -22,6 +22,9 @@ import (
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/controllers"
+	"github.com/cashier-operator/cashier-operator/controllers/dispute"
+	"github.com/cashier-operator/cashier-operator/controllers/retention"
+	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/connection"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
 	"github.com/cashier-operator/cashier-operator/internal/metrics"
@@ -56,7 +59,7 @@ func parseFlags() *flags {
 	flag.StringVar(&f.concurrency, "max-concurrent-reconciles", "Payment=8,Capture=2,Refund=2,CustomsDeclaration=2,Retention=16",
 		"Workers per kind, as Kind=N pairs; a bare N applies to every kind. Retention: payments archived in parallel (each waits mostly on the archive and the apiserver).")
 	flag.DurationVar(&f.resync, "gateway-config-resync", 5*time.Minute, "How often GatewayConfig Secrets are re-read (key rotation).")
-	flag.DurationVar(&f.disputeWindow, "dispute-alert-window", controllers.DefaultDisputeAlertWindow,
+	flag.DurationVar(&f.disputeWindow, "dispute-alert-window", dispute.DefaultAlertWindow,
 		"How long before its defense deadline an unanswered Dispute raises the DefenseDue condition, event and metric.")
 	f.zap.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -86,12 +89,12 @@ func run() error {
 	reg := connection.NewRegistry(mgr.GetClient(), mgr.GetAPIReader(),
 		connection.Options{Logger: ctrl.Log.WithName("gateway"), Observer: m})
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.Setup(ctx, mgr, &controllers.Deps{Registry: reg}, controllers.Options{
+	if err := controllers.Setup(ctx, mgr, &shared.Deps{Registry: reg}, controllers.Options{
 		MaxConcurrentReconciles: workers,
 		GatewayConfigResync:     f.resync,
 		Engine:                  engine.Options{OnTransition: m.OnTransition, OnStepError: m.OnStepError},
 		DisputeAlertWindow:      f.disputeWindow,
-		Retention:               controllers.RetentionOptions{Workers: workers["Retention"]},
+		Retention:               retention.Options{Workers: workers["Retention"]},
 	}); err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
-	"github.com/cashier-operator/cashier-operator/controllers"
+	"github.com/cashier-operator/cashier-operator/controllers/settlement"
 )
 
 // reconcile shows a SettlementReconciliation of the demo's own payments:
@@ -80,8 +80,8 @@ func (s *system) reconcile(ctx context.Context) error {
 	if err := s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: sr.Status.DiscrepanciesConfigMap}, &cm); err != nil {
 		return err
 	}
-	fmt.Printf("\n$ kubectl get configmap %s -o jsonpath='{.data.%s}'\n%s", cm.Name, strings.ReplaceAll(controllers.DiscrepanciesKey, ".", `\.`),
-		indent(cm.Data[controllers.DiscrepanciesKey]))
+	fmt.Printf("\n$ kubectl get configmap %s -o jsonpath='{.data.%s}'\n%s", cm.Name, strings.ReplaceAll(settlement.DiscrepanciesKey, ".", `\.`),
+		indent(cm.Data[settlement.DiscrepanciesKey]))
 	return nil
 }
 

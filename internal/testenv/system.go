@@ -17,6 +17,7 @@ import (
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/controllers"
+	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/connection"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
@@ -55,7 +56,7 @@ type SystemOptions struct {
 }
 
 // FastCadence polls quickly so tests that rely on inquiry finish fast.
-var FastCadence = controllers.Cadence{
+var FastCadence = shared.Cadence{
 	ProcessingMin: 100 * time.Millisecond, ProcessingMax: 500 * time.Millisecond,
 	OperationPoll: 200 * time.Millisecond, AuthorizedMax: time.Second,
 }
@@ -100,7 +101,7 @@ func (s *System) startManager() error {
 		copts.Engine.MinBackoff, copts.Engine.MaxBackoff = 50*time.Millisecond, 2*time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := controllers.Setup(ctx, mgr, &controllers.Deps{Registry: reg}, copts); err != nil {
+	if err := controllers.Setup(ctx, mgr, &shared.Deps{Registry: reg}, copts); err != nil {
 		cancel()
 		return err
 	}

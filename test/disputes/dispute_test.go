@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
-	"github.com/cashier-operator/cashier-operator/controllers"
+	"github.com/cashier-operator/cashier-operator/controllers/dispute"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
 	"github.com/cashier-operator/cashier-operator/internal/testenv"
@@ -37,7 +37,7 @@ func TestDefendedThenWon(t *testing.T) {
 	d = waitFor(t, f, d, "evidence template", func() bool { return d.Status.EvidenceTemplate != "" })
 	var tpl corev1.ConfigMap
 	must(t, k8s.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: d.Status.EvidenceTemplate}, &tpl))
-	if doc := tpl.BinaryData[controllers.EvidenceTemplateKey]; !bytes.HasPrefix(doc, []byte("%PDF-")) || !bytes.Contains(doc, []byte(id)) {
+	if doc := tpl.BinaryData[dispute.EvidenceTemplateKey]; !bytes.HasPrefix(doc, []byte("%PDF-")) || !bytes.Contains(doc, []byte(id)) {
 		t.Fatalf("template ConfigMap holds %d bytes without the dispute id", len(doc))
 	}
 

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
-	"github.com/cashier-operator/cashier-operator/controllers"
+	"github.com/cashier-operator/cashier-operator/controllers/retention"
 	"github.com/cashier-operator/cashier-operator/internal/archive"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
 	"github.com/cashier-operator/cashier-operator/internal/receiver"
@@ -317,7 +317,7 @@ func TestRestoreAfterRetentionOff(t *testing.T) {
 	}
 	r := f.refund("order-1-back", "order-1", "8.00")
 	create(t, r)
-	event(t, f.ns, r.Name, controllers.EventRestored)
+	event(t, f.ns, r.Name, retention.EventRestored)
 	waitFor(t, r, "Succeeded", func() bool { return r.Status.Phase == v1.OperationSucceeded })
 	if n := gatewayOperations(p.Status.PaymentRequestID); n != 1 {
 		t.Fatalf("gateway operations for the pay request = %d, want 1", n)

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
-	"github.com/cashier-operator/cashier-operator/controllers"
+	"github.com/cashier-operator/cashier-operator/controllers/retention"
 	"github.com/cashier-operator/cashier-operator/internal/archive"
 )
 
@@ -14,7 +14,7 @@ import (
 // there after a later payment (created after it, finished after it) went.
 func (f *fixture) keptAfterArchive(t *testing.T, again *v1.Payment) {
 	t.Helper()
-	ev := event(t, f.ns, again.Name, controllers.EventKeptAfterArchive)
+	ev := event(t, f.ns, again.Name, retention.EventKeptAfterArchive)
 	t.Logf("event: %s", ev.Note)
 	later := f.paid(t, f.payment(again.Name+"-later", "1.00"))
 	waitGone(t, later)

@@ -26,6 +26,7 @@ import (
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/controllers"
+	"github.com/cashier-operator/cashier-operator/controllers/retention"
 	"github.com/cashier-operator/cashier-operator/internal/archive"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
 	"github.com/cashier-operator/cashier-operator/internal/pgtest"
@@ -62,7 +63,7 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = env.Stop() }()
 	sys, err = testenv.StartSystem(env, testenv.SystemOptions{Sim: gatewaysim.Options{Seed: 1},
-		Controllers: controllers.Options{Retention: controllers.RetentionOptions{RetryInterval: 200 * time.Millisecond, RestoreTTL: restoreTTL}}})
+		Controllers: controllers.Options{Retention: retention.Options{RetryInterval: 200 * time.Millisecond, RestoreTTL: restoreTTL}}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -427,7 +428,7 @@ func TestArchiveDownPausesRetention(t *testing.T) {
 	create(t, r)
 	waitFor(t, r, "Succeeded", func() bool { return r.Status.Phase == v1.OperationSucceeded })
 	f.archiveReady(t, metav1.ConditionFalse, v1.ReasonArchiveUnavailable)
-	ev := event(t, "default", f.gwc, controllers.EventRetentionPaused)
+	ev := event(t, "default", f.gwc, retention.EventRetentionPaused)
 	if !strings.Contains(ev.Note, "nothing is deleted") {
 		t.Fatalf("RetentionPaused event says %q", ev.Note)
 	}
@@ -443,7 +444,7 @@ func TestArchiveDownPausesRetention(t *testing.T) {
 	resumed = true
 	waitGone(t, r, p)
 	f.archiveReady(t, metav1.ConditionTrue, v1.ReasonAvailable)
-	event(t, "default", f.gwc, controllers.EventRetentionResumed)
+	event(t, "default", f.gwc, retention.EventRetentionResumed)
 	if got := f.story(t, "order-1"); len(got) != 2 {
 		t.Fatalf("archived after the outage: %v, want the payment and its refund", got)
 	}
@@ -483,7 +484,7 @@ func TestRefundRestoresArchivedPayment(t *testing.T) {
 
 	second := f.refund("order-1-second", "order-1", "4.00")
 	create(t, second)
-	event(t, f.ns, second.Name, controllers.EventRestored)
+	event(t, f.ns, second.Name, retention.EventRestored)
 	// Once final, the refund and the restored payment are archived again:
 	// the archive tells how they ended, whenever the test looks.
 	waitGone(t, second)
@@ -610,7 +611,7 @@ func TestRestoreWithAnotherArchiveBroken(t *testing.T) {
 	waitGone(t, p)
 	r := f.refund("order-1-late", "order-1", "4.00")
 	create(t, r)
-	if ev := event(t, f.ns, r.Name, controllers.EventRestored); ev.Type != corev1.EventTypeNormal {
+	if ev := event(t, f.ns, r.Name, retention.EventRestored); ev.Type != corev1.EventTypeNormal {
 		t.Fatalf("restore event %s: %s", ev.Type, ev.Note)
 	}
 	waitGone(t, r)

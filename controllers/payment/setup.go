@@ -1,0 +1,39 @@
+package payment
+
+import (
+	"context"
+	"fmt"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/controllers/shared"
+	"github.com/cashier-operator/cashier-operator/internal/engine"
+)
+
+// Setup registers the Payment controller: the payment adapter on the
+// engine, woken by its operations' phase changes.
+func Setup(_ context.Context, w shared.Wiring) error {
+	payments := engine.New[*v1.Payment](w.Mgr.GetClient(), paymentKind{deps: w.Deps}, w.Recorder, w.Engine)
+	// A Payment reacts to its spec, its deletion and its annotations — not
+	// to its own status writes (the receiver's or its own), which would
+	// cost a needless inquiry each time.
+	specOrDeletion := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
+		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+			return !e.ObjectOld.GetDeletionTimestamp().Equal(e.ObjectNew.GetDeletionTimestamp())
+		}})
+	if err := ctrl.NewControllerManagedBy(w.Mgr).For(&v1.Payment{}, builder.WithPredicates(specOrDeletion)).Named("payment").
+		Watches(&v1.Capture{}, shared.ToOwningPayment, builder.WithPredicates(shared.PhaseChanged)).
+		Watches(&v1.Refund{}, shared.ToOwningPayment, builder.WithPredicates(shared.PhaseChanged)).
+		Watches(&v1.CustomsDeclaration{}, shared.ToOwningPayment, builder.WithPredicates(shared.PhaseChanged)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: w.Workers("Payment"), RateLimiter: payments.RateLimiter()}).
+		Complete(payments); err != nil {
+		return fmt.Errorf("payment controller: %w", err)
+	}
+	return nil
+}
