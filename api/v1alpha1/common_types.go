@@ -265,4 +265,23 @@ const (
 	// ReasonRestoreFailed: the archive holds the payment but it cannot be
 	// restored (it never reached the gateway).
 	ReasonRestoreFailed = "RestoreFailed"
+
+	// Reasons of the MoneyPolicy (Blocked=True; the operation makes no
+	// gateway call while it has one). ReasonLimitExceeded, above, is also
+	// the reason of an operation over its rule's maxAmount.
+
+	// ReasonApprovalRequired: the operation is above its rule's
+	// approvalAbove and no valid Approval names it yet.
+	ReasonApprovalRequired = "ApprovalRequired"
+	// ReasonBudgetExhausted: the operation does not fit in what is left of
+	// a namespace or requester budget in the current window.
+	ReasonBudgetExhausted = "BudgetExhausted"
+	// ReasonPolicyInvalid: the namespace's MoneyPolicy cannot be read (an
+	// amount with more decimal places than its currency has): it holds
+	// back every operation it would govern until it is fixed.
+	ReasonPolicyInvalid = "PolicyInvalid"
+	// ReasonRequesterUnknown: a MoneyPolicy governs the operation but it
+	// carries no requester recorded at admission (the admission policies
+	// are not installed, or it was created before they were).
+	ReasonRequesterUnknown = "RequesterUnknown"
 )

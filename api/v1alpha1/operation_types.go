@@ -66,6 +66,11 @@ type OperationStatus struct {
 	// +optional
 	LastResult *GatewayResult `json:"lastResult,omitempty"`
 
+	// Audit is who asked for the operation and who approved it, recorded
+	// before it is first sent when a MoneyPolicy governs it.
+	// +optional
+	Audit *Audit `json:"audit,omitempty"`
+
 	// Conditions: Ready and Synced; Reconciling and Stalled (kstatus) only
 	// while True, their absence meaning False; Blocked.
 	// +listType=map

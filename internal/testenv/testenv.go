@@ -87,7 +87,12 @@ func Start() (*Env, error) {
 		_ = e.Stop()
 		return nil, fmt.Errorf("client: %w", err)
 	}
-	return &Env{env: e, Config: cfg, Client: c, Scheme: s}, nil
+	env := &Env{env: e, Config: cfg, Client: c, Scheme: s}
+	if err := env.installAdmission(filepath.Join(root, "config", "admission")); err != nil {
+		_ = e.Stop()
+		return nil, err
+	}
+	return env, nil
 }
 
 // Stop stops the control plane.
