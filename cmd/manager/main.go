@@ -92,7 +92,7 @@ func run() error {
 	if err := controllers.Setup(ctx, mgr, &shared.Deps{Registry: reg}, controllers.Options{
 		MaxConcurrentReconciles: workers,
 		GatewayConfigResync:     f.resync,
-		Engine:                  engine.Options{OnTransition: m.OnTransition, OnStepError: m.OnStepError},
+		Engine:                  engine.Options{OnTransition: m.OnTransition, OnStepError: m.OnStepError, OnHold: m.OnHold},
 		DisputeAlertWindow:      f.disputeWindow,
 		Retention:               retention.Options{Workers: workers["Retention"]},
 	}); err != nil {

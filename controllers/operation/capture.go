@@ -20,7 +20,7 @@ import (
 // manual-capture card authorization, together at most the authorized amount.
 func captureSpec() opSpec[*v1.Capture] {
 	return opSpec[*v1.Capture]{
-		kind: "Capture", what: "capture", plural: "captures", done: "captured",
+		kind: "Capture", what: "capture", plural: "captures", done: "captured", moneyKind: v1.MoneyKindCapture,
 		newObj:    func() *v1.Capture { return &v1.Capture{} },
 		newList:   func() client.ObjectList { return &v1.CaptureList{} },
 		requestID: ids.Capture,

@@ -40,6 +40,9 @@ type opSpec[T v1.PaymentOperation] struct {
 	// kind is the Kubernetes kind; what names one in messages ("refund");
 	// plural and done phrase the limit ("refunds" ... "refunded").
 	kind, what, plural, done string
+	// moneyKind is what a MoneyPolicy rule names the kind ("" for kinds no
+	// policy governs).
+	moneyKind v1.MoneyKind
 
 	newObj  func() T
 	newList func() client.ObjectList
@@ -209,6 +212,12 @@ func (k opKind[T]) Connect(ctx context.Context, o T) (engine.External[T], error)
 	e := &opExternal[T]{k: k, c: c}
 	if accepted(st) {
 		return e, nil
+	}
+	if !submitted(st) {
+		// Before any gateway call, the observing inquiry included.
+		if err := k.hold(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	if err := k.spec.eligible(c, k.deps.Time()); err != nil {
 		var term *engine.TerminalError

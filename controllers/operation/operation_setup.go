@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -63,11 +64,15 @@ func setupOperation[T v1.PaymentOperation](w shared.Wiring, spec opSpec[T]) erro
 		}
 		return reqs
 	})
-	if err := ctrl.NewControllerManagedBy(w.Mgr).
+	b := ctrl.NewControllerManagedBy(w.Mgr).
 		For(spec.newObj(), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named(strings.ToLower(spec.kind)).
-		Watches(&v1.Payment{}, toOperations, builder.WithPredicates(paymentMoved)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: w.Workers(spec.kind), RateLimiter: r.RateLimiter()}).
+		Watches(&v1.Payment{}, toOperations, builder.WithPredicates(paymentMoved))
+	if spec.moneyKind != "" {
+		b = b.Watches(&v1.Approval{}, toApproved(spec.moneyKind)).
+			Watches(&v1.MoneyPolicy{}, toHeld(cache, spec), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	}
+	if err := b.WithOptions(controller.Options{MaxConcurrentReconciles: w.Workers(spec.kind), RateLimiter: r.RateLimiter()}).
 		Complete(r); err != nil {
 		return fmt.Errorf("%s controller: %w", strings.ToLower(spec.kind), err)
 	}
@@ -90,4 +95,33 @@ var paymentMoved = predicate.Funcs{
 			!equality.Semantic.DeepEqual(o.Status.Amounts, n.Status.Amounts) ||
 			!equality.Semantic.DeepEqual(o.Status.Dispute, n.Status.Dispute)
 	},
+}
+
+// toApproved maps an Approval to the operation of kind it names.
+func toApproved(kind v1.MoneyKind) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		a, ok := o.(*v1.Approval)
+		if !ok || a.Spec.TargetRef.Kind != kind {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Spec.TargetRef.Name}}}
+	})
+}
+
+// toHeld maps a MoneyPolicy to the operations of its namespace not yet
+// sent: a changed policy decides them again at once.
+func toHeld[T v1.PaymentOperation](cache client.Reader, spec opSpec[T]) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, p client.Object) []reconcile.Request {
+		ops, err := shared.ListObjects[T](ctx, cache, spec.newList(), p.GetNamespace())
+		if err != nil {
+			return nil
+		}
+		var reqs []reconcile.Request
+		for _, o := range ops {
+			if !submitted(o.GetOperationStatus()) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
+			}
+		}
+		return reqs
+	})
 }

@@ -23,7 +23,7 @@ import (
 // A refund waits, Blocked DisputeOpen, while a chargeback is unjudged.
 func refundSpec() opSpec[*v1.Refund] {
 	return opSpec[*v1.Refund]{
-		kind: "Refund", what: "refund", plural: "refunds", done: "refunded",
+		kind: "Refund", what: "refund", plural: "refunds", done: "refunded", moneyKind: v1.MoneyKindRefund,
 		newObj:    func() *v1.Refund { return &v1.Refund{} },
 		newList:   func() client.ObjectList { return &v1.RefundList{} },
 		requestID: ids.Refund,

@@ -187,6 +187,10 @@ type WaitError struct {
 	RequeueAfter time.Duration
 	// Blocked marks the wait as Blocked (operations) rather than a sync error.
 	Blocked bool
+	// Announce, for a Blocked wait, says a person must act (approve, raise a
+	// limit): the engine writes a Warning Event and tells Options.OnHold
+	// when the object becomes blocked for this reason.
+	Announce bool
 	// Cause is the error behind the wait, if any (errors.Is/As reach it).
 	Cause error
 }
@@ -230,6 +234,9 @@ type Options struct {
 	// OnStepError, if set, is told of every step that did not complete and
 	// is retried with backoff (metrics); err is the step's error.
 	OnStepError func(kind string, err error)
+	// OnHold, if set, is told when an announced Blocked wait starts holding
+	// an object (metrics).
+	OnHold func(kind, reason string)
 }
 
 // Reconciler is the generic reconciler for one kind.
@@ -402,9 +409,22 @@ func (r *Reconciler[T]) step(ctx context.Context, obj T) (Result, error) {
 		}
 		return Result{Change: transition.Change{From: from, To: r.phase(obj)}}, nil
 	case errors.As(err, &wait):
+		held := wait.Blocked && wait.Announce && !blockedBy(*r.kind.Conditions(obj), wait.Reason)
 		r.kind.Wait(obj, wait)
+		if held {
+			r.event(obj, corev1.EventTypeWarning, wait.Reason, "Hold", wait.Message)
+			if r.opts.OnHold != nil {
+				r.opts.OnHold(r.kind.Name(), wait.Reason)
+			}
+		}
 	}
 	return res, err
+}
+
+// blockedBy reports whether conds hold Blocked=True with reason.
+func blockedBy(conds []metav1.Condition, reason string) bool {
+	c := meta.FindStatusCondition(conds, v1.ConditionBlocked)
+	return c != nil && c.Status == metav1.ConditionTrue && c.Reason == reason
 }
 
 // act decides, in this one place, what the object needs at the gateway:

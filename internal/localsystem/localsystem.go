@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/admission"
 )
 
 // Options configure Start.
@@ -189,8 +190,10 @@ func (s *System) startControlPlane() error {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = v1.AddToScheme(scheme)
-	s.Client, err = client.New(s.Config, client.Options{Scheme: scheme})
-	return err
+	if s.Client, err = client.New(s.Config, client.Options{Scheme: scheme}); err != nil {
+		return err
+	}
+	return admission.Install(s.Client, filepath.Join(s.opts.Root, "config", "admission"))
 }
 
 // startSimulator starts alipay-sim on a free port; it returns the directory

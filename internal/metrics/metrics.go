@@ -24,6 +24,7 @@ type Metrics struct {
 	GatewayRequests *prometheus.CounterVec
 	GatewayLatency  *prometheus.HistogramVec
 	StepErrors      *prometheus.CounterVec
+	Holds           *prometheus.CounterVec
 	*Transitions
 }
 
@@ -76,12 +77,16 @@ func New(reg prometheus.Registerer, reader client.Reader) (*Metrics, error) {
 			Name: "cashier_step_errors_total",
 			Help: "Reconcile steps that did not complete and are retried with backoff, by kind and class (gateway: the outcome at the gateway is unknown; other: the apiserver or the operator).",
 		}, []string{"kind", "class"}),
+		Holds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cashier_holds_total",
+			Help: "Operations a MoneyPolicy started holding back (Blocked, no gateway call), by kind and reason (ApprovalRequired, LimitExceeded, BudgetExhausted, PolicyInvalid, RequesterUnknown).",
+		}, []string{"kind", "reason"}),
 	}
 	var err error
 	if m.Transitions, err = NewTransitions(reg); err != nil {
 		return nil, err
 	}
-	for _, c := range []prometheus.Collector{m.GatewayRequests, m.GatewayLatency, m.StepErrors,
+	for _, c := range []prometheus.Collector{m.GatewayRequests, m.GatewayLatency, m.StepErrors, m.Holds,
 		&phaseCollector{reader: reader}, NewDefenseDueCollector(reader)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -173,6 +178,9 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// OnHold counts an operation a policy started holding (engine.Options.OnHold).
+func (m *Metrics) OnHold(kind, reason string) { m.Holds.WithLabelValues(kind, reason).Inc() }
 
 // OnStepError counts a step that did not complete (engine.Options.OnStepError).
 func (m *Metrics) OnStepError(kind string, err error) {

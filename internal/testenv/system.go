@@ -53,6 +53,9 @@ type SystemOptions struct {
 	Sim gatewaysim.Options
 	// Controllers configures the controllers (tests pass a fast Cadence).
 	Controllers controllers.Options
+	// Now is the operator's clock (default time.Now): a test moves it to
+	// reach the next budget window without sleeping.
+	Now func() time.Time
 }
 
 // FastCadence polls quickly so tests that rely on inquiry finish fast.
@@ -101,7 +104,7 @@ func (s *System) startManager() error {
 		copts.Engine.MinBackoff, copts.Engine.MaxBackoff = 50*time.Millisecond, 2*time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := controllers.Setup(ctx, mgr, &shared.Deps{Registry: reg}, copts); err != nil {
+	if err := controllers.Setup(ctx, mgr, &shared.Deps{Registry: reg, Now: s.opts.Now}, copts); err != nil {
 		cancel()
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	paymentsv1alpha1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/admission"
 )
 
 // Env is a running control plane with the CRDs installed.
@@ -88,7 +89,7 @@ func Start() (*Env, error) {
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	env := &Env{env: e, Config: cfg, Client: c, Scheme: s}
-	if err := env.installAdmission(filepath.Join(root, "config", "admission")); err != nil {
+	if err := admission.Install(c, filepath.Join(root, "config", "admission")); err != nil {
 		_ = e.Stop()
 		return nil, err
 	}

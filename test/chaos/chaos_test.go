@@ -20,6 +20,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
 	"github.com/cashier-operator/cashier-operator/internal/localsystem"
 	"github.com/cashier-operator/cashier-operator/internal/testenv"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 const (
@@ -49,6 +50,12 @@ func TestChaos(t *testing.T) {
 
 	ls, api := startSystem(ctx, t, seed)
 	mark("build and start", began)
+	// Every refund and capture passes the MoneyPolicy on its way (its
+	// decision, the uncached sibling list, the audit), under the faults too:
+	// exactly-once must hold with policies on.
+	if err := ls.Client.Create(ctx, chaosPolicy()); err != nil {
+		t.Fatal(err)
+	}
 	sim := newSimClient(ls.SimURL)
 	// Customs is quick; ALIPAY_CN payments are completed by the simulator
 	// (amount magic declines some); wallets are paid by the driver.
@@ -583,4 +590,18 @@ func summary(t *testing.T, prof profile, seed uint64, plans []*paymentPlan, s *s
 	}
 	fmt.Fprintf(&b, " total %s\n", time.Since(began).Round(100*time.Millisecond))
 	t.Log(b.String())
+}
+
+// chaosPolicy governs every refund and capture of the plan with limits
+// none of them reaches: the policy is decided for each, and holds none.
+func chaosPolicy() *v1.MoneyPolicy {
+	var rules []v1.MoneyRule
+	for _, cur := range []string{"HKD", "USD", "CNY"} {
+		for _, k := range []v1.MoneyKind{v1.MoneyKindRefund, v1.MoneyKindCapture} {
+			rules = append(rules, v1.MoneyRule{Kind: k, Currency: cur, MaxAmount: "99999999", ApprovalAbove: "99999999",
+				NamespaceBudget: "9999999999", RequesterBudget: "9999999999"})
+		}
+	}
+	return &v1.MoneyPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: v1.MoneyPolicyName},
+		Spec: v1.MoneyPolicySpec{Rules: rules}}
 }

@@ -1,4 +1,8 @@
-package testenv
+// Package admission installs the operator's in-apiserver admission policies
+// (config/admission: the requester and approver recorded from userInfo) into
+// a local control plane, for the tests, the demo and the benchmark, and
+// waits until the apiserver enforces them.
+package admission
 
 import (
 	"context"
@@ -20,10 +24,11 @@ import (
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 )
 
-// installAdmission creates the admission policies of config/admission
-// (every YAML file but the kustomize ones) and waits until the apiserver
-// enforces them, so that no test races the policies' start.
-func (e *Env) installAdmission(dir string) error {
+// Install creates the admission policies of dir (config/admission: every
+// YAML file but the kustomize ones) with c, an administrator's client, and
+// waits until the apiserver enforces them, so that nothing races the
+// policies' start.
+func Install(c client.Client, dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return err
@@ -34,15 +39,15 @@ func (e *Env) installAdmission(dir string) error {
 		if strings.HasPrefix(filepath.Base(f), "kustomiz") {
 			continue
 		}
-		if err := e.createAll(ctx, f); err != nil {
+		if err := createAll(ctx, c, f); err != nil {
 			return fmt.Errorf("admission policies %s: %w", f, err)
 		}
 	}
-	return e.waitAdmission(ctx)
+	return waitEnforced(ctx, c)
 }
 
 // createAll creates every object of a multi-document YAML file.
-func (e *Env) createAll(ctx context.Context, path string) error {
+func createAll(ctx context.Context, c client.Client, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -60,16 +65,16 @@ func (e *Env) createAll(ctx context.Context, path string) error {
 		if len(u.Object) == 0 {
 			continue
 		}
-		if err := e.Client.Create(ctx, &u); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := c.Create(ctx, &u); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
 	}
 }
 
-// waitAdmission waits until a dry-run Refund comes back with its requester
+// waitEnforced waits until a dry-run Refund comes back with its requester
 // recorded (the mutating policy runs) and one carrying another requester
 // is refused (the validating policy runs).
-func (e *Env) waitAdmission(ctx context.Context) error {
+func waitEnforced(ctx context.Context, c client.Client) error {
 	probe := func(requester string) *v1.Refund {
 		r := &v1.Refund{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "admission-probe"},
 			Spec: v1.RefundSpec{PaymentRef: v1.LocalObjectReference{Name: "probe"}, Amount: v1.Money{Currency: "HKD", Value: "1.00"}}}
@@ -80,7 +85,7 @@ func (e *Env) waitAdmission(ctx context.Context) error {
 	}
 	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		r := probe("")
-		if err := e.Client.Create(ctx, r, client.DryRunAll); err != nil {
+		if err := c.Create(ctx, r, client.DryRunAll); err != nil {
 			return false, nil
 		}
 		return r.Annotations[v1.RequesterAnnotation] != "", nil
@@ -94,8 +99,8 @@ func (e *Env) waitAdmission(ctx context.Context) error {
 		a := &v1.Approval{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "admission-probe"},
 			Spec: v1.ApprovalSpec{TargetRef: v1.ApprovalTarget{Kind: v1.MoneyKindRefund, Name: "probe"}, Requester: "nobody",
 				PaymentRef: v1.LocalObjectReference{Name: "probe"}, Amount: v1.Money{Currency: "HKD", Value: "1.00"}}}
-		return apierrors.IsInvalid(e.Client.Create(ctx, a, client.DryRunAll)) ||
-			apierrors.IsForbidden(e.Client.Create(ctx, a, client.DryRunAll)), nil
+		return apierrors.IsInvalid(c.Create(ctx, a, client.DryRunAll)) ||
+			apierrors.IsForbidden(c.Create(ctx, a, client.DryRunAll)), nil
 	})
 	if err != nil {
 		return fmt.Errorf("the validating admission policies never refused an Approval without a MoneyPolicy: %w", err)
