@@ -32,7 +32,7 @@ func captureSpec() opSpec[*v1.Capture] {
 			if a := c.payment.Status.Amounts.Authorized; a != nil {
 				auth = *a
 			}
-			b, err := money.ParseMajor(auth.Currency, auth.Value)
+			b, err := auth.Amount()
 			return b, "was authorized", err
 		},
 		create: func(ctx context.Context, c *opCall[*v1.Capture]) (transition.OperationFacts, error) {

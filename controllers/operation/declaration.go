@@ -42,7 +42,7 @@ func declarationSpec(deps *shared.Deps, b *declarationBatcher) opSpec[*v1.Custom
 		eligible:   declarationEligible,
 		prepare:    buyerCertificate,
 		budget: func(_ context.Context, c *opCall[*v1.CustomsDeclaration]) (money.Amount, string, error) {
-			a, err := money.ParseMajor(c.payment.Spec.Amount.Currency, c.payment.Spec.Amount.Value)
+			a, err := c.payment.Spec.Amount.Amount()
 			return a, "was paid", err
 		},
 		create: func(ctx context.Context, c *opCall[*v1.CustomsDeclaration]) (transition.OperationFacts, error) {

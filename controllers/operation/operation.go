@@ -198,7 +198,7 @@ func (k opKind[T]) Connect(ctx context.Context, o T) (engine.External[T], error)
 		return nil, err
 	}
 	m := o.GetAmount()
-	amount, err := money.ParseMajor(m.Currency, m.Value)
+	amount, err := m.Amount()
 	if err != nil {
 		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error()}
 	}

@@ -107,7 +107,7 @@ func (e *opExternal[T]) amountIn(o T, currency string) (money.Amount, bool) {
 }
 
 func (e *opExternal[T]) moneyIn(m v1.Money, currency string) (money.Amount, bool) {
-	a, err := money.ParseMajor(m.Currency, m.Value)
+	a, err := m.Amount()
 	return a, err == nil && a.Currency() == currency
 }
 

@@ -12,7 +12,6 @@ import (
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
-	"github.com/cashier-operator/cashier-operator/internal/money"
 	"github.com/cashier-operator/cashier-operator/internal/policy"
 )
 
@@ -103,7 +102,7 @@ func (k opKind[T]) policyInput(ctx context.Context, c *opCall[T], requester stri
 // amount cannot be read (it will fail, and takes nothing).
 func (k opKind[T]) policyOperation(o T) (policy.Operation, bool) {
 	m := o.GetAmount()
-	a, err := money.ParseMajor(m.Currency, m.Value)
+	a, err := m.Amount()
 	if err != nil {
 		return policy.Operation{}, false
 	}

@@ -85,7 +85,15 @@ func refundEligible(c *opCall[*v1.Refund], _ time.Time) error {
 	switch p.Status.Phase {
 	case v1.PaymentSucceeded:
 	case v1.PaymentAuthorized:
-		if a := p.Status.Amounts.Captured; a == nil || shared.SumMoney(a.Currency, []v1.Money{*a}).IsZero() {
+		var captured []v1.Money
+		if a := p.Status.Amounts.Captured; a != nil {
+			captured = append(captured, *a)
+		}
+		total, err := shared.SumMoney(p.Spec.Amount.Currency, captured)
+		if err != nil {
+			return fmt.Errorf("payment %s status.amounts.captured: %w", c.paymentName(), err)
+		}
+		if total.IsZero() {
 			return &engine.WaitError{Reason: v1.ReasonPaymentNotReady, RequeueAfter: paymentWait, Message: fmt.Sprintf(
 				"payment %s is Authorized and nothing of it is captured yet; waiting for a capture", c.paymentName())}
 		}
@@ -140,7 +148,10 @@ func refundBudget(ctx context.Context, c *opCall[*v1.Refund]) (money.Amount, str
 	if a := p.Status.Amounts.Captured; a != nil {
 		paid = append(paid, *a)
 	}
-	base := shared.SumMoney(cur, paid)
+	base, err := shared.SumMoney(cur, paid)
+	if err != nil {
+		return base, "", fmt.Errorf("payment %s status.amounts.captured: %w", c.paymentName(), err)
+	}
 	phrase := "was paid"
 	if p.Spec.Authorization {
 		phrase = "was captured"
@@ -154,11 +165,17 @@ func refundBudget(ctx context.Context, c *opCall[*v1.Refund]) (money.Amount, str
 				ms = append(ms, cp.Spec.Amount)
 			}
 		}
-		if s := shared.SumMoney(cur, ms); s.Minor() > base.Minor() {
+		s, err := shared.SumMoney(cur, ms)
+		if err != nil {
+			return base, phrase, fmt.Errorf("captures of payment %s: %w", c.paymentName(), err)
+		}
+		if s.Minor() > base.Minor() {
 			base = s
 		}
 	} else if base.IsZero() && p.Status.Phase == v1.PaymentSucceeded {
-		base = shared.SumMoney(cur, []v1.Money{p.Spec.Amount})
+		if base, err = p.Spec.Amount.Amount(); err != nil {
+			return base, phrase, fmt.Errorf("payment %s spec.amount: %w", c.paymentName(), err)
+		}
 	}
 	if back, err := chargedBack(ctx, c); err != nil {
 		return base, phrase, err
@@ -211,5 +228,5 @@ func chargedBack(ctx context.Context, c *opCall[*v1.Refund]) (money.Amount, erro
 			back = append(back, *d.JudgedAmount)
 		}
 	}
-	return shared.SumMoney(cur, back), nil
+	return shared.SumMoney(cur, back)
 }

@@ -171,7 +171,7 @@ func wireSum(ms []v1.Money) (*gateway.Amount, error) {
 		return nil, err
 	}
 	for _, m := range ms {
-		a, err := money.ParseMajor(m.Currency, m.Value)
+		a, err := m.Amount()
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +188,7 @@ func (k paymentKind) Connect(ctx context.Context, p *v1.Payment) (engine.Externa
 	if err != nil {
 		return nil, err
 	}
-	amount, err := money.ParseMajor(p.Spec.Amount.Currency, p.Spec.Amount.Value)
+	amount, err := p.Spec.Amount.Amount()
 	if err != nil {
 		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error(), Cause: err}
 	}
@@ -662,7 +662,11 @@ func (e *paymentExternal) payRequest(ctx context.Context, p *v1.Payment) (*gatew
 		}
 	}
 	if o := s.Order; o != nil {
-		req.Order = orderToWire(o)
+		order, err := orderToWire(o)
+		if err != nil {
+			return nil, nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: err.Error(), Cause: err}
+		}
+		req.Order = order
 	}
 	if ref := s.PaymentMethod.CardSecretRef; ref != nil {
 		meta, token, err := e.cardData(ctx, p.Namespace, ref.Name)
@@ -708,22 +712,28 @@ func (e *paymentExternal) cardData(ctx context.Context, ns, name string) (map[st
 	return meta, "", nil
 }
 
-func orderToWire(o *v1.Order) *gateway.Order {
+// orderToWire is spec.order as the pay call sends it; an amount that does
+// not parse is an error naming the field, never left out.
+func orderToWire(o *v1.Order) (*gateway.Order, error) {
 	w := &gateway.Order{ReferenceOrderID: o.ReferenceOrderID, OrderDescription: o.Description}
 	if o.Amount != nil {
-		if a, err := transition.WireFromMoney(*o.Amount); err == nil {
-			w.OrderAmount = &a
+		a, err := transition.WireFromMoney(*o.Amount)
+		if err != nil {
+			return nil, fmt.Errorf("spec.order.amount: %w", err)
 		}
+		w.OrderAmount = &a
 	}
-	for _, g := range o.Goods {
+	for i, g := range o.Goods {
 		wg := gateway.Goods{ReferenceGoodsID: g.ID, GoodsName: g.Name, GoodsCategory: g.Category, GoodsBrand: g.Brand, GoodsURL: g.URL}
 		if g.Quantity > 0 {
 			wg.GoodsQuantity = fmt.Sprint(g.Quantity)
 		}
 		if g.UnitAmount != nil {
-			if a, err := transition.WireFromMoney(*g.UnitAmount); err == nil {
-				wg.GoodsUnitAmount = &a
+			a, err := transition.WireFromMoney(*g.UnitAmount)
+			if err != nil {
+				return nil, fmt.Errorf("spec.order.goods[%d].unitAmount: %w", i, err)
 			}
+			wg.GoodsUnitAmount = &a
 		}
 		w.Goods = append(w.Goods, wg)
 	}
@@ -746,5 +756,5 @@ func orderToWire(o *v1.Order) *gateway.Order {
 			w.Shipping.ShippingName = &gateway.UserName{FullName: sh.Name}
 		}
 	}
-	return w
+	return w, nil
 }

@@ -42,17 +42,23 @@ func ListObjects[T client.Object](ctx context.Context, r client.Reader, list cli
 	return out, nil
 }
 
-// SumMoney totals amounts of one currency (invalid ones are skipped).
-func SumMoney(currency string, ms []v1.Money) money.Amount {
-	total, _ := money.Zero(currency)
+// SumMoney totals amounts of one currency; an amount that does not parse,
+// or is in another currency, is an error, never left out of the total.
+func SumMoney(currency string, ms []v1.Money) (money.Amount, error) {
+	total, err := money.Zero(currency)
+	if err != nil {
+		return money.Amount{}, err
+	}
 	for _, m := range ms {
-		if a, err := money.ParseMajor(m.Currency, m.Value); err == nil {
-			if s, err := total.Add(a); err == nil {
-				total = s
-			}
+		a, err := m.Amount()
+		if err != nil {
+			return money.Amount{}, err
+		}
+		if total, err = total.Add(a); err != nil {
+			return money.Amount{}, err
 		}
 	}
-	return total
+	return total, nil
 }
 
 // GatewayNow estimates the gateway's clock, in which authExpiryTime is

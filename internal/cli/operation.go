@@ -208,7 +208,7 @@ func checkAmount(p *v1.Payment, value, limitName string, limit *v1.Money, inFlig
 	}
 	pending, _ := money.Zero(cur)
 	for _, m := range inFlight {
-		a, err := money.ParseMajor(m.Currency, m.Value)
+		a, err := m.Amount()
 		if err != nil {
 			return v1.Money{}, err
 		}

@@ -39,7 +39,7 @@ func (p *Policy) approval(op Operation, approvals []v1.Approval) (*v1.Approval, 
 // refuses says why a naming op does not approve it ("" when it does).
 func (p *Policy) refuses(op Operation, a *v1.Approval) string {
 	s := a.Spec
-	amount, err := money.ParseMajor(s.Amount.Currency, s.Amount.Value)
+	amount, err := s.Amount.Amount()
 	switch {
 	case err != nil:
 		return "spec.amount: " + err.Error()

@@ -50,7 +50,7 @@ func NewIndex(gatewayRef string, payments []v1.Payment, captures []v1.Capture, r
 			continue
 		}
 		mine[p.Name] = true
-		a, err := money.ParseMajor(p.Spec.Amount.Currency, p.Spec.Amount.Value)
+		a, err := p.Spec.Amount.Amount()
 		if err != nil {
 			continue
 		}
@@ -70,7 +70,7 @@ func NewIndex(gatewayRef string, payments []v1.Payment, captures []v1.Capture, r
 		if !mine[payment] {
 			return
 		}
-		a, err := money.ParseMajor(m.Currency, m.Value)
+		a, err := m.Amount()
 		if err != nil {
 			return
 		}

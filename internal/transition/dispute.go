@@ -67,7 +67,7 @@ func wireMoney(m *v1.Money) *gateway.Amount {
 	if m == nil {
 		return nil
 	}
-	a, err := money.ParseMajor(m.Currency, m.Value)
+	a, err := m.Amount()
 	if err != nil {
 		return nil
 	}

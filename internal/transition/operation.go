@@ -95,7 +95,7 @@ func MoneyFromWire(a gateway.Amount) (v1.Money, error) {
 // WireFromMoney converts an API amount to the wire form, checking the
 // currency's precision; the error says what is wrong in words a person can act on.
 func WireFromMoney(m v1.Money) (gateway.Amount, error) {
-	a, err := money.ParseMajor(m.Currency, m.Value)
+	a, err := m.Amount()
 	if err != nil {
 		return gateway.Amount{}, err
 	}

@@ -3,7 +3,6 @@ package transition
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -106,19 +105,13 @@ func ApplyPayment(p *v1.Payment, f PaymentFacts, now time.Time) (Change, error) 
 	ch := Change{From: string(st.Phase)}
 
 	// Identity and amount checks first: refuse before touching anything.
-	if f.PaymentID != "" && st.PaymentID != "" && f.PaymentID != st.PaymentID {
-		return Change{From: ch.From, To: ch.From}, fmt.Errorf("%w: paymentId %s, object has %s", ErrMismatch, f.PaymentID, st.PaymentID)
+	if err := samePayment(p, f); err != nil {
+		return Change{From: ch.From, To: ch.From}, err
 	}
-	if f.PaymentRequestID != "" && st.PaymentRequestID != "" && f.PaymentRequestID != st.PaymentRequestID {
-		return Change{From: ch.From, To: ch.From}, fmt.Errorf("%w: paymentRequestId %s, object has %s", ErrMismatch, f.PaymentRequestID, st.PaymentRequestID)
+	next, ok, err := paymentPhase(p, f, now)
+	if err != nil {
+		return Change{From: ch.From, To: ch.From}, err
 	}
-	if f.Amount != nil {
-		if err := sameAmount(p.Spec.Amount, *f.Amount); err != nil {
-			return Change{From: ch.From, To: ch.From}, fmt.Errorf("%w: payment amount: %v", ErrMismatch, err)
-		}
-	}
-
-	next, ok := paymentPhase(p, f, now)
 	if ok && !PaymentCanMove(st.Phase, next) {
 		ch.Ignored = fmt.Sprintf("%s says %s but the payment is already %s", f.Source, next, st.Phase)
 		ok = false
@@ -181,24 +174,58 @@ func ApplyPayment(p *v1.Payment, f PaymentFacts, now time.Time) (Change, error) 
 	return ch, nil
 }
 
-// paymentPhase maps facts to the phase they imply; ok=false when they imply none.
-func paymentPhase(p *v1.Payment, f PaymentFacts, now time.Time) (v1.PaymentPhase, bool) {
-	if f.AuthLapsed && p.Status.Phase == v1.PaymentAuthorized {
-		if c := p.Status.Amounts.Captured; (c != nil && !isZero(*c)) || (f.Captured != nil && strings.TrimLeft(f.Captured.Value, "0") != "") {
-			return v1.PaymentSucceeded, true
-		}
-		return v1.PaymentExpired, true
+// samePayment refuses facts about another payment than p's (its ids or its
+// amount differ).
+func samePayment(p *v1.Payment, f PaymentFacts) error {
+	st := &p.Status
+	if f.PaymentID != "" && st.PaymentID != "" && f.PaymentID != st.PaymentID {
+		return fmt.Errorf("%w: paymentId %s, object has %s", ErrMismatch, f.PaymentID, st.PaymentID)
 	}
+	if f.PaymentRequestID != "" && st.PaymentRequestID != "" && f.PaymentRequestID != st.PaymentRequestID {
+		return fmt.Errorf("%w: paymentRequestId %s, object has %s", ErrMismatch, f.PaymentRequestID, st.PaymentRequestID)
+	}
+	if f.Amount != nil {
+		if err := sameAmount(p.Spec.Amount, *f.Amount); err != nil {
+			return fmt.Errorf("%w: payment amount: %v", ErrMismatch, err)
+		}
+	}
+	return nil
+}
+
+// paymentPhase maps facts to the phase they imply; ok=false when they
+// imply none. An amount that does not parse is an error, never "nothing
+// captured".
+func paymentPhase(p *v1.Payment, f PaymentFacts, now time.Time) (v1.PaymentPhase, bool, error) {
+	if f.AuthLapsed && p.Status.Phase == v1.PaymentAuthorized {
+		some, err := capturedSome(p, f)
+		if err != nil {
+			return "", false, err
+		}
+		if some {
+			return v1.PaymentSucceeded, true, nil
+		}
+		return v1.PaymentExpired, true, nil
+	}
+	if f.GatewayStatus == gateway.PaymentStatusSuccess && p.Spec.Authorization {
+		all, err := capturedAll(p, f)
+		if err != nil {
+			return "", false, err
+		}
+		if all {
+			return v1.PaymentSucceeded, true, nil
+		}
+		return v1.PaymentAuthorized, true, nil
+	}
+	next, ok := gatewayPhase(p, f, now)
+	return next, ok, nil
+}
+
+// gatewayPhase maps the gateway's status (and result) to a phase.
+func gatewayPhase(p *v1.Payment, f PaymentFacts, now time.Time) (v1.PaymentPhase, bool) {
 	switch f.GatewayStatus {
 	case gateway.PaymentStatusProcessing, gateway.PaymentStatusPending:
 		return v1.PaymentProcessing, true
 	case gateway.PaymentStatusSuccess:
-		if p.Spec.Authorization {
-			if capturedAll(p, f) {
-				return v1.PaymentSucceeded, true
-			}
-			return v1.PaymentAuthorized, true
-		}
 		return v1.PaymentSucceeded, true
 	case gateway.PaymentStatusFail:
 		if f.Result != nil && (f.Result.ResultCode == gateway.CodeOrderIsClosed) {
@@ -223,20 +250,47 @@ func paymentPhase(p *v1.Payment, f PaymentFacts, now time.Time) (v1.PaymentPhase
 	return "", false
 }
 
-func capturedAll(p *v1.Payment, f PaymentFacts) bool {
+// capturedAll reports whether the facts' captured total covers the
+// authorized amount.
+func capturedAll(p *v1.Payment, f PaymentFacts) (bool, error) {
 	if f.Captured == nil {
-		return false
+		return false, nil
 	}
 	c, err := money.ParseMinor(f.Captured.Currency, f.Captured.Value)
 	if err != nil {
-		return false
+		return false, fmt.Errorf("%w: captured amount: %v", ErrMismatch, err)
 	}
-	auth, err := money.ParseMajor(p.Spec.Amount.Currency, p.Spec.Amount.Value)
+	auth, err := p.Spec.Amount.Amount()
 	if err != nil {
-		return false
+		return false, fmt.Errorf("spec.amount: %w", err)
 	}
 	cmp, err := c.Cmp(auth)
-	return err == nil && cmp >= 0
+	if err != nil {
+		return false, fmt.Errorf("%w: captured amount: %v", ErrMismatch, err)
+	}
+	return cmp >= 0, nil
+}
+
+// capturedSome reports whether anything of a lapsed authorization was
+// captured, by the status or by the facts.
+func capturedSome(p *v1.Payment, f PaymentFacts) (bool, error) {
+	if c := p.Status.Amounts.Captured; c != nil {
+		zero, err := isZero(*c)
+		if err != nil {
+			return false, err
+		}
+		if !zero {
+			return true, nil
+		}
+	}
+	if f.Captured == nil {
+		return false, nil
+	}
+	c, err := money.ParseMinor(f.Captured.Currency, f.Captured.Value)
+	if err != nil {
+		return false, fmt.Errorf("%w: captured amount: %v", ErrMismatch, err)
+	}
+	return !c.IsZero(), nil
 }
 
 // growTotals raises captured/refunded/declared to what the gateway reports;
@@ -262,7 +316,7 @@ func growTotals(p *v1.Payment, f PaymentFacts) error {
 			return fmt.Errorf("%w: %s currency %s, payment is in %s", ErrMismatch, t.name, a.Currency(), p.Spec.Amount.Currency)
 		}
 		if *t.dst != nil {
-			cur, err := money.ParseMajor((*t.dst).Currency, (*t.dst).Value)
+			cur, err := (*t.dst).Amount()
 			if err == nil {
 				if c, err := a.Cmp(cur); err == nil && c <= 0 {
 					continue
@@ -282,13 +336,13 @@ func recomputeRefundable(p *v1.Payment) error {
 		st.Refundable = nil
 		return nil
 	}
-	c, err := money.ParseMajor(st.Captured.Currency, st.Captured.Value)
+	c, err := st.Captured.Amount()
 	if err != nil {
 		return fmt.Errorf("captured amount: %w", err)
 	}
 	r := c
 	if st.Refunded != nil {
-		ref, err := money.ParseMajor(st.Refunded.Currency, st.Refunded.Value)
+		ref, err := st.Refunded.Amount()
 		if err != nil {
 			return fmt.Errorf("refunded amount: %w", err)
 		}
@@ -303,7 +357,7 @@ func recomputeRefundable(p *v1.Payment) error {
 
 // sameAmount checks a wire amount equals a spec amount exactly.
 func sameAmount(spec v1.Money, wire gateway.Amount) error {
-	want, err := money.ParseMajor(spec.Currency, spec.Value)
+	want, err := spec.Amount()
 	if err != nil {
 		return fmt.Errorf("object amount: %w", err)
 	}
@@ -340,8 +394,12 @@ func ptrTime(t time.Time) *metav1.Time {
 	return &mt
 }
 
-// isZero reports whether an amount is zero (or does not parse).
-func isZero(m v1.Money) bool {
-	a, err := money.ParseMajor(m.Currency, m.Value)
-	return err != nil || a.IsZero()
+// isZero reports whether an amount is zero; one that does not parse is an
+// error.
+func isZero(m v1.Money) (bool, error) {
+	a, err := m.Amount()
+	if err != nil {
+		return false, fmt.Errorf("status amount: %w", err)
+	}
+	return a.IsZero(), nil
 }
