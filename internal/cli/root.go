@@ -53,9 +53,10 @@ func NewRootCommand(opts Options) *cobra.Command {
 Refund, CustomsDeclaration, GatewayConfig) in the cluster your kubeconfig
 points at.
 
-Reading commands (status, summary, checkout, report) never change anything.
-refund and capture print a manifest to commit to git, and only create it with
---apply.`,
+Reading commands (status, summary, checkout, report, approvals) never change
+anything. refund and capture print a manifest to commit to git, and only create
+it with --apply. approve creates the Approval of an operation a MoneyPolicy
+holds for a second person.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations: map[string]string{
@@ -75,6 +76,8 @@ refund and capture print a manifest to commit to git, and only create it with
 		newCaptureCommand(connect),
 		newCheckoutCommand(connect),
 		newReportCommand(connect),
+		newApproveCommand(connect),
+		newApprovalsCommand(connect),
 	)
 	return root
 }

@@ -246,6 +246,7 @@ func nonEmpty(ss ...string) []string {
 type operation struct {
 	kind, name, phase, amount, detail string
 	conds                             []metav1.Condition
+	audit                             *v1.Audit
 }
 
 func operationsOf(t *paymentTree) []operation {
@@ -255,14 +256,14 @@ func operationsOf(t *paymentTree) []operation {
 		if o.Spec.IsLastCapture {
 			d = "last capture"
 		}
-		ops = append(ops, operation{"Capture", o.Name, string(o.Status.Phase), o.Spec.Amount.String(), d, o.Status.Conditions})
+		ops = append(ops, operation{"Capture", o.Name, string(o.Status.Phase), o.Spec.Amount.String(), d, o.Status.Conditions, o.Status.Audit})
 	}
 	for _, o := range t.Refunds {
-		ops = append(ops, operation{"Refund", o.Name, string(o.Status.Phase), o.Spec.Amount.String(), quoted(o.Spec.Reason), o.Status.Conditions})
+		ops = append(ops, operation{"Refund", o.Name, string(o.Status.Phase), o.Spec.Amount.String(), quoted(o.Spec.Reason), o.Status.Conditions, o.Status.Audit})
 	}
 	for _, o := range t.Declarations {
 		d := strings.Join(nonEmpty(o.Spec.Customs.Code, o.Status.DeclarationStatus, o.Status.IdentityCheckResult), " ")
-		ops = append(ops, operation{"CustomsDeclaration", o.Name, string(o.Status.Phase), o.Spec.Amount.String(), d, o.Status.Conditions})
+		ops = append(ops, operation{"CustomsDeclaration", o.Name, string(o.Status.Phase), o.Spec.Amount.String(), d, o.Status.Conditions, nil})
 	}
 	return ops
 }
@@ -295,6 +296,9 @@ func renderOperations(w io.Writer, t *paymentTree) {
 		}
 		line := fmt.Sprintf("%-*s  %-*s  %-*s  %s", wName, op.kind+" "+op.name, wPhase, orDash(op.phase), wAmount, op.amount, op.detail)
 		fmt.Fprintln(w, strings.TrimRight(branch+line, " "))
+		if a := auditLine(op.audit); a != "" {
+			fmt.Fprintln(w, stem+"  "+a)
+		}
 		for _, c := range troubled(op.conds) {
 			fmt.Fprintln(w, stem+"  "+conditionLine(c))
 		}
@@ -314,4 +318,23 @@ func renderEvents(w io.Writer, evs []corev1.Event, now time.Time) {
 			e.InvolvedObject.Kind, e.InvolvedObject.Name, gateway.RedactText(oneLine(e.Message)))
 	}
 	_ = tw.Flush()
+}
+
+// auditLine says who asked for an operation and who approved it ("" when
+// nothing was recorded).
+func auditLine(a *v1.Audit) string {
+	if a == nil || a.Requester == "" {
+		return ""
+	}
+	line := "requested by " + a.Requester
+	if a.Policy != "" {
+		line += " under MoneyPolicy " + a.Policy
+	}
+	switch {
+	case a.Approver != "" && a.Approval != "":
+		line += fmt.Sprintf("; approved by %s at %s (Approval %s)", a.Approver, stamp(a.ApprovedAt), a.Approval)
+	case a.Approver != "":
+		line += "; approved as a trusted applier"
+	}
+	return line
 }
