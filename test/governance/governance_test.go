@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
@@ -123,8 +124,17 @@ func TestRequesterCannotBeForged(t *testing.T) {
 	if got := r.Annotations[v1.RequesterAnnotation]; got != requester {
 		t.Fatalf("requester recorded as %q", got)
 	}
-	r.Annotations[v1.RequesterAnnotation] = approver
-	refused(t, as[requester].Update(s.ctx, r), "is immutable: it stays alice")
+	// The controller writes the object too (its finalizer), so the edit is
+	// made on the latest version: a conflict is not the refusal asked for.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest := &v1.Refund{}
+		if err := as[requester].Get(s.ctx, client.ObjectKeyFromObject(r), latest); err != nil {
+			return err
+		}
+		latest.Annotations[v1.RequesterAnnotation] = approver
+		return as[requester].Update(s.ctx, latest)
+	})
+	refused(t, err, "is immutable: it stays alice")
 }
 
 func TestBudgetExhaustedUntilTheNextDay(t *testing.T) {
