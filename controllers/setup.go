@@ -23,6 +23,7 @@ import (
 
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/cashier-operator/cashier-operator/controllers/dispute"
@@ -74,6 +75,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *shared.Deps, opts Option
 		setup func() error
 	}{
 		{"indexes", func() error { return shared.RegisterIndexes(ctx, mgr) }},
+		{"archives", func() error { return mgr.Add(closeOnStop(deps.Archives)) }},
 		{"gatewayconfig", func() error { return gatewayconfig.Setup(ctx, w, opts.GatewayConfigResync) }},
 		{"payment", func() error { return payment.Setup(ctx, w) }},
 		{"operation", func() error { return operation.Setup(ctx, w) }},
@@ -103,6 +105,9 @@ func wiring(mgr ctrl.Manager, deps *shared.Deps, opts Options) shared.Wiring {
 	} else if deps.Cadence == (shared.Cadence{}) {
 		deps.Cadence = shared.DefaultCadence
 	}
+	if deps.Archives == nil {
+		deps.Archives = shared.NewArchives(deps.APIReader, deps.Time)
+	}
 	return shared.Wiring{
 		Mgr:      mgr,
 		Deps:     deps,
@@ -122,4 +127,13 @@ func wiring(mgr ctrl.Manager, deps *shared.Deps, opts Options) shared.Wiring {
 			return engine.NewBackoff(500*time.Millisecond, 5*time.Minute)
 		},
 	}
+}
+
+// closeOnStop closes the open archives when the manager stops.
+func closeOnStop(a *shared.Archives) manager.Runnable {
+	return manager.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		a.Close()
+		return nil
+	})
 }

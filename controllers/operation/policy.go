@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
+	"github.com/cashier-operator/cashier-operator/internal/archive"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
 	"github.com/cashier-operator/cashier-operator/internal/policy"
 )
@@ -51,6 +52,14 @@ func (k opKind[T]) hold(ctx context.Context, c *opCall[T]) error {
 	in, err := k.policyInput(ctx, c, requester)
 	if err != nil {
 		return err
+	}
+	if p.Budgeted(k.spec.moneyKind, c.amount.Currency()) {
+		from, to := p.Window(in.Now)
+		if in.Archived, err = k.archivedSpend(ctx, c, from, to); err != nil {
+			return k.held(v1.ReasonArchiveUnavailable, fmt.Sprintf(
+				"MoneyPolicy %s has a budget and what its namespace spent in archived %s cannot be read (retrying): %v",
+				p.Name, k.spec.plural, err), time.Time{})
+		}
 	}
 	d := p.Decide(in)
 	if d.Held() {
@@ -116,4 +125,28 @@ func (k opKind[T]) policyOperation(o T) (policy.Operation, bool) {
 		op.SentAt = o.GetCreationTimestamp().Time
 	}
 	return op, true
+}
+
+// archivedSpend is what retention archived of the kind in the namespace and
+// currency, sent in [from, to): the budget counts it as if it were still in
+// the cluster. Every archive must answer: one that cannot be read might
+// hold the spend that exhausts the budget.
+func (k opKind[T]) archivedSpend(ctx context.Context, c *opCall[T], from, to time.Time) ([]policy.Operation, error) {
+	sp := archive.Spend{Namespace: c.obj.GetNamespace(), Kind: string(k.spec.moneyKind), Currency: c.amount.Currency(), From: from, To: to}
+	recs, err := k.deps.Archives.SearchAll(ctx, k.deps.Client, func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
+		return a.Spent(ctx, sp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]policy.Operation, 0, len(recs))
+	for _, r := range recs {
+		amt, err := v1.Money{Currency: r.Currency, Value: r.Amount}.Amount()
+		if err != nil || r.SubmittedAt == nil {
+			continue // never sent, or an amount no gateway took: it took nothing
+		}
+		out = append(out, policy.Operation{Kind: k.spec.moneyKind, Name: r.Name, Created: r.CreatedAt, Requester: r.Audit.Requester,
+			Payment: r.PaymentName, Amount: amt, RequestID: r.RequestID, Sent: true, SentAt: *r.SubmittedAt})
+	}
+	return out, nil
 }

@@ -112,7 +112,7 @@ func (r *paymentRestoreReconciler) locate(ctx context.Context, s *v1.PaymentRest
 	search := func(q func(context.Context, *archive.Archive) ([]archive.Record, error)) (*archive.Record, error) {
 		// Only the signing merchant's records count as found: another
 		// merchant's must not hide that this merchant's archive failed.
-		recs, err := searchArchives(ctx, r.deps, r.archives, s.ClientID, func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
+		recs, err := r.archives.Search(ctx, r.deps.Client, s.ClientID, func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
 			recs, err := q(ctx, a)
 			return slices.DeleteFunc(recs, func(rec archive.Record) bool { return rec.MerchantClientID != s.ClientID }), err
 		})

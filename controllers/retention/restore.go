@@ -38,14 +38,14 @@ import (
 // included; the archived declared total is kept.
 type restoreReconciler struct {
 	deps     *shared.Deps
-	archives *archives
+	archives *shared.Archives
 	rec      recorder.EventRecorder
 	newObj   func() v1.PaymentOperation
 }
 
 // setupRestore registers the controllers that restore the archived payment
 // an operation names, one per operation kind.
-func setupRestore(mgr ctrl.Manager, deps *shared.Deps, arch *archives, rec recorder.EventRecorder) error {
+func setupRestore(mgr ctrl.Manager, deps *shared.Deps, arch *shared.Archives, rec recorder.EventRecorder) error {
 	for name, newObj := range map[string]func() v1.PaymentOperation{
 		"refund":             func() v1.PaymentOperation { return &v1.Refund{} },
 		"capture":            func() v1.PaymentOperation { return &v1.Capture{} },
@@ -98,7 +98,7 @@ func (r *restoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 // find looks for the newest archived payment of that name in every archive
 // restore searches; nil when none has it.
 func (r *restoreReconciler) find(ctx context.Context, key types.NamespacedName) (*archive.Record, error) {
-	recs, err := searchArchives(ctx, r.deps, r.archives, "", func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
+	recs, err := r.archives.Search(ctx, r.deps.Client, "", func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
 		return a.Find(ctx, archive.KindPayment, key.Namespace, key.Name)
 	})
 	if err != nil {
@@ -120,84 +120,6 @@ func newest(recs []archive.Record, clientID string) *archive.Record {
 		}
 	}
 	return out
-}
-
-// searchArchives runs query against every archive a GatewayConfig names
-// (only merchant clientID's GatewayConfigs unless it is ""),
-// once per database: its spec.retention.archive, and the archives its
-// payments were ever archived to (status.archives), so that payments
-// archived before retention was turned off or moved stay reachable. A
-// remembered archive whose Secret is gone or invalid is skipped. One
-// archive that cannot be read (another merchant's database down, its Secret
-// wrong) does not hide what the others hold: its failure is returned only
-// when no archive had a record, since then nothing can be concluded (the
-// caller retries).
-func searchArchives(ctx context.Context, deps *shared.Deps, arch *archives, clientID string,
-	query func(context.Context, *archive.Archive) ([]archive.Record, error)) ([]archive.Record, error) {
-	var gwcs v1.GatewayConfigList
-	if err := deps.Client.List(ctx, &gwcs); err != nil {
-		return nil, err
-	}
-	seen := map[v1.NamespacedSecretReference]bool{}
-	var out []archive.Record
-	var failed error
-	for _, g := range gwcs.Items {
-		if clientID != "" && g.Status.ClientID != clientID {
-			continue // another merchant's archives
-		}
-		for _, conn := range archiveConnections(&g) {
-			if seen[conn.SecretRef] {
-				continue
-			}
-			recs, skipped, err := queryArchive(ctx, arch, &g, conn, query)
-			if skipped {
-				continue // another GatewayConfig may name it in its spec
-			}
-			seen[conn.SecretRef] = true
-			if err != nil {
-				archiveErrors.WithLabelValues(g.Name).Inc()
-				if failed == nil {
-					failed = fmt.Errorf("archive of GatewayConfig %s: %w", g.Name, err)
-				}
-				continue
-			}
-			out = append(out, recs...)
-		}
-	}
-	if len(out) == 0 && failed != nil {
-		return nil, failed
-	}
-	return out, nil
-}
-
-// queryArchive runs query against one of g's archives; a remembered (not
-// in spec) archive whose Secret is gone or invalid is skipped.
-func queryArchive(ctx context.Context, arch *archives, g *v1.GatewayConfig, conn v1.ArchiveConnection,
-	query func(context.Context, *archive.Archive) ([]archive.Record, error)) (recs []archive.Record, skipped bool, err error) {
-	a, err := arch.get(ctx, conn)
-	var se errArchiveSecret
-	if err != nil && errors.As(err, &se) && !inSpec(g, conn) {
-		return nil, true, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	recs, err = query(ctx, a)
-	return recs, false, err
-}
-
-// archiveConnections are a GatewayConfig's archives: spec.retention's
-// first, then those in status.archives.
-func archiveConnections(g *v1.GatewayConfig) []v1.ArchiveConnection {
-	var out []v1.ArchiveConnection
-	if g.Spec.Retention != nil {
-		out = append(out, g.Spec.Retention.Archive)
-	}
-	return append(out, g.Status.Archives...)
-}
-
-func inSpec(g *v1.GatewayConfig, conn v1.ArchiveConnection) bool {
-	return g.Spec.Retention != nil && g.Spec.Retention.Archive.SecretRef == conn.SecretRef
 }
 
 // errNotRestorable marks an archived payment that can never be restored.

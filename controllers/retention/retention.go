@@ -66,14 +66,14 @@ const archiveTimeout = 30 * time.Second
 // calls the gateway.
 type retentionReconciler struct {
 	deps       *shared.Deps
-	archives   *archives
+	archives   *shared.Archives
 	rec        recorder.EventRecorder
 	retry      time.Duration
 	restoreTTL time.Duration
 }
 
 // setupRetention registers the retention controller.
-func setupRetention(mgr ctrl.Manager, deps *shared.Deps, arch *archives, opts Options, rec recorder.EventRecorder) error {
+func setupRetention(mgr ctrl.Manager, deps *shared.Deps, arch *shared.Archives, opts Options, rec recorder.EventRecorder) error {
 	r := &retentionReconciler{deps: deps, archives: arch, rec: rec, retry: opts.RetryInterval, restoreTTL: opts.RestoreTTL}
 	cache := mgr.GetClient()
 	// A GatewayConfig whose retention changes re-examines its payments.
@@ -195,7 +195,7 @@ func (r *retentionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 func (r *retentionReconciler) archiveOrKeep(ctx context.Context, pol *v1.Retention, p *v1.Payment, recs []archive.Record) (kept bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, archiveTimeout)
 	defer cancel()
-	a, err := r.archives.get(ctx, pol.Archive)
+	a, err := r.archives.Get(ctx, pol.Archive)
 	if err != nil {
 		return false, err
 	}
@@ -332,11 +332,11 @@ func kindOf(obj client.Object) string {
 // tries again after the retry interval.
 func (r *retentionReconciler) pause(ctx context.Context, gwc *v1.GatewayConfig, cause error) (ctrl.Result, error) {
 	reason := v1.ReasonArchiveUnavailable
-	var se errArchiveSecret
+	var se shared.ArchiveSecretError
 	if errors.As(cause, &se) {
 		reason = v1.ReasonArchiveSecretInvalid
 	}
-	archiveErrors.WithLabelValues(gwc.Name).Inc()
+	shared.ArchiveErrors.WithLabelValues(gwc.Name).Inc()
 	paused.WithLabelValues(gwc.Name).Set(1)
 	msg := "retention paused, nothing is deleted: " + cause.Error()
 	if r.setArchiveCondition(ctx, gwc, metav1.ConditionFalse, reason, msg) {

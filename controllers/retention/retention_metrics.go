@@ -24,10 +24,6 @@ var (
 		Name: "cashier_retention_paused",
 		Help: "1 while retention of a GatewayConfig is paused because its archive cannot be written.",
 	}, []string{"gatewayconfig"})
-	archiveErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "cashier_archive_errors_total",
-		Help: "Failed archive reads and writes, by GatewayConfig.",
-	}, []string{"gatewayconfig"})
 	restoredTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "cashier_archive_restored_total",
 		Help: "Payments restored from the archive into the cluster (an operation named them).",
@@ -35,5 +31,5 @@ var (
 )
 
 func init() {
-	crmetrics.Registry.MustRegister(archivedTotal, deletedTotal, keptTotal, paused, archiveErrors, restoredTotal)
+	crmetrics.Registry.MustRegister(archivedTotal, deletedTotal, keptTotal, paused, restoredTotal)
 }

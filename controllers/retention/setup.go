@@ -4,15 +4,13 @@ import (
 	"context"
 	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/manager"
-
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
 )
 
 // Setup registers the domain's controllers: retention (archive, then
 // delete), restore (an operation names an archived payment) and
-// PaymentRestore (the receiver asks for one). They share one set of open
-// archives, closed when the manager stops.
+// PaymentRestore (the receiver asks for one). They use the open archives of
+// Deps (closed when the manager stops).
 func Setup(_ context.Context, w shared.Wiring, opts Options) error {
 	if opts.RetryInterval == 0 {
 		opts.RetryInterval = 30 * time.Second
@@ -23,14 +21,7 @@ func Setup(_ context.Context, w shared.Wiring, opts Options) error {
 	if opts.RestoreTTL == 0 {
 		opts.RestoreTTL = 24 * time.Hour
 	}
-	arch := newArchives(w.Deps.APIReader, w.Deps.Time)
-	if err := w.Mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		<-ctx.Done()
-		arch.close()
-		return nil
-	})); err != nil {
-		return err
-	}
+	arch := w.Deps.Archives
 	if err := setupRetention(w.Mgr, w.Deps, arch, opts, w.Recorder); err != nil {
 		return err
 	}

@@ -38,6 +38,9 @@ type Deps struct {
 	Cadence Cadence
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Archives are the open archive databases (retention writes and
+	// restores from them; budgets count what they hold).
+	Archives *Archives
 }
 
 // Time is the clock's time.

@@ -47,15 +47,16 @@ func Open(ctx context.Context, cfg Config) (*Archive, error) {
 		return nil, fmt.Errorf("archive: connect: %w", err)
 	}
 	a := &Archive{pool: pool}
-	if err := a.migrate(ctx); err != nil {
+	if err := a.migrate(ctx, 0); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-// migrate applies the embedded migrations that have not been applied.
-func (a *Archive) migrate(ctx context.Context) error {
+// migrate applies the embedded migrations that have not been applied, up
+// to version (0: all of them).
+func (a *Archive) migrate(ctx context.Context, version int64) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
@@ -66,7 +67,12 @@ func (a *Archive) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("archive: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if version > 0 {
+		_, err = p.UpTo(ctx, version)
+	} else {
+		_, err = p.Up(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("archive: migrate schema: %w", err)
 	}
 	return nil
@@ -86,9 +92,9 @@ func (a *Archive) Ping(ctx context.Context) error {
 const upsert = `
 INSERT INTO archived_objects (merchant_client_id, kind, identity, namespace, name, uid, payment_name,
     request_id, payment_id, gateway_id, currency, amount, captured, refunded, phase,
-    created_at, final_at, archived_at, revision, object)
+    created_at, final_at, archived_at, revision, object, requester, approver, approved_at, policy, submitted_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CAST($12 AS numeric), CAST($13 AS numeric),
-    CAST($14 AS numeric), $15, $16, $17, $18, $19, $20)
+    CAST($14 AS numeric), $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
 ON CONFLICT (merchant_client_id, kind, identity) DO UPDATE SET
     namespace = excluded.namespace, name = excluded.name, uid = excluded.uid,
     payment_name = excluded.payment_name, request_id = excluded.request_id,
@@ -96,7 +102,8 @@ ON CONFLICT (merchant_client_id, kind, identity) DO UPDATE SET
     currency = excluded.currency, amount = excluded.amount, captured = excluded.captured,
     refunded = excluded.refunded, phase = excluded.phase, created_at = excluded.created_at,
     final_at = excluded.final_at, archived_at = excluded.archived_at, revision = excluded.revision,
-    object = excluded.object
+    object = excluded.object, requester = excluded.requester, approver = excluded.approver,
+    approved_at = excluded.approved_at, policy = excluded.policy, submitted_at = excluded.submitted_at
 WHERE archived_objects.revision <= excluded.revision`
 
 // Put writes records in one transaction: all of them or none. A record
@@ -117,7 +124,8 @@ func (a *Archive) Put(ctx context.Context, recs []Record) error {
 			}
 			b.Queue(upsert, r.MerchantClientID, r.Kind, r.Identity, r.Namespace, r.Name, r.UID, r.PaymentName,
 				r.RequestID, r.PaymentID, r.GatewayID, r.Currency, r.Amount, nullable(r.Captured), nullable(r.Refunded),
-				r.Phase, r.CreatedAt, r.FinalAt, now, r.Revision, []byte(r.Object))
+				r.Phase, r.CreatedAt, r.FinalAt, now, r.Revision, []byte(r.Object),
+				r.Audit.Requester, r.Audit.Approver, r.Audit.ApprovedAt, r.Audit.Policy, r.SubmittedAt)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("archive: write %d rows: %w", len(recs), err)
@@ -135,7 +143,7 @@ func nullable(s string) any {
 
 const selectCols = `merchant_client_id, kind, identity, namespace, name, uid, payment_name, request_id,
     payment_id, gateway_id, currency, amount::text, coalesce(captured::text, ''), coalesce(refunded::text, ''),
-    phase, created_at, final_at, archived_at, revision, object`
+    phase, created_at, final_at, archived_at, revision, object, requester, approver, approved_at, policy, submitted_at`
 
 func scanRecords(rows pgx.Rows) ([]Record, error) {
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Record, error) {
@@ -143,7 +151,8 @@ func scanRecords(rows pgx.Rows) ([]Record, error) {
 		var obj []byte
 		err := row.Scan(&r.MerchantClientID, &r.Kind, &r.Identity, &r.Namespace, &r.Name, &r.UID, &r.PaymentName,
 			&r.RequestID, &r.PaymentID, &r.GatewayID, &r.Currency, &r.Amount, &r.Captured, &r.Refunded,
-			&r.Phase, &r.CreatedAt, &r.FinalAt, &r.ArchivedAt, &r.Revision, &obj)
+			&r.Phase, &r.CreatedAt, &r.FinalAt, &r.ArchivedAt, &r.Revision, &obj,
+			&r.Audit.Requester, &r.Audit.Approver, &r.Audit.ApprovedAt, &r.Audit.Policy, &r.SubmittedAt)
 		r.Object = obj
 		return r, err
 	})
@@ -215,3 +224,23 @@ func (a *Archive) Count(ctx context.Context, kind string) (int64, error) {
 // DB opens a database/sql handle on the archive's pool (for tools that
 // query the views); the caller closes it.
 func (a *Archive) DB() *sql.DB { return stdlib.OpenDBFromPool(a.pool) }
+
+// Spend selects the archived operations a budget counts: of one kind and
+// currency in a namespace, sent in [From, To), not failed.
+type Spend struct {
+	Namespace, Kind, Currency string
+	From, To                  time.Time
+}
+
+// Spent returns the archived operations sp selects, oldest first. An
+// operation archived without a send time (never sent) is not among them.
+func (a *Archive) Spent(ctx context.Context, sp Spend) ([]Record, error) {
+	rows, err := a.pool.Query(ctx, `SELECT `+selectCols+` FROM archived_objects
+        WHERE namespace = $1 AND kind = $2 AND currency = $3 AND phase <> 'Failed'
+          AND submitted_at >= $4 AND submitted_at < $5
+        ORDER BY submitted_at, name`, sp.Namespace, sp.Kind, sp.Currency, sp.From.UTC(), sp.To.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("archive: %s spent in %s since %s: %w", sp.Kind, sp.Namespace, sp.From.Format(time.RFC3339), err)
+	}
+	return scanRecords(rows)
+}

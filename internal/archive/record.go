@@ -47,6 +47,11 @@ type Record struct {
 	// Revision orders states of one identity: the resourceVersion when it
 	// is numeric (etcd's revision), else 0.
 	Revision int64
+	// Audit is the operation's audit trail (requester, approver, policy);
+	// zero for payments and ungoverned operations.
+	Audit Audit
+	// SubmittedAt is when an operation was first sent to the gateway.
+	SubmittedAt *time.Time
 	// Object is the whole object as JSON (apiVersion, kind, metadata
 	// without managedFields, spec, status).
 	Object json.RawMessage
@@ -106,6 +111,30 @@ func timePtr(t *metav1.Time) *time.Time {
 	return &u
 }
 
+// Audit is who asked for an operation and who approved it.
+type Audit struct {
+	// Requester is the user that created it (recorded at admission).
+	Requester string
+	// Approver approved it (an approver, or a trusted applier) at ApprovedAt.
+	Approver   string
+	ApprovedAt *time.Time
+	// Policy is the MoneyPolicy (namespace/name) that governed it.
+	Policy string
+}
+
+// auditOf is the archived audit of an operation's status, falling back to
+// the admission-recorded requester when no policy decided it yet.
+func auditOf(obj client.Object, st *v1.OperationStatus) Audit {
+	a := Audit{Requester: obj.GetAnnotations()[v1.RequesterAnnotation]}
+	if au := st.Audit; au != nil {
+		if au.Requester != "" {
+			a.Requester = au.Requester
+		}
+		a.Approver, a.ApprovedAt, a.Policy = au.Approver, timePtr(au.ApprovedAt), au.Policy
+	}
+	return a
+}
+
 // FromPayment is the record of a payment of merchant clientID.
 func FromPayment(p *v1.Payment, clientID string) (Record, error) {
 	obj, err := objectJSON(p, KindPayment)
@@ -153,5 +182,6 @@ func FromOperation(obj client.Object, clientID string) (Record, error) {
 		Namespace: obj.GetNamespace(), Name: obj.GetName(), UID: string(obj.GetUID()), PaymentName: payment,
 		RequestID: st.RequestID, PaymentID: st.PaymentID, GatewayID: st.GatewayID,
 		Currency: amount.Currency, Amount: amount.Value, Phase: string(st.Phase),
-		CreatedAt: obj.GetCreationTimestamp().UTC(), FinalAt: timePtr(st.CompletionTime), Revision: revision(obj), Object: js}, nil
+		CreatedAt: obj.GetCreationTimestamp().UTC(), FinalAt: timePtr(st.CompletionTime), Revision: revision(obj), Object: js,
+		Audit: auditOf(obj, st), SubmittedAt: timePtr(st.SubmitTime)}, nil
 }

@@ -153,7 +153,8 @@ func TestReport(t *testing.T) {
 	sort.Strings(names)
 	golden(t, "report-files", strings.Join(names, "\n")+"\n")
 	golden(t, "report-readme", files["README.txt"])
-	if !strings.HasPrefix(out, "wrote "+file+": 11 files\n") || !strings.Contains(out, "redacted: Secret shop/card-auth-card: the values of cardNo, cardholderName, cvv") {
+	golden(t, "report-audit", files["audit.txt"])
+	if !strings.HasPrefix(out, "wrote "+file+": 14 files\n") || !strings.Contains(out, "redacted: Secret shop/card-auth-card: the values of cardNo, cardholderName, cvv") {
 		t.Errorf("summary:\n%s", out)
 	}
 	for name, body := range files {

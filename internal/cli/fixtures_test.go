@@ -85,7 +85,9 @@ func fixtures() []fixture {
 		{obj: &v1.Refund{ObjectMeta: metav1.ObjectMeta{Name: "wallet-hk-one-pair", Namespace: "shop"},
 			Spec: v1.RefundSpec{PaymentRef: v1.LocalObjectReference{Name: "wallet-hk"}, Amount: v1.Money{Currency: "HKD", Value: "44.00"}, Reason: "One pair returned"}},
 			status: func(o client.Object) {
-				o.(*v1.Refund).Status = v1.OperationStatus{Phase: v1.OperationSucceeded, RequestID: "ref-1", GatewayID: "2026112311000000000000R1", Conditions: fineFinal}
+				approved := metav1.NewTime(now.Add(-155 * time.Minute))
+				o.(*v1.Refund).Status = v1.OperationStatus{Phase: v1.OperationSucceeded, RequestID: "ref-1", GatewayID: "2026112311000000000000R1", Conditions: fineFinal,
+					Audit: &v1.Audit{Requester: "alice", Policy: "shop/default", Approver: "bob", ApprovedAt: &approved, Approval: "refund-wallet-hk-one-pair"}}
 			}, events: []event{{ago: 150 * time.Minute, typ: "Normal", reason: "Succeeded", message: "refunded 44.00 HKD", reportingCtl: "cashier-operator"}}},
 		{obj: &v1.Refund{ObjectMeta: metav1.ObjectMeta{Name: "wallet-hk-second-pair", Namespace: "shop"},
 			Spec: v1.RefundSpec{PaymentRef: v1.LocalObjectReference{Name: "wallet-hk"}, Amount: v1.Money{Currency: "HKD", Value: "10.00"}}},

@@ -158,6 +158,9 @@ func collect(ctx context.Context, b *bundle, s *session, ns string, o reportOpti
 	if err := b.addSecrets(ctx, s.client, refs); err != nil {
 		return err
 	}
+	if err := b.addGovernance(ctx, s.client, ns, lists[1].list.(*v1.CaptureList), lists[2].list.(*v1.RefundList)); err != nil {
+		return err
+	}
 	if err := b.addEvents(ctx, s.client, ns); err != nil {
 		return err
 	}
@@ -434,4 +437,43 @@ func (b *bundle) readme(now time.Time, ns string) string {
 		}
 	}
 	return w.String()
+}
+
+// addGovernance adds the MoneyPolicies and Approvals of the namespace and
+// audit.txt: who asked for each Capture and Refund and who approved it. A
+// reader not allowed to list the policy kinds gets the audit without them.
+func (b *bundle) addGovernance(ctx context.Context, c client.Client, ns string, caps *v1.CaptureList, refs *v1.RefundList) error {
+	for _, l := range []struct {
+		file string
+		list client.ObjectList
+	}{{"moneypolicies.yaml", &v1.MoneyPolicyList{}}, {"approvals.yaml", &v1.ApprovalList{}}} {
+		if err := c.List(ctx, l.list, client.InNamespace(ns)); err != nil {
+			b.missing = append(b.missing, fmt.Sprintf("%s: %v", strings.TrimSuffix(l.file, ".yaml"), firstLine(err.Error())))
+			continue
+		}
+		if err := b.addObjects(l.file, l.list); err != nil {
+			return err
+		}
+	}
+	var w strings.Builder
+	w.WriteString("Who asked for each Capture and Refund, and who approved it (status.audit).\n\n")
+	n := 0
+	line := func(kind string, o client.Object, amount v1.Money, st *v1.OperationStatus) {
+		n++
+		audit := auditLine(st.Audit)
+		if audit == "" {
+			audit = "no requester recorded"
+		}
+		fmt.Fprintf(&w, "%s %s/%s %s %s %s: %s\n", kind, o.GetNamespace(), o.GetName(), amount.Value, amount.Currency, st.Phase, audit)
+	}
+	for i := range caps.Items {
+		line("Capture", &caps.Items[i], caps.Items[i].Spec.Amount, &caps.Items[i].Status)
+	}
+	for i := range refs.Items {
+		line("Refund", &refs.Items[i], refs.Items[i].Spec.Amount, &refs.Items[i].Status)
+	}
+	if n == 0 {
+		w.WriteString("No Captures or Refunds.\n")
+	}
+	return b.add("audit.txt", []byte(w.String()))
 }

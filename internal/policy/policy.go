@@ -135,6 +135,13 @@ func (p *Policy) rule(kind v1.MoneyKind, currency string) (rule, bool) {
 	return rule{}, false
 }
 
+// Budgeted reports whether kind in currency has a budget, and so whether
+// the operations archived in the window must be read.
+func (p *Policy) Budgeted(kind v1.MoneyKind, currency string) bool {
+	r, ok := p.rule(kind, currency)
+	return ok && (r.namespaceBudget != nil || r.requesterB != nil)
+}
+
 // Window returns the budget window containing now: [from, to).
 func (p *Policy) Window(now time.Time) (from, to time.Time) {
 	now = now.UTC()

@@ -158,6 +158,32 @@ func TestBudgetExhaustedUntilTheNextDay(t *testing.T) {
 	succeeded(t, second)
 }
 
+// TestArchivedRefundsCountInTheBudget: a refund retention has archived and
+// removed from the cluster still counts against the day's budget.
+func TestArchivedRefundsCountInTheBudget(t *testing.T) {
+	s := newArchivingShop(t, v1.MoneyPolicySpec{Rules: []v1.MoneyRule{{Kind: v1.MoneyKindRefund, Currency: "HKD", NamespaceBudget: "100.00"}}}, time.Second)
+	p := s.paid(t, "p", "500.00")
+	first := s.refund("first", p, "60.00")
+	must(t, as[requester].Create(s.ctx, first))
+	succeeded(t, first)
+	gone(t, first, "refund first archived and deleted by retention")
+	gone(t, p, "payment p archived and deleted by retention")
+
+	q := s.paidWith(t, "q", "500.00", map[string]string{v1.RetainForAnnotation: v1.RetainKeep})
+	second := s.refund("second", q, "60.00")
+	must(t, as[requester].Create(s.ctx, second))
+	msg := heldFor(t, second, v1.ReasonBudgetExhausted)
+	if !strings.Contains(msg, "does not fit in the namespace budget 100.00 HKD per CalendarDay of MoneyPolicy "+s.ns+"/default: 60.00 HKD used") {
+		t.Fatalf("message %q", msg)
+	}
+	if n := s.refundsSent(); n != 1 {
+		t.Fatalf("%d refund calls, want the archived one's only", n)
+	}
+	offset.Add(int64(24 * time.Hour))
+	defer offset.Add(-int64(24 * time.Hour))
+	succeeded(t, second)
+}
+
 func TestTrustedApplier(t *testing.T) {
 	spec := thresholdPolicy()
 	spec.TrustedAppliers = v1.TrustedAppliers{Users: []string{gitops}, CountsAsApproval: true}

@@ -13,13 +13,18 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/controllers"
+	"github.com/cashier-operator/cashier-operator/controllers/retention"
 	"github.com/cashier-operator/cashier-operator/internal/gatewaysim"
+	"github.com/cashier-operator/cashier-operator/internal/pgtest"
 	"github.com/cashier-operator/cashier-operator/internal/testenv"
 )
 
@@ -36,7 +41,8 @@ const (
 
 var (
 	sys    *testenv.System
-	k8s    client.Client // the administrator
+	pg     *pgtest.Server // the archive's PostgreSQL
+	k8s    client.Client  // the administrator
 	as     map[string]client.Client
 	offset atomic.Int64 // the operator's clock: now + offset
 	nsSeq  atomic.Int32
@@ -48,6 +54,14 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
 	ctrl.SetLogger(logr.Discard())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var err error
+	if pg, err = pgtest.Start(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = pg.Stop() }()
 	env, err := testenv.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -56,8 +70,9 @@ func run(m *testing.M) int {
 	defer func() { _ = env.Stop() }()
 	k8s = env.Client
 	sys, err = testenv.StartSystem(env, testenv.SystemOptions{
-		Sim: gatewaysim.Options{Clock: gatewaysim.NewScaledClock(time.Now().UTC().Truncate(time.Second), 1), Seed: 20},
-		Now: now,
+		Sim:         gatewaysim.Options{Clock: gatewaysim.NewScaledClock(time.Now().UTC().Truncate(time.Second), 1), Seed: 20},
+		Now:         now,
+		Controllers: controllers.Options{Retention: retention.Options{RetryInterval: 200 * time.Millisecond}},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -112,11 +127,38 @@ type shop struct {
 
 // newShop makes a namespace, a merchant and the namespace's MoneyPolicy.
 func newShop(t *testing.T, spec v1.MoneyPolicySpec) *shop {
+	return newShopWith(t, spec, nil)
+}
+
+// newArchivingShop is newShop with retention on: finished payments and
+// their operations go to a PostgreSQL archive of their own after retainFor.
+func newArchivingShop(t *testing.T, spec v1.MoneyPolicySpec, retainFor time.Duration) *shop {
+	t.Helper()
+	ctx := context.Background()
+	db := fmt.Sprintf("governance_%d", nsSeq.Load()+1)
+	must(t, pg.CreateDatabase(ctx, db))
+	return newShopWith(t, spec, func(ns string) func(*v1.GatewayConfigSpec) {
+		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "archive"}, StringData: map[string]string{
+			v1.ArchiveSecretKeyURL:      fmt.Sprintf("postgres://%s@%s:%d/%s", pgtest.User, pg.Host, pg.Port, db),
+			v1.ArchiveSecretKeyPassword: pgtest.Password}}
+		must(t, k8s.Create(ctx, sec))
+		return func(s *v1.GatewayConfigSpec) {
+			s.Retention = &v1.Retention{RetainFor: metav1.Duration{Duration: retainFor},
+				Archive: v1.ArchiveConnection{SecretRef: v1.NamespacedSecretReference{Namespace: ns, Name: sec.Name}, SSLMode: v1.ArchiveSSLDisable}}
+		}
+	})
+}
+
+func newShopWith(t *testing.T, spec v1.MoneyPolicySpec, gateway func(ns string) func(*v1.GatewayConfigSpec)) *shop {
 	t.Helper()
 	ctx := context.Background()
 	ns := fmt.Sprintf("g%d", nsSeq.Add(1))
 	must(t, sys.Env.CreateNamespace(ctx, ns))
-	m, err := sys.AddMerchant(ctx, "m-"+ns, ns, "", nil)
+	var mutate func(*v1.GatewayConfigSpec)
+	if gateway != nil {
+		mutate = gateway(ns)
+	}
+	m, err := sys.AddMerchant(ctx, "m-"+ns, ns, "", mutate)
 	must(t, err)
 	must(t, k8s.Create(ctx, &v1.MoneyPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: v1.MoneyPolicyName}, Spec: spec}))
 	return &shop{ctx: ctx, ns: ns, m: m}
@@ -132,7 +174,13 @@ func must(t *testing.T, err error) {
 // paid creates a wallet Payment, pays it at the simulator and waits for Succeeded.
 func (s *shop) paid(t *testing.T, name, value string) *v1.Payment {
 	t.Helper()
-	p := &v1.Payment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns},
+	return s.paidWith(t, name, value, nil)
+}
+
+// paidWith is paid with the Payment's annotations.
+func (s *shop) paidWith(t *testing.T, name, value string, annotations map[string]string) *v1.Payment {
+	t.Helper()
+	p := &v1.Payment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Annotations: annotations},
 		Spec: v1.PaymentSpec{GatewayRef: v1.GatewayReference{Name: s.m.GatewayConfig}, Amount: v1.Money{Currency: "HKD", Value: value},
 			PaymentMethod: v1.PaymentMethod{Type: "ALIPAY_HK"}, Env: v1.TerminalEnv{TerminalType: "WEB"},
 			RedirectURL: "https://shop.example.com/done"}}
@@ -193,4 +241,13 @@ func (s *shop) refundsSent() int {
 		}
 	}
 	return n
+}
+
+// gone waits until obj is no longer in the cluster.
+func gone(t *testing.T, obj client.Object, what string) {
+	t.Helper()
+	testenv.Eventually(t, timeout, what, func() (bool, string) {
+		err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		return apierrors.IsNotFound(err), fmt.Sprintf("still there (%v)", err)
+	})
 }
