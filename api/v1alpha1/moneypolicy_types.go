@@ -12,6 +12,9 @@ const (
 	// RequesterAnnotation is the user name that created a Refund, Capture or
 	// Payment.
 	RequesterAnnotation = "payments.cashier-operator.io/requester"
+	// CancelRequesterAnnotation is the user name that set a Payment's
+	// spec.cancel to true (recorded by the update that set it).
+	CancelRequesterAnnotation = "payments.cashier-operator.io/cancel-requester"
 )
 
 // MoneyPolicyName is the name of a namespace's MoneyPolicy: a namespace has
@@ -19,7 +22,7 @@ const (
 const MoneyPolicyName = "default"
 
 // MoneyKind is what a rule governs.
-// +kubebuilder:validation:Enum=Refund;Capture
+// +kubebuilder:validation:Enum=Refund;Capture;Cancel
 type MoneyKind string
 
 const (
@@ -27,6 +30,12 @@ const (
 	MoneyKindRefund MoneyKind = "Refund"
 	// MoneyKindCapture governs Captures: money taken from an authorization.
 	MoneyKindCapture MoneyKind = "Capture"
+	// MoneyKindCancel governs spec.cancel of a Payment that may have been
+	// paid: the gateway refunds a paid payment in full when it is cancelled,
+	// so without a Cancel rule the Refund rule of the currency governs it.
+	// Cancelling a payment nobody can have paid (not yet at the gateway, or
+	// only authorized) moves no money and is not governed.
+	MoneyKindCancel MoneyKind = "Cancel"
 )
 
 // BudgetWindow is the period a budget covers.
@@ -46,7 +55,9 @@ const (
 // than the currency has makes the policy invalid, and an invalid policy
 // blocks every operation it would govern (reason PolicyInvalid).
 type MoneyRule struct {
-	// Kind is the operation governed: Refund or Capture.
+	// Kind is the operation governed: Refund, Capture or Cancel (a paid
+	// Payment's spec.cancel, which refunds it in full; the Refund rule
+	// governs cancels where no Cancel rule is given).
 	// +required
 	Kind MoneyKind `json:"kind"`
 
@@ -179,7 +190,7 @@ type MoneyPolicyList struct {
 
 // ApprovalTarget names the operation approved.
 type ApprovalTarget struct {
-	// Kind is Refund or Capture.
+	// Kind is Refund, Capture or Cancel (the cancel of the Payment Name).
 	// +required
 	Kind MoneyKind `json:"kind"`
 

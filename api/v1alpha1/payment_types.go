@@ -582,6 +582,12 @@ type PaymentStatus struct {
 	// CancelTime is when the gateway cancelled the payment.
 	// +optional
 	CancelTime *metav1.Time `json:"cancelTime,omitempty"`
+
+	// CancelAudit is who asked for spec.cancel of a payment that may have
+	// been paid (a cancel refunds it in full), the MoneyPolicy that governed
+	// it and who approved it; recorded before the cancel is sent.
+	// +optional
+	CancelAudit *Audit `json:"cancelAudit,omitempty"`
 	// LastCheckTime is when the operator last inquired.
 	// +optional
 	LastCheckTime *metav1.Time `json:"lastCheckTime,omitempty"`

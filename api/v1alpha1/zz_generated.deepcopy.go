@@ -1529,6 +1529,11 @@ func (in *PaymentStatus) DeepCopyInto(out *PaymentStatus) {
 		in, out := &in.CancelTime, &out.CancelTime
 		*out = (*in).DeepCopy()
 	}
+	if in.CancelAudit != nil {
+		in, out := &in.CancelAudit, &out.CancelAudit
+		*out = new(Audit)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.LastCheckTime != nil {
 		in, out := &in.LastCheckTime, &out.LastCheckTime
 		*out = (*in).DeepCopy()

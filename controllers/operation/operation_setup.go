@@ -8,7 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -69,7 +68,7 @@ func setupOperation[T v1.PaymentOperation](w shared.Wiring, spec opSpec[T]) erro
 		Named(strings.ToLower(spec.kind)).
 		Watches(&v1.Payment{}, toOperations, builder.WithPredicates(paymentMoved))
 	if spec.moneyKind != "" {
-		b = b.Watches(&v1.Approval{}, toApproved(spec.moneyKind)).
+		b = b.Watches(&v1.Approval{}, shared.ToApproved(spec.moneyKind)).
 			Watches(&v1.MoneyPolicy{}, toHeld(cache, spec), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	}
 	if err := b.WithOptions(controller.Options{MaxConcurrentReconciles: w.Workers(spec.kind), RateLimiter: r.RateLimiter()}).
@@ -95,17 +94,6 @@ var paymentMoved = predicate.Funcs{
 			!equality.Semantic.DeepEqual(o.Status.Amounts, n.Status.Amounts) ||
 			!equality.Semantic.DeepEqual(o.Status.Dispute, n.Status.Dispute)
 	},
-}
-
-// toApproved maps an Approval to the operation of kind it names.
-func toApproved(kind v1.MoneyKind) handler.EventHandler {
-	return handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		a, ok := o.(*v1.Approval)
-		if !ok || a.Spec.TargetRef.Kind != kind {
-			return nil
-		}
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Spec.TargetRef.Name}}}
-	})
 }
 
 // toHeld maps a MoneyPolicy to the operations of its namespace not yet

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
@@ -24,28 +22,23 @@ import (
 //
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=moneypolicies;approvals,verbs=get;list;watch
 
-// holdRecheck bounds how long a held operation waits before the policy is
-// decided again (an Approval or a policy change wakes it at once).
-func holdRecheck(c shared.Cadence) time.Duration { return 4 * c.OperationPoll }
-
 // hold decides the policy for c's operation: nil when it may be sent.
 func (k opKind[T]) hold(ctx context.Context, c *opCall[T]) error {
 	requester := c.obj.GetAnnotations()[v1.RequesterAnnotation]
 	if k.spec.moneyKind == "" {
 		return nil
 	}
-	var mp v1.MoneyPolicy
-	key := types.NamespacedName{Namespace: c.obj.GetNamespace(), Name: v1.MoneyPolicyName}
-	if err := k.deps.Client.Get(ctx, key, &mp); err != nil {
-		if apierrors.IsNotFound(err) {
-			if requester != "" {
-				c.st.Audit = &v1.Audit{Requester: requester}
-			}
-			return nil
-		}
-		return fmt.Errorf("get MoneyPolicy %s: %w", key, err)
+	mp, err := shared.MoneyPolicyOf(ctx, k.deps, c.obj.GetNamespace())
+	if err != nil {
+		return err
 	}
-	p, err := policy.Parse(&mp)
+	if mp == nil {
+		if requester != "" {
+			c.st.Audit = &v1.Audit{Requester: requester}
+		}
+		return nil
+	}
+	p, err := policy.Parse(mp)
 	if err != nil {
 		return k.held(v1.ReasonPolicyInvalid, err.Error(), time.Time{})
 	}
@@ -55,7 +48,8 @@ func (k opKind[T]) hold(ctx context.Context, c *opCall[T]) error {
 	}
 	if p.Budgeted(k.spec.moneyKind, c.amount.Currency()) {
 		from, to := p.Window(in.Now)
-		if in.Archived, err = k.archivedSpend(ctx, c, from, to); err != nil {
+		sp := archive.Spend{Namespace: c.obj.GetNamespace(), Kind: string(k.spec.moneyKind), Currency: c.amount.Currency(), From: from, To: to}
+		if in.Archived, err = shared.ArchivedSpend(ctx, k.deps, sp); err != nil {
 			return k.held(v1.ReasonArchiveUnavailable, fmt.Sprintf(
 				"MoneyPolicy %s has a budget and what its namespace spent in archived %s cannot be read (retrying): %v",
 				p.Name, k.spec.plural, err), time.Time{})
@@ -71,13 +65,7 @@ func (k opKind[T]) hold(ctx context.Context, c *opCall[T]) error {
 
 // held is the Blocked wait of a held operation.
 func (k opKind[T]) held(reason, msg string, recheck time.Time) *engine.WaitError {
-	after := holdRecheck(k.deps.Cadence)
-	if !recheck.IsZero() {
-		if d := recheck.Sub(k.deps.Time()); d > 0 && d < after {
-			after = d
-		}
-	}
-	return &engine.WaitError{Reason: reason, Message: msg, Blocked: true, Announce: true, RequeueAfter: after}
+	return shared.PolicyHold(k.deps, reason, msg, recheck)
 }
 
 // policyInput gathers what the decision reads: the operation, its siblings
@@ -100,53 +88,9 @@ func (k opKind[T]) policyInput(ctx context.Context, c *opCall[T], requester stri
 		if s.GetUID() == c.obj.GetUID() {
 			continue
 		}
-		if o, ok := k.policyOperation(s); ok {
+		if o, ok := policy.OperationOf(k.spec.moneyKind, s); ok {
 			in.Siblings = append(in.Siblings, o)
 		}
 	}
 	return in, nil
-}
-
-// policyOperation is a sibling as the policy sees it; false for one whose
-// amount cannot be read (it will fail, and takes nothing).
-func (k opKind[T]) policyOperation(o T) (policy.Operation, bool) {
-	m := o.GetAmount()
-	a, err := m.Amount()
-	if err != nil {
-		return policy.Operation{}, false
-	}
-	st := o.GetOperationStatus()
-	op := policy.Operation{Kind: k.spec.moneyKind, Name: o.GetName(), Created: o.GetCreationTimestamp().Time,
-		Requester: o.GetAnnotations()[v1.RequesterAnnotation], Payment: o.GetPaymentRef(), Amount: a,
-		RequestID: st.RequestID, Sent: submitted(st), Failed: st.Phase == v1.OperationFailed}
-	if st.SubmitTime != nil {
-		op.SentAt = st.SubmitTime.Time
-	} else if op.Sent {
-		op.SentAt = o.GetCreationTimestamp().Time
-	}
-	return op, true
-}
-
-// archivedSpend is what retention archived of the kind in the namespace and
-// currency, sent in [from, to): the budget counts it as if it were still in
-// the cluster. Every archive must answer: one that cannot be read might
-// hold the spend that exhausts the budget.
-func (k opKind[T]) archivedSpend(ctx context.Context, c *opCall[T], from, to time.Time) ([]policy.Operation, error) {
-	sp := archive.Spend{Namespace: c.obj.GetNamespace(), Kind: string(k.spec.moneyKind), Currency: c.amount.Currency(), From: from, To: to}
-	recs, err := k.deps.Archives.SearchAll(ctx, k.deps.Client, func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
-		return a.Spent(ctx, sp)
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]policy.Operation, 0, len(recs))
-	for _, r := range recs {
-		amt, err := v1.Money{Currency: r.Currency, Value: r.Amount}.Amount()
-		if err != nil || r.SubmittedAt == nil {
-			continue // never sent, or an amount no gateway took: it took nothing
-		}
-		out = append(out, policy.Operation{Kind: k.spec.moneyKind, Name: r.Name, Created: r.CreatedAt, Requester: r.Audit.Requester,
-			Payment: r.PaymentName, Amount: amt, RequestID: r.RequestID, Sent: true, SentAt: *r.SubmittedAt})
-	}
-	return out, nil
 }

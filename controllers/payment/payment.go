@@ -87,6 +87,11 @@ func (paymentKind) SetConditions(p *v1.Payment, err error) {
 	if errors.As(err, &wait) && (p.Status.Phase == "" || p.Status.Phase == v1.PaymentPending) {
 		transition.SetWaiting(&p.Status.Conditions, p.Generation, wait.Reason, wait.Message)
 	}
+	if wait != nil && wait.Blocked {
+		transition.SetPaymentBlocked(p, true, wait.Reason, wait.Message)
+	} else {
+		transition.SetPaymentBlocked(p, false, "", "")
+	}
 	reason := shared.ReasonOf(err)
 	if err == nil && cancelRefused(p) && p.Spec.Cancel {
 		r := p.Status.LastResult
@@ -578,6 +583,9 @@ func (e *paymentExternal) Update(ctx context.Context, p *v1.Payment) (engine.Res
 
 // Cancel cancels the payment (spec.cancel, or deletion with deletionPolicy Cancel).
 func (e *paymentExternal) Cancel(ctx context.Context, p *v1.Payment) (engine.Result, error) {
+	if err := e.holdCancel(ctx, p); err != nil {
+		return engine.Result{}, err
+	}
 	now := e.deps.Time()
 	id := e.requestID(p)
 	if p.Status.PaymentID == "" && (p.Status.Phase == "" || p.Status.Phase == v1.PaymentPending) {

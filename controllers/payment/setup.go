@@ -9,7 +9,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
@@ -31,9 +33,29 @@ func Setup(_ context.Context, w shared.Wiring) error {
 		Watches(&v1.Capture{}, shared.ToOwningPayment, builder.WithPredicates(shared.PhaseChanged)).
 		Watches(&v1.Refund{}, shared.ToOwningPayment, builder.WithPredicates(shared.PhaseChanged)).
 		Watches(&v1.CustomsDeclaration{}, shared.ToOwningPayment, builder.WithPredicates(shared.PhaseChanged)).
+		Watches(&v1.Approval{}, shared.ToApproved(v1.MoneyKindCancel)).
+		Watches(&v1.MoneyPolicy{}, toCancelling(w.Mgr.GetClient()), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: w.Workers("Payment"), RateLimiter: payments.RateLimiter()}).
 		Complete(payments); err != nil {
 		return fmt.Errorf("payment controller: %w", err)
 	}
 	return nil
+}
+
+// toCancelling maps a MoneyPolicy to the payments of its namespace whose
+// cancel it may hold: a changed policy decides them again at once.
+func toCancelling(cache client.Reader) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, mp client.Object) []reconcile.Request {
+		var list v1.PaymentList
+		if err := cache.List(ctx, &list, client.InNamespace(mp.GetNamespace())); err != nil {
+			return nil
+		}
+		var reqs []reconcile.Request
+		for i := range list.Items {
+			if p := &list.Items[i]; cancelMayRefund(p) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(p)})
+			}
+		}
+		return reqs
+	})
 }

@@ -15,6 +15,7 @@ import (
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/archive"
+	"github.com/cashier-operator/cashier-operator/internal/policy"
 )
 
 // ArchiveErrors counts failed archive reads and writes (retention's writes,
@@ -201,4 +202,27 @@ func ArchiveConnections(g *v1.GatewayConfig) []v1.ArchiveConnection {
 
 func inSpec(g *v1.GatewayConfig, conn v1.ArchiveConnection) bool {
 	return g.Spec.Retention != nil && g.Spec.Retention.Archive.SecretRef == conn.SecretRef
+}
+
+// ArchivedSpend is what retention archived of sp's kind, namespace and
+// currency, sent in its window, as the MoneyPolicy's budgets count it (as
+// if it were still in the cluster). Every archive must answer: one that
+// cannot be read might hold the spend that exhausts the budget.
+func ArchivedSpend(ctx context.Context, deps *Deps, sp archive.Spend) ([]policy.Operation, error) {
+	recs, err := deps.Archives.SearchAll(ctx, deps.Client, func(ctx context.Context, a *archive.Archive) ([]archive.Record, error) {
+		return a.Spent(ctx, sp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]policy.Operation, 0, len(recs))
+	for _, r := range recs {
+		amt, err := v1.Money{Currency: r.Currency, Value: r.Amount}.Amount()
+		if err != nil || r.SubmittedAt == nil {
+			continue // never sent, or an amount no gateway took: it took nothing
+		}
+		out = append(out, policy.Operation{Kind: v1.MoneyKind(r.Kind), Name: r.Name, Created: r.CreatedAt, Requester: r.Audit.Requester,
+			Payment: r.PaymentName, Amount: amt, RequestID: r.RequestID, Sent: true, SentAt: *r.SubmittedAt})
+	}
+	return out, nil
 }

@@ -38,3 +38,15 @@ func PhaseOf(o client.Object) string {
 	}
 	return ""
 }
+
+// ToApproved maps an Approval to the object of kind it names (for Cancel:
+// the Payment).
+func ToApproved(kind v1.MoneyKind) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		a, ok := o.(*v1.Approval)
+		if !ok || a.Spec.TargetRef.Kind != kind {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Spec.TargetRef.Name}}}
+	})
+}

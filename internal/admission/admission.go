@@ -93,6 +93,19 @@ func waitEnforced(ctx context.Context, c client.Client) error {
 	if err != nil {
 		return fmt.Errorf("the mutating admission policy never recorded a requester: %w", err)
 	}
+	err = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		p := &v1.Payment{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "admission-probe"},
+			Spec: v1.PaymentSpec{GatewayRef: v1.GatewayReference{Name: "probe"}, Amount: v1.Money{Currency: "HKD", Value: "1.00"},
+				PaymentMethod: v1.PaymentMethod{Type: "ALIPAY_HK"}, Env: v1.TerminalEnv{TerminalType: "WEB"},
+				RedirectURL: "https://probe.example.com/", Cancel: true}}
+		if err := c.Create(ctx, p, client.DryRunAll); err != nil {
+			return false, nil
+		}
+		return p.Annotations[v1.CancelRequesterAnnotation] != "", nil
+	})
+	if err != nil {
+		return fmt.Errorf("the mutating admission policy never recorded a cancel requester: %w", err)
+	}
 	// An Approval in a namespace without a MoneyPolicy is refused once the
 	// validating policies run.
 	err = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {

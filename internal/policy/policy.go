@@ -132,6 +132,10 @@ func (p *Policy) rule(kind v1.MoneyKind, currency string) (rule, bool) {
 			return r, true
 		}
 	}
+	if kind == v1.MoneyKindCancel {
+		// A cancel of a paid payment refunds it in full.
+		return p.rule(v1.MoneyKindRefund, currency)
+	}
 	return rule{}, false
 }
 
@@ -235,3 +239,23 @@ func above(a, b money.Amount) bool {
 
 // show renders an amount as the API does ("10.50 HKD").
 func show(a money.Amount) string { return a.Major() + " " + a.Currency() }
+
+// OperationOf is a Capture or Refund as the policy sees it; false for one
+// whose amount cannot be read (it will fail, and takes nothing).
+func OperationOf(kind v1.MoneyKind, o v1.PaymentOperation) (Operation, bool) {
+	a, err := o.GetAmount().Amount()
+	if err != nil {
+		return Operation{}, false
+	}
+	st := o.GetOperationStatus()
+	op := Operation{Kind: kind, Name: o.GetName(), Created: o.GetCreationTimestamp().Time,
+		Requester: o.GetAnnotations()[v1.RequesterAnnotation], Payment: o.GetPaymentRef(), Amount: a,
+		RequestID: st.RequestID, Sent: st.RequestID != "" || st.Phase == v1.OperationProcessing || st.Phase.IsFinal(),
+		Failed: st.Phase == v1.OperationFailed}
+	if st.SubmitTime != nil {
+		op.SentAt = st.SubmitTime.Time
+	} else if op.Sent {
+		op.SentAt = o.GetCreationTimestamp().Time
+	}
+	return op, true
+}

@@ -134,6 +134,18 @@ func SetBlocked(st *v1.OperationStatus, gen int64, reason, msg string) {
 		Reason: reason, Message: msg, ObservedGeneration: gen})
 }
 
+// SetPaymentBlocked shows what holds a payment's cancel (a MoneyPolicy):
+// Blocked=True with reason and msg while blocked, no Blocked condition
+// otherwise (and never on a payment the cancel has finished with).
+func SetPaymentBlocked(p *v1.Payment, blocked bool, reason, msg string) {
+	if !blocked || (p.Status.Phase.IsFinal() && p.Status.Phase != v1.PaymentSucceeded) {
+		meta.RemoveStatusCondition(&p.Status.Conditions, v1.ConditionBlocked)
+		return
+	}
+	meta.SetStatusCondition(&p.Status.Conditions, metav1.Condition{Type: v1.ConditionBlocked, Status: metav1.ConditionTrue,
+		Reason: reason, Message: msg, ObservedGeneration: p.Generation})
+}
+
 // ClearBlocked removes the Blocked condition.
 func ClearBlocked(st *v1.OperationStatus) {
 	meta.RemoveStatusCondition(&st.Conditions, v1.ConditionBlocked)

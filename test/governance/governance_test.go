@@ -239,3 +239,80 @@ func (s *shop) event(t *testing.T, obj client.Object, reason string) {
 		return false, "no such event"
 	})
 }
+
+// TestCancelOfAPaidPaymentIsGoverned: cancelling a paid payment refunds it
+// in full, so it passes the Refund rule like a refund of the whole amount:
+// above the threshold it waits with no cancel call until an approver
+// approves it; the cancel's requester is recorded at admission.
+func TestCancelOfAPaidPaymentIsGoverned(t *testing.T) {
+	s := newShop(t, thresholdPolicy())
+	p := s.paid(t, "p", "500.00")
+	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := as[requester].Get(s.ctx, client.ObjectKeyFromObject(p), p); err != nil {
+			return err
+		}
+		p.Spec.Cancel = true
+		return as[requester].Update(s.ctx, p)
+	}))
+	if got := p.Annotations[v1.CancelRequesterAnnotation]; got != requester {
+		t.Fatalf("cancel requester recorded as %q", got)
+	}
+	waitFor(t, p, "payment p Blocked ApprovalRequired", func() bool {
+		for _, c := range p.Status.Conditions {
+			if c.Type == v1.ConditionBlocked && c.Status == metav1.ConditionTrue && c.Reason == v1.ReasonApprovalRequired {
+				return strings.Contains(c.Message, "Cancel p (500.00 HKD, requested by alice) is above the approvalAbove 100.00 HKD")
+			}
+		}
+		return false
+	})
+	if v, err := sys.Sim.Payment(p.Status.PaymentID); err != nil || v.Inquiry.PaymentStatus != "SUCCESS" {
+		t.Fatalf("the held cancel reached the gateway: %+v %v", v.Inquiry, err)
+	}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := as[requester].Get(s.ctx, client.ObjectKeyFromObject(p), p); err != nil {
+			return err
+		}
+		p.Annotations[v1.CancelRequesterAnnotation] = approver
+		return as[requester].Update(s.ctx, p)
+	})
+	refused(t, err, "cancel-requester] is immutable: it stays alice")
+
+	a := &v1.Approval{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "cancel-p"},
+		Spec: v1.ApprovalSpec{TargetRef: v1.ApprovalTarget{Kind: v1.MoneyKindCancel, Name: "p"}, Amount: p.Spec.Amount,
+			PaymentRef: v1.LocalObjectReference{Name: "p"}, Requester: requester}}
+	refused(t, as[requester].Create(s.ctx, a.DeepCopy()), "you cannot approve your own request")
+	must(t, as[approver].Create(s.ctx, a))
+	waitFor(t, p, "payment p Cancelled", func() bool { return p.Status.Phase == v1.PaymentCancelled })
+	if au := p.Status.CancelAudit; au == nil || au.Requester != requester || au.Approver != approver || au.Approval != a.Name {
+		t.Fatalf("cancel audit %+v", p.Status.CancelAudit)
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.ConditionBlocked {
+			t.Fatalf("a cancelled payment still shows %+v", c)
+		}
+	}
+}
+
+// TestCancelRequesterCannotBeForged: nobody writes someone else's name as
+// who cancelled, nor a cancel requester without a cancel.
+func TestCancelRequesterCannotBeForged(t *testing.T) {
+	s := newShop(t, thresholdPolicy())
+	p := s.paid(t, "p", "50.00")
+	edit := func(user string, change func(*v1.Payment)) error {
+		return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := as[user].Get(s.ctx, client.ObjectKeyFromObject(p), p); err != nil {
+				return err
+			}
+			change(p)
+			return as[user].Update(s.ctx, p)
+		})
+	}
+	refused(t, edit(requester, func(p *v1.Payment) { p.Annotations[v1.CancelRequesterAnnotation] = requester }),
+		"cannot be set without it")
+	refused(t, edit(requester, func(p *v1.Payment) {
+		p.Spec.Cancel = true
+		p.Annotations[v1.CancelRequesterAnnotation] = approver
+	}), "is recorded at admission from your own identity (alice); it cannot be set to bob")
+	must(t, edit(requester, func(p *v1.Payment) { p.Spec.Cancel = true }))
+	waitFor(t, p, "payment p Cancelled (under the threshold)", func() bool { return p.Status.Phase == v1.PaymentCancelled })
+}
