@@ -62,7 +62,7 @@ func (r *disputeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	wasDue := meta.IsStatusConditionTrue(before.Conditions, v1.ConditionDefenseDue)
-	meta.SetStatusCondition(&d.Status.Conditions, due)
+	transition.SetDefenseDue(&d, due)
 	if !equality.Semantic.DeepEqual(before, &d.Status) {
 		if err := r.deps.Client.Status().Update(ctx, &d); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -10,8 +10,6 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,6 +20,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/archive"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=paymentrestores,verbs=get;list;watch;delete
@@ -175,15 +174,14 @@ func describeRestoreIDs(s *v1.PaymentRestoreSpec) string {
 // finish records a final outcome and schedules the request's deletion.
 func (r *paymentRestoreReconciler) finish(ctx context.Context, pr *v1.PaymentRestore, o restoreOutcome) (ctrl.Result, error) {
 	now := r.deps.Time()
-	status := metav1.ConditionFalse
+	restored := o.phase == v1.PaymentRestoreRestored
 	typ := corev1.EventTypeWarning
-	if o.phase == v1.PaymentRestoreRestored {
-		status, typ = metav1.ConditionTrue, corev1.EventTypeNormal
+	if restored {
+		typ = corev1.EventTypeNormal
 	}
 	err := r.writeStatus(ctx, pr, func(st *v1.PaymentRestoreStatus, gen int64) {
 		st.Phase, st.Payment, st.PaymentID, st.CompletionTime = o.phase, o.payment, o.paymentID, shared.MetaTime(now)
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: status,
-			Reason: o.reason, Message: truncateMsg(o.msg), ObservedGeneration: gen})
+		transition.SetReady(&st.Conditions, gen, restored, o.reason, truncateMsg(o.msg))
 	})
 	if err != nil {
 		return ctrl.Result{}, err
@@ -195,8 +193,7 @@ func (r *paymentRestoreReconciler) finish(ctx context.Context, pr *v1.PaymentRes
 // pending records why the request is not decided yet.
 func (r *paymentRestoreReconciler) pending(ctx context.Context, pr *v1.PaymentRestore, reason, msg string) {
 	err := r.writeStatus(ctx, pr, func(st *v1.PaymentRestoreStatus, gen int64) {
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionFalse,
-			Reason: reason, Message: truncateMsg(msg), ObservedGeneration: gen})
+		transition.SetReady(&st.Conditions, gen, false, reason, truncateMsg(msg))
 	})
 	if err != nil {
 		// The request stays undecided and is retried; only its note is lost.

@@ -26,6 +26,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/archive"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments;captures;refunds;customsdeclarations,verbs=delete
@@ -365,8 +366,7 @@ func (r *retentionReconciler) setArchiveCondition(ctx context.Context, gwc *v1.G
 	if err := r.deps.APIReader.Get(ctx, client.ObjectKeyFromObject(gwc), &fresh); err != nil {
 		return false
 	}
-	if !meta.SetStatusCondition(&fresh.Status.Conditions, metav1.Condition{Type: v1.ConditionArchiveReady, Status: status,
-		Reason: reason, Message: truncateMsg(msg), ObservedGeneration: fresh.Generation}) {
+	if !transition.SetArchiveReady(&fresh.Status.Conditions, fresh.Generation, status, reason, truncateMsg(msg)) {
 		return false
 	}
 	if err := r.deps.Client.Status().Update(ctx, &fresh); err != nil {

@@ -11,8 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -26,6 +24,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/reconciliation"
 	"github.com/cashier-operator/cashier-operator/internal/settlement"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=settlementreconciliations,verbs=get;list;watch
@@ -247,8 +246,7 @@ func (r *reconciliationReconciler) fail(ctx context.Context, sr *v1.SettlementRe
 	r.rec.Eventf(sr, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
 	sr.Status.ObservedGeneration = sr.Generation
 	sr.Status.NextRunTime = nil // the backoff decides when to try again, not the schedule
-	meta.SetStatusCondition(&sr.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionFalse,
-		Reason: reason, Message: msg, ObservedGeneration: sr.Generation})
+	transition.SetReady(&sr.Status.Conditions, sr.Generation, false, reason, msg)
 	if err := r.deps.Client.Status().Update(ctx, sr); err != nil {
 		return fmt.Errorf("%s (and status: %w)", msg, err)
 	}

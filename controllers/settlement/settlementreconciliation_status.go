@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -18,6 +17,7 @@ import (
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/reconciliation"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
 // record writes the run's outcome: ConfigMap, status, events, metrics.
@@ -64,8 +64,7 @@ func (r *reconciliationReconciler) record(ctx context.Context, sr *v1.Settlement
 	if len(res.Missing) > 0 {
 		ready.Message += "; not published yet: " + strings.Join(res.Missing, ", ")
 	}
-	meta.SetStatusCondition(&st.Conditions, ready)
-	meta.SetStatusCondition(&st.Conditions, discrepanciesCondition(res.Discrepancies, res.Total, cmName, sr.Generation))
+	transition.SetReconciliationResult(st, ready, discrepanciesCondition(res.Discrepancies, res.Total, cmName, sr.Generation))
 
 	counts := map[string]int32{}
 	for _, d := range res.Days {

@@ -11,13 +11,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/localsystem"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
 // baseline is one baseline's measurement.
@@ -262,12 +262,11 @@ func rawPaymentWrites(ctx context.Context, c client.Client, cfg config, op *opRe
 	if succeeded.Phase == "" {
 		succeeded = v1.PaymentStatus{Phase: v1.PaymentSucceeded, GatewayStatus: gateway.PaymentStatusSuccess,
 			PaymentID: "202601051100000000000000001", PaymentRequestID: "bench-raw"}
-		meta.SetStatusCondition(&succeeded.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Succeeded"})
+		transition.SetReady(&succeeded.Conditions, 0, true, v1.ReasonSucceeded, "")
 	}
 	processing := *succeeded.DeepCopy()
 	processing.Phase, processing.GatewayStatus, processing.PaymentTime = v1.PaymentProcessing, gateway.PaymentStatusProcessing, nil
-	meta.SetStatusCondition(&processing.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionFalse,
-		Reason: "Processing", Message: "waiting for the user to pay"})
+	transition.SetReady(&processing.Conditions, 0, false, v1.ReasonProcessing, "waiting for the user to pay")
 	logf("baseline 3: %d Payments created and their status written twice from a plain client (manager and receiver stopped), %d workers", cfg.n, cfg.concurrency)
 	var errs, done atomic.Int64
 	b.Wall = fanOut(ctx, cfg.n, cfg.concurrency, func(i int) {

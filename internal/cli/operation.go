@@ -198,7 +198,7 @@ func capturableOf(p *v1.Payment) (*v1.Money, error) {
 // amount as the API writes it.
 func checkAmount(p *v1.Payment, value, limitName string, limit *v1.Money, inFlight []v1.Money) (v1.Money, error) {
 	cur := p.Spec.Amount.Currency
-	want, err := money.ParseMajor(cur, value)
+	want, err := v1.Money{Currency: cur, Value: value}.Amount()
 	if err != nil {
 		return v1.Money{}, fmt.Errorf("--amount: %w", err)
 	}

@@ -133,7 +133,7 @@ func add(m map[string]map[string]*tally, bucket string, a money.Amount) error {
 // bucketsOf splits one payment's money into buckets; zero shares are left out.
 func bucketsOf(p *v1.Payment) (map[string]money.Amount, error) {
 	cur := p.Spec.Amount.Currency
-	amount, err := money.ParseMajor(cur, p.Spec.Amount.Value)
+	amount, err := p.Spec.Amount.Amount()
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func statusAmount(currency string, m *v1.Money) (money.Amount, error) {
 	if m.Currency != currency {
 		return money.Amount{}, fmt.Errorf("status amount %s is not in the payment's currency %s", m, currency)
 	}
-	return money.ParseMajor(currency, m.Value)
+	return m.Amount()
 }
 
 // renderSummary prints one row per currency and bucket that holds money.

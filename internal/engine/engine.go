@@ -476,8 +476,7 @@ func (r *Reconciler[T]) adopt(obj T, what string) string {
 		msg += " (" + what + ")"
 	}
 	msg += "; status was rebuilt from the gateway and nothing was done again"
-	meta.SetStatusCondition(r.kind.Conditions(obj), metav1.Condition{Type: v1.ConditionAdopted, Status: metav1.ConditionTrue,
-		Reason: v1.ReasonAdopted, Message: msg, ObservedGeneration: obj.GetGeneration()})
+	transition.SetAdopted(r.kind.Conditions(obj), obj.GetGeneration(), msg)
 	return msg
 }
 

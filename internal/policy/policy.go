@@ -55,7 +55,7 @@ func Parse(p *v1.MoneyPolicy) (*Policy, error) {
 			if f.value == "" {
 				continue
 			}
-			a, err := money.ParseMajor(r.Currency, f.value)
+			a, err := v1.Money{Currency: r.Currency, Value: f.value}.Amount()
 			if err != nil {
 				return nil, fmt.Errorf("MoneyPolicy %s spec.rules[%d].%s: %w", out.Name, i, f.name, err)
 			}

@@ -467,12 +467,7 @@ func (r *Receiver) applyNotifyCapture(ctx context.Context, v *verified, p *v1.Pa
 // applyAutoCapture applies the capture of an automatic-capture
 // authorization to the Payment itself: "SUCCESS, captured captureAmount".
 func (r *Receiver) applyAutoCapture(ctx context.Context, v *verified, p *v1.Payment, n *gateway.NotifyCapture) answer {
-	facts := transition.PaymentFacts{Source: transition.SourceNotification, PaymentID: n.PaymentID}
-	if n.Result.ResultStatus == gateway.StatusSuccess {
-		facts.GatewayStatus = gateway.PaymentStatusSuccess
-		facts.Captured = n.CaptureAmount
-		facts.Result = &n.Result
-	}
+	facts := transition.AutoCaptured(transition.SourceNotification, n.PaymentID, &n.Result, n.CaptureAmount)
 	cur, _, a := r.applyPayment(ctx, v, p, facts)
 	if a.status == http.StatusOK && n.Result.ResultStatus == gateway.StatusFail {
 		r.event(cur, corev1.EventTypeWarning, "CaptureFailed", "the automatic capture %s failed: %s %s",

@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/fieldindex"
 	"github.com/cashier-operator/cashier-operator/internal/ids"
 )
 
@@ -14,7 +15,7 @@ import (
 const (
 	// IndexPaymentID indexes Payments by gateway paymentId: status.paymentId
 	// and, for managementPolicy Observe, spec.paymentId.
-	IndexPaymentID = "status.paymentId"
+	IndexPaymentID = fieldindex.PaymentID
 	// IndexPaymentRequestID indexes Payments by the paymentRequestId they
 	// are paid with: the recorded one, spec.paymentRequestId, or the one
 	// derived from the manifest under the default identity scope, so a
@@ -22,7 +23,7 @@ const (
 	// a scoped GatewayConfig is found by the uncached fallback until then).
 	IndexPaymentRequestID = "paymentRequestId"
 	// IndexCapturePayment indexes Captures by spec.paymentRef.name.
-	IndexCapturePayment = "spec.paymentRef.name"
+	IndexCapturePayment = fieldindex.PaymentRef
 	// IndexRefundRequestID indexes Refunds by their recorded
 	// refundRequestId and the one derived from the manifest under the
 	// default identity scope (notifyRefund carries no paymentId).
@@ -37,15 +38,9 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 		field string
 		fn    client.IndexerFunc
 	}{
-		{&v1.Payment{}, IndexPaymentID, paymentIDValues},
+		{&v1.Payment{}, IndexPaymentID, fieldindex.PaymentIDValues},
 		{&v1.Payment{}, IndexPaymentRequestID, paymentRequestIDValues},
-		{&v1.Capture{}, IndexCapturePayment, func(o client.Object) []string {
-			c, ok := o.(v1.PaymentOperation)
-			if !ok || c.GetPaymentRef() == "" {
-				return nil
-			}
-			return []string{c.GetPaymentRef()}
-		}},
+		{&v1.Capture{}, IndexCapturePayment, fieldindex.PaymentRefValues},
 		{&v1.Refund{}, IndexRefundRequestID, func(o client.Object) []string {
 			r, ok := o.(*v1.Refund)
 			if !ok {
@@ -54,7 +49,7 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 			// The index cannot read the GatewayConfig's identity scope:
 			// it holds the recorded id and the id under the default scope;
 			// findRefunds checks candidates under their real scope.
-			return uniq(r.Status.RequestID, ids.Refund(r, ""))
+			return fieldindex.Uniq(r.Status.RequestID, ids.Refund(r, ""))
 		}},
 	} {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.fn); err != nil {
@@ -62,14 +57,6 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 		}
 	}
 	return nil
-}
-
-func paymentIDValues(o client.Object) []string {
-	p, ok := o.(*v1.Payment)
-	if !ok {
-		return nil
-	}
-	return uniq(p.Status.PaymentID, p.Spec.PaymentID)
 }
 
 func paymentRequestIDValues(o client.Object) []string {
@@ -84,7 +71,7 @@ func paymentRequestIDValues(o client.Object) []string {
 // the recorded one and the one it is (or will be) paid with; none for an
 // imported (Observe) payment, whose id is not ours.
 func paymentRequestIDs(p *v1.Payment, scope string) []string {
-	return uniq(p.Status.PaymentRequestID, ids.Payment(p, scope))
+	return fieldindex.Uniq(p.Status.PaymentRequestID, ids.Payment(p, scope))
 }
 
 // matchesPayment reports whether p is the payment with the given gateway
@@ -92,7 +79,7 @@ func paymentRequestIDs(p *v1.Payment, scope string) []string {
 // indexes).
 func matchesPayment(p *v1.Payment, scope, paymentID, paymentRequestID string) bool {
 	if paymentID != "" {
-		for _, v := range paymentIDValues(p) {
+		for _, v := range fieldindex.PaymentIDValues(p) {
 			if v == paymentID {
 				return true
 			}
@@ -106,21 +93,4 @@ func matchesPayment(p *v1.Payment, scope, paymentID, paymentRequestID string) bo
 		}
 	}
 	return false
-}
-
-func uniq(vals ...string) []string {
-	var out []string
-	for _, v := range vals {
-		if v == "" {
-			continue
-		}
-		dup := false
-		for _, o := range out {
-			dup = dup || o == v
-		}
-		if !dup {
-			out = append(out, v)
-		}
-	}
-	return out
 }

@@ -1,11 +1,13 @@
 package transition
 
 import (
+	"reflect"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
 )
 
 // TestSetPaymentBlocked: a held cancel shows Blocked on a paid or
@@ -31,6 +33,28 @@ func TestSetPaymentBlocked(t *testing.T) {
 			c := meta.FindStatusCondition(p.Status.Conditions, v1.ConditionBlocked)
 			if (c != nil) != tc.want || (c != nil && c.Message != "cancel: waiting") {
 				t.Fatalf("Blocked %+v, want present=%v", c, tc.want)
+			}
+		})
+	}
+}
+
+// TestAutoCaptured: only a successful answer moves the payment on.
+func TestAutoCaptured(t *testing.T) {
+	amt := &gateway.Amount{Currency: "HKD", Value: "1000"}
+	ok := &gateway.Result{ResultStatus: gateway.StatusSuccess, ResultCode: "SUCCESS"}
+	fail := &gateway.Result{ResultStatus: gateway.StatusFail, ResultCode: "AUTH_EXPIRED"}
+	for _, tc := range []struct {
+		name   string
+		result *gateway.Result
+		want   PaymentFacts
+	}{
+		{"success", ok, PaymentFacts{Source: SourceNotification, PaymentID: "2026", GatewayStatus: gateway.PaymentStatusSuccess, Captured: amt, Result: ok}},
+		{"failure says nothing of the payment", fail, PaymentFacts{Source: SourceNotification, PaymentID: "2026"}},
+		{"no result", nil, PaymentFacts{Source: SourceNotification, PaymentID: "2026"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := AutoCaptured(SourceNotification, "2026", tc.result, amt); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}
 		})
 	}

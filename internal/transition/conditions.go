@@ -188,3 +188,43 @@ func truncate(s string, n int) string {
 	}
 	return s[:n-3] + "..."
 }
+
+// SetReady records Ready for an object whose readiness is decided outside a
+// phase machine (a GatewayConfig's connection, a PaymentRestore's outcome,
+// a SettlementReconciliation run). It reports whether anything changed.
+func SetReady(conds *[]metav1.Condition, gen int64, ready bool, reason, msg string) bool {
+	status := metav1.ConditionFalse
+	if ready {
+		status = metav1.ConditionTrue
+	}
+	return meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionReady, Status: status,
+		Reason: reason, Message: msg, ObservedGeneration: gen})
+}
+
+// SetArchiveReady records whether a GatewayConfig's archive can be written
+// (retention pauses while it cannot). It reports whether anything changed.
+func SetArchiveReady(conds *[]metav1.Condition, gen int64, status metav1.ConditionStatus, reason, msg string) bool {
+	return meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionArchiveReady, Status: status,
+		Reason: reason, Message: msg, ObservedGeneration: gen})
+}
+
+// SetAdopted records that the gateway already had what the object never
+// sent, and that its status was rebuilt from the gateway.
+func SetAdopted(conds *[]metav1.Condition, gen int64, msg string) {
+	meta.SetStatusCondition(conds, metav1.Condition{Type: v1.ConditionAdopted, Status: metav1.ConditionTrue,
+		Reason: v1.ReasonAdopted, Message: msg, ObservedGeneration: gen})
+}
+
+// SetDefenseDue records a Dispute's DefenseDue condition as the dispute
+// controller derived it from the deadline and the alert window.
+func SetDefenseDue(d *v1.Dispute, due metav1.Condition) {
+	due.Type = v1.ConditionDefenseDue
+	meta.SetStatusCondition(&d.Status.Conditions, due)
+}
+
+// SetReconciliationResult records a reconciliation run: Ready (the run and
+// its refused files) and Discrepancies (what it found).
+func SetReconciliationResult(st *v1.SettlementReconciliationStatus, ready, discrepancies metav1.Condition) {
+	meta.SetStatusCondition(&st.Conditions, ready)
+	meta.SetStatusCondition(&st.Conditions, discrepancies)
+}

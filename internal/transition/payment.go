@@ -403,3 +403,15 @@ func isZero(m v1.Money) (bool, error) {
 	}
 	return a.IsZero(), nil
 }
+
+// AutoCaptured is what an answer about an automatic capture (the capture
+// call's response, or its notifyCapture) says of the payment itself: on
+// SUCCESS the payment Succeeded with captured taken; otherwise nothing
+// beyond its paymentId (a refused capture shows at the next inquiry).
+func AutoCaptured(src Source, paymentID string, result *gateway.Result, captured *gateway.Amount) PaymentFacts {
+	f := PaymentFacts{Source: src, PaymentID: paymentID}
+	if result != nil && result.ResultStatus == gateway.StatusSuccess {
+		f.GatewayStatus, f.Captured, f.Result = gateway.PaymentStatusSuccess, captured, result
+	}
+	return f
+}
