@@ -43,6 +43,7 @@ type flags struct {
 	metricsAddr, probeAddr, watchNamespaces, concurrency, leaderNS, restoreNS string
 	leaderElect, metricsSecure                                                bool
 	resync, disputeWindow                                                     time.Duration
+	lease                                                                     leaseTimes
 	zap                                                                       zap.Options
 }
 
@@ -53,6 +54,12 @@ func parseFlags() *flags {
 	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
 	flag.BoolVar(&f.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles (enable with more than one replica).")
 	flag.StringVar(&f.leaderNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
+	flag.DurationVar(&f.lease.duration, "leader-elect-lease-duration", defaultLease.duration,
+		"How long a standby waits, after it last saw the leader renew the Lease, before it takes over (a SIGKILLed leader is replaced within about this).")
+	flag.DurationVar(&f.lease.renewDeadline, "leader-elect-renew-deadline", defaultLease.renewDeadline,
+		"How long the leader keeps trying to renew before it gives up leading and exits; must be shorter than the lease duration, so that it has stopped before anyone else may lead.")
+	flag.DurationVar(&f.lease.retryPeriod, "leader-elect-retry-period", defaultLease.retryPeriod,
+		"How often the leader renews and a standby tries to acquire (each try is one Lease read, a renewal one write).")
 	flag.StringVar(&f.watchNamespaces, "watch-namespace", "", "Comma-separated namespaces to watch for Payments and operations (default: all).")
 	flag.StringVar(&f.restoreNS, "restore-namespace", os.Getenv("POD_NAMESPACE"),
 		"Namespace where the notification-receiver asks for restores from the archive (PaymentRestores); watched besides --watch-namespace (default: $POD_NAMESPACE).")
@@ -76,6 +83,9 @@ func run() error {
 
 	workers, err := parseConcurrency(f.concurrency)
 	if err != nil {
+		return err
+	}
+	if err := f.lease.check(); err != nil {
 		return err
 	}
 	mgr, err := newManager(f)
@@ -128,6 +138,9 @@ func newManager(f *flags) (ctrl.Manager, error) {
 		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        "cashier-operator.payments.cashier-operator.io",
 		LeaderElectionNamespace: f.leaderNS,
+		LeaseDuration:           &f.lease.duration,
+		RenewDeadline:           &f.lease.renewDeadline,
+		RetryPeriod:             &f.lease.retryPeriod,
 		// The manager may stop mid-step: idempotency ids make that safe, so
 		// a new leader may take over at once.
 		LeaderElectionReleaseOnCancel: true,

@@ -217,19 +217,37 @@ type ports struct{ listen, metrics, probe int }
 // startOperator starts the manager on free ports and the
 // notification-receiver on rcv, each waited for until ready.
 func (s *System) startOperator(rcv ports) error {
-	mmetrics, mprobe := FreePort(), FreePort()
-	s.ManagerMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", mmetrics)
 	s.opts.Log("starting the manager and the notification-receiver")
-	if _, err := s.startProcess("manager", fmt.Sprintf("http://127.0.0.1:%d/readyz", mprobe), append([]string{"--kubeconfig", s.Kubeconfig,
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", mmetrics), "--metrics-secure=false",
-		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", mprobe)}, s.opts.ManagerArgs...)...); err != nil {
+	metricsURL, err := s.startManager("manager")
+	if err != nil {
 		return err
 	}
-	_, err := s.startProcess("notification-receiver", fmt.Sprintf("http://127.0.0.1:%d/readyz", rcv.probe), append([]string{"--kubeconfig", s.Kubeconfig,
+	s.ManagerMetricsURL = metricsURL
+	_, err = s.startProcess("notification-receiver", fmt.Sprintf("http://127.0.0.1:%d/readyz", rcv.probe), append([]string{"--kubeconfig", s.Kubeconfig,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", rcv.listen),
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", rcv.metrics), "--metrics-secure=false",
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", rcv.probe)}, s.opts.ReceiverArgs...)...)
 	return err
+}
+
+// startManager starts a manager process called name (the binary is the
+// manager's) on free ports and returns its metrics URL.
+func (s *System) startManager(name string) (string, error) {
+	mmetrics, mprobe := FreePort(), FreePort()
+	args := append([]string{"--kubeconfig", s.Kubeconfig,
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", mmetrics), "--metrics-secure=false",
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", mprobe)}, s.opts.ManagerArgs...)
+	if _, err := s.startBinary(name, "manager", fmt.Sprintf("http://127.0.0.1:%d/readyz", mprobe), args...); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", mmetrics), nil
+}
+
+// StartStandbyManager starts a second manager, named name, with the same
+// flags as the first (ManagerArgs: give them --leader-elect, or two managers
+// act at once), and returns its metrics URL.
+func (s *System) StartStandbyManager(name string) (string, error) {
+	return s.startManager(name)
 }
 
 // Process returns a running process by name (alipay-sim, manager, notification-receiver).
@@ -285,10 +303,16 @@ func (s *System) KubectlRun(args ...string) (string, error) {
 func (s *System) Stop() {
 	s.mu.Lock()
 	procs := make([]*Process, 0, len(s.procs))
-	for _, n := range []string{"notification-receiver", "manager", "alipay-sim"} {
-		if p := s.procs[n]; p != nil {
+	if p := s.procs["notification-receiver"]; p != nil {
+		procs = append(procs, p)
+	}
+	for n, p := range s.procs { // the managers, standbys included
+		if n != "notification-receiver" && n != "alipay-sim" {
 			procs = append(procs, p)
 		}
+	}
+	if p := s.procs["alipay-sim"]; p != nil {
+		procs = append(procs, p)
 	}
 	s.mu.Unlock()
 	for _, p := range procs {
@@ -305,7 +329,12 @@ func (s *System) Stop() {
 }
 
 func (s *System) startProcess(name, readyURL string, args ...string) (*Process, error) {
-	path := filepath.Join(s.opts.BinDir, name)
+	return s.startBinary(name, name, readyURL, args...)
+}
+
+// startBinary starts the binary bin as the process called name.
+func (s *System) startBinary(name, bin, readyURL string, args ...string) (*Process, error) {
+	path := filepath.Join(s.opts.BinDir, bin)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%s not built (run `make build`): %w", path, err)
 	}
