@@ -8,8 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
@@ -52,15 +50,13 @@ func (r *gatewayConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	switch {
 	case err == nil:
 		gwc.Status.ClientID, gwc.Status.KeyVersion = conn.ClientID, conn.KeyVersion
-		meta.SetStatusCondition(&gwc.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionTrue,
-			Reason: v1.ReasonAvailable, Message: "credentials parse; payments can use this gateway", ObservedGeneration: gen})
+		transition.SetReady(&gwc.Status.Conditions, gen, true, v1.ReasonAvailable, "credentials parse; payments can use this gateway")
 		if next := r.consult(ctx, &gwc, conn, specChanged); next < requeue {
 			requeue = next
 		}
 		transition.SetSynced(&gwc.Status.Conditions, gen, nil, "")
 	case errors.Is(err, connection.ErrNotReady):
-		meta.SetStatusCondition(&gwc.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionFalse,
-			Reason: v1.ReasonSecretInvalid, Message: err.Error(), ObservedGeneration: gen})
+		transition.SetReady(&gwc.Status.Conditions, gen, false, v1.ReasonSecretInvalid, err.Error())
 		transition.SetSynced(&gwc.Status.Conditions, gen, err, v1.ReasonSecretInvalid)
 		requeue = 30 * time.Second
 	default:
