@@ -260,6 +260,14 @@ func filterNotifications(all []Notification, q url.Values) []Notification {
 // merchantRoutes: register a merchant, and the gateway's own public key.
 func (s *Simulator) merchantRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_sim/merchants", s.addMerchantRoute)
+	mux.HandleFunc("GET /_sim/merchants/{clientId}/keys", func(w http.ResponseWriter, r *http.Request) {
+		versions, err := s.MerchantKeyVersions(r.PathValue("clientId"))
+		reply(w, err, map[string][]string{"keyVersions": versions})
+	})
+	mux.HandleFunc("POST /_sim/merchants/{clientId}/keys", s.addMerchantKeyRoute)
+	mux.HandleFunc("DELETE /_sim/merchants/{clientId}/keys/{keyVersion}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, s.RevokeMerchantKey(r.PathValue("clientId"), r.PathValue("keyVersion")), nil)
+	})
 	mux.HandleFunc("GET /_sim/gateway-key", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, map[string]string{"publicKey": s.GatewayPublicKeyString(), "keyVersion": s.gwKeyVersion})
 	})
@@ -294,4 +302,29 @@ func (s *Simulator) addMerchantRoute(w http.ResponseWriter, r *http.Request) {
 	}
 	reply(w, nil, map[string]string{"clientId": req.ClientID, "gatewayPublicKey": s.GatewayPublicKeyString(),
 		"gatewayKeyVersion": s.gwKeyVersion})
+}
+
+// addMerchantKeyRoute serves POST /_sim/merchants/{clientId}/keys: another
+// key version (its public key, PEM or base64 DER) for a registered
+// merchant, the first half of a key rotation.
+func (s *Simulator) addMerchantKeyRoute(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		PublicKey  string `json:"publicKey"`
+		KeyVersion string `json:"keyVersion"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		reply(w, err, nil)
+		return
+	}
+	pub, err := gateway.ParsePublicKey(req.PublicKey)
+	if err != nil {
+		reply(w, &inputError{err}, nil)
+		return
+	}
+	clientID := r.PathValue("clientId")
+	if err := s.AddMerchantKey(clientID, req.KeyVersion, pub); err != nil {
+		reply(w, err, nil)
+		return
+	}
+	reply(w, nil, map[string]string{"clientId": clientID, "keyVersion": req.KeyVersion})
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -365,6 +366,40 @@ func (s *Simulator) AddMerchantKey(clientID, keyVersion string, pub *rsa.PublicK
 	m.keys[keyVersion] = pub
 	m.cfgMu.Unlock()
 	return nil
+}
+
+// RevokeMerchantKey withdraws one key version of a merchant, as replacing
+// the key pair on the dashboard does: requests signed under it are refused
+// with F KEY_NOT_FOUND from then on. Revoking the last key version leaves
+// the merchant registered but unable to call.
+func (s *Simulator) RevokeMerchantKey(clientID, keyVersion string) error {
+	m := s.merchant(clientID)
+	if m == nil {
+		return ErrUnknownClient
+	}
+	m.cfgMu.Lock()
+	defer m.cfgMu.Unlock()
+	if _, ok := m.keys[keyVersion]; !ok {
+		return fmt.Errorf("%w: client %q has no key version %q", ErrNotFound, clientID, keyVersion)
+	}
+	delete(m.keys, keyVersion)
+	return nil
+}
+
+// MerchantKeyVersions lists a merchant's registered key versions, sorted.
+func (s *Simulator) MerchantKeyVersions(clientID string) ([]string, error) {
+	m := s.merchant(clientID)
+	if m == nil {
+		return nil, ErrUnknownClient
+	}
+	m.cfgMu.RLock()
+	defer m.cfgMu.RUnlock()
+	out := make([]string, 0, len(m.keys))
+	for v := range m.keys {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // SetNotifyURL changes a merchant's default notification URL.
