@@ -95,7 +95,7 @@ type ResultError struct {
 }
 
 func newResultError(api API, r Result) *ResultError {
-	e := &ResultError{API: api, Code: r.ResultCode, Status: r.ResultStatus, Message: r.ResultMessage}
+	e := &ResultError{API: api, Code: r.ResultCode, Status: r.ResultStatus, Message: scrubCredentials(r.ResultMessage)}
 	if Classify(r) == Failed {
 		e.Terminal = !Codes[r.ResultCode].Retryable
 	}
@@ -222,6 +222,23 @@ func Code(err error) string {
 		return re.Code
 	}
 	return ""
+}
+
+// credentialCodes are the F answers that refuse the request's credentials
+// (the connection's Client-Id, signature, key version or API key) rather
+// than the operation: nothing was processed, and the same request succeeds
+// once the credentials are fixed.
+var credentialCodes = map[string]bool{
+	CodeClientInvalid: true, CodeSignatureInvalid: true, CodeKeyNotFound: true, CodeOAuthFail: true,
+}
+
+// CredentialsRejected reports whether err is the gateway refusing the
+// connection's credentials (CLIENT_INVALID, SIGNATURE_INVALID,
+// KEY_NOT_FOUND, OAUTH_FAIL): a revoked or wrong key, not a business
+// failure of the request.
+func CredentialsRejected(err error) bool {
+	var re *ResultError
+	return errors.As(err, &re) && re.Status == StatusFail && credentialCodes[re.Code]
 }
 
 // OutcomeOf maps a typed method's error to an Outcome: nil → Succeeded; a

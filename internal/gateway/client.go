@@ -151,8 +151,15 @@ type Config struct {
 	// KeyVersion goes into the Signature header (default "1").
 	KeyVersion string
 	// PrivateKey is the merchant key that signs requests (RSA, >= 2048 bits).
+	// Exactly one of PrivateKey and APIKey is set.
 	PrivateKey *rsa.PrivateKey
-	// GatewayPublicKey verifies response signatures.
+	// APIKey, instead of PrivateKey, authenticates requests with
+	// "Authorization: Bearer <key>": requests are not signed and responses
+	// not verified, and the path prefix follows the key (TEST: the sandbox,
+	// PROD: production). See apikey.go.
+	APIKey APIKey
+	// GatewayPublicKey verifies response signatures (RSA mode; optional
+	// with an APIKey, whose responses carry none).
 	GatewayPublicKey *rsa.PublicKey
 	// HTTPClient defaults to a client with dial/TLS/header timeouts that does
 	// not follow redirects.
@@ -184,6 +191,7 @@ type Client struct {
 	clientID   string
 	keyVersion string
 	key        *rsa.PrivateKey
+	apiKey     APIKey // set in API-key mode (key is nil then)
 	gwPub      *rsa.PublicKey
 	hc         *http.Client
 	timeouts   map[API]time.Duration
@@ -203,7 +211,11 @@ func New(cfg Config) (*Client, error) {
 	base := v.endpoint(cfg.Endpoint)
 	prefix := v.pathPrefix(cfg.PathPrefix, cfg.ClientID)
 	keyVersion := v.identity(cfg)
-	v.keys(cfg)
+	if cfg.APIKey.IsZero() {
+		v.keys(cfg)
+	} else {
+		prefix = v.apiKey(cfg)
+	}
 	timeouts := v.timeouts(cfg.Timeouts)
 	if err := cfg.RateLimit.validate(); err != nil {
 		v.errs = append(v.errs, err)
@@ -222,6 +234,7 @@ func New(cfg Config) (*Client, error) {
 		clientID:   cfg.ClientID,
 		keyVersion: keyVersion,
 		key:        cfg.PrivateKey,
+		apiKey:     cfg.APIKey,
 		gwPub:      cfg.GatewayPublicKey,
 		hc:         cfg.HTTPClient,
 		timeouts:   timeouts,
@@ -758,24 +771,19 @@ type sent struct {
 	raw    []byte
 }
 
-// send signs body and posts it; a non-nil attemptResult means nothing usable
-// came back (a transport failure, or nothing was sent).
+// send authenticates body (signs it, or puts the API key in) and posts it;
+// a non-nil attemptResult means nothing usable came back (a transport
+// failure, or nothing was sent).
 func (c *Client) send(ctx, actx context.Context, path string, start time.Time, body []byte) (sent, *attemptResult) {
-	reqTime := FormatRequestTime(start)
-	sig, err := Sign(c.key, c.keyVersion, http.MethodPost, path, c.clientID, reqTime, body)
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.baseURL+path, bytes.NewReader(body))
+	if err == nil {
+		err = c.authorize(req.Header, path, start, body)
+	}
 	if err != nil {
 		// Not retryable and nothing was sent; keep it out of the Unknown class.
 		return sent{}, &attemptResult{err: fmt.Errorf("%w: %w", ErrNotSent, err), class: ClassTransport}
 	}
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.baseURL+path, bytes.NewReader(body))
-	if err != nil {
-		return sent{}, &attemptResult{err: fmt.Errorf("%w: %w", ErrNotSent, err), class: ClassTransport}
-	}
 	req.Header.Set(HeaderContentType, ContentTypeJSON)
-	req.Header.Set(HeaderClientID, c.clientID)
-	req.Header.Set(HeaderRequestTime, reqTime)
-	req.Header.Set(HeaderSignature, sig)
-	req.Header.Set("Key-Version", c.keyVersion)
 	req.Header.Set("User-Agent", userAgent)
 
 	resp, err := c.hc.Do(req)
@@ -856,8 +864,12 @@ func (c *Client) interpret(api API, path string, r sent, decode func([]byte) (an
 
 // verifyResponse authenticates a response: Signature present and valid over
 // "POST <path>\n<Client-Id>.<Response-Time>.<raw body>" with the gateway key,
-// and the response Client-Id equal to ours.
+// and the response Client-Id equal to ours. Under an API key responses are
+// not signed and there is nothing to verify.
 func (c *Client) verifyResponse(h http.Header, path string, raw []byte) error {
+	if !c.apiKey.IsZero() {
+		return nil
+	}
 	sig := h.Get(HeaderSignature)
 	if sig == "" {
 		return ErrSignatureMissing

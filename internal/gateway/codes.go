@@ -10,6 +10,7 @@ const (
 	CodeClientInvalid            = "CLIENT_INVALID"
 	CodeSignatureInvalid         = "SIGNATURE_INVALID"
 	CodeKeyNotFound              = "KEY_NOT_FOUND"
+	CodeOAuthFail                = "OAUTH_FAIL" // an API key refused (unknown, revoked, malformed, wrong environment)
 	CodeMethodNotSupported       = "METHOD_NOT_SUPPORTED"
 	CodeMediaTypeNotAcceptable   = "MEDIA_TYPE_NOT_ACCEPTABLE"
 	CodeParamIllegal             = "PARAM_ILLEGAL"
@@ -72,6 +73,7 @@ var Codes = map[string]CodeInfo{
 	CodeClientInvalid:            {StatusFail, "The client is invalid.", false},
 	CodeSignatureInvalid:         {StatusFail, "The signature is invalid.", false},
 	CodeKeyNotFound:              {StatusFail, "The key is not found.", false},
+	CodeOAuthFail:                {StatusFail, "The API key is not accepted.", false},
 	CodeMethodNotSupported:       {StatusFail, "The server does not implement the requested HTTP method.", false},
 	CodeMediaTypeNotAcceptable:   {StatusFail, "The server does not implement the media type that is acceptable to the client.", false},
 	CodeParamIllegal:             {StatusFail, "Illegal parameters exist.", false},

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 )
+
+// redactedMark replaces a secret that is removed entirely.
+const redactedMark = "[redacted]"
 
 // Keys are matched case-insensitively, wherever they appear in the document.
 var (
@@ -24,6 +28,8 @@ var (
 		"cardholdername": true, "holdername": true, "cardholder": true,
 		"buyername": true, "shippingname": true,
 		"pin": true, "password": true, "otp": true,
+		// Credentials: an API key, an Authorization header, a private key.
+		"apikey": true, "authorization": true, "merchantprivatekey": true, "privatekey": true,
 	}
 )
 
@@ -32,8 +38,11 @@ var (
 //     and identity numbers (certificateNo, cpf, ...) are masked to their last
 //     4 characters;
 //   - cvv/cvc, card expiry fields and holder/buyer/shipping names are removed;
+//   - credentials (apiKey, authorization, privateKey, merchantPrivateKey) are
+//     removed;
 //   - any remaining string (or integer) holding a 13–19 digit, Luhn-valid
-//     number (a card number in an unexpected place) is masked too.
+//     number (a card number in an unexpected place) is masked too, and an
+//     API key or Bearer credential inside a string loses its secret.
 //
 // Input that is not JSON is never echoed: a placeholder describing its size is
 // returned instead. Key order is not preserved.
@@ -77,7 +86,7 @@ func redactValue(v any) any {
 		}
 		return out
 	case string:
-		return scrubPANs(t)
+		return RedactText(t)
 	case json.Number:
 		s := t.String()
 		if looksLikePAN(s) {
@@ -100,7 +109,7 @@ func maskScalar(v any) any {
 	case json.Number:
 		return maskLast4(t.String())
 	default:
-		return "[redacted]"
+		return redactedMark
 	}
 }
 
@@ -190,5 +199,23 @@ func Luhn[D ~string | ~[]byte](digits D) bool {
 
 // RedactText masks card numbers (runs of 13–19 Luhn-valid digits, optionally
 // grouped by spaces or dashes) in free text such as a log line, keeping
-// their last 4 digits.
-func RedactText(s string) string { return scrubPANs(s) }
+// their last 4 digits, and removes the secret of API keys and Bearer
+// credentials (keeping "isak_TEST_", the kind and environment).
+func RedactText(s string) string { return scrubPANs(scrubCredentials(s)) }
+
+var (
+	// apiKeyText finds API keys in text: <isak|irak>_<TEST|PROD>_ then
+	// anything up to a space, quote or delimiter.
+	apiKeyText = regexp.MustCompile(`\b(isak|irak)_(TEST|PROD)_[^\s"'<>,;]+`)
+	// bearerText finds a Bearer credential in text (an echoed header).
+	bearerText = regexp.MustCompile(`(?i)\bbearer\s+[^\s"'<>,;]+`)
+)
+
+// scrubCredentials removes API keys and Bearer credentials from text.
+func scrubCredentials(s string) string {
+	if !strings.Contains(s, "ak_") && !strings.Contains(strings.ToLower(s), "bearer") {
+		return s
+	}
+	s = apiKeyText.ReplaceAllString(s, "${1}_${2}_"+redactedMark)
+	return bearerText.ReplaceAllString(s, "Bearer "+redactedMark)
+}

@@ -64,6 +64,13 @@ func TestRedactJSON(t *testing.T) {
 			want:      []string{"not a JSON document"},
 		},
 		{
+			name: "credentials removed, API keys in strings lose their secret",
+			in: []byte(`{"apiKey":"isak_TEST_U0FOREJPWA_0123456789abcdef","Authorization":"Bearer isak_TEST_U0FOREJPWA_0123456789abcdef",` +
+				`"merchantPrivateKey":"MIIEvQIBADANBg","note":"key irak_PROD_QUJD_feedfacecafe0001 was revoked","clientId":"SANDBOX_X"}`),
+			forbidden: []string{"0123456789abcdef", "feedfacecafe0001", "MIIEvQIBADANBg", `"apiKey"`, `"Authorization"`},
+			want:      []string{"irak_PROD_[redacted]", `"clientId":"SANDBOX_X"`},
+		},
+		{
 			name:      "two JSON documents are not JSON",
 			in:        []byte(`{"a":1} {"cardNo":"4111111111111111"}`),
 			forbidden: []string{"4111"},
@@ -106,6 +113,24 @@ func TestScrubPANs(t *testing.T) {
 	for _, tt := range tests {
 		if got := scrubPANs(tt.in); got != tt.want {
 			t.Errorf("scrubPANs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRedactTextCredentials(t *testing.T) {
+	const key = "isak_TEST_U0FOREJPWA_0123456789abcdef0123"
+	tests := []struct{ in, want string }{
+		{"gateway answered F/OAUTH_FAIL: key " + key + " revoked", "gateway answered F/OAUTH_FAIL: key isak_TEST_[redacted] revoked"},
+		{"Authorization: Bearer " + key, "Authorization: Bearer [redacted]"},
+		{"authorization: bearer abc.def.ghi", "authorization: Bearer [redacted]"},
+		{`{"k":"` + key + `"}`, `{"k":"isak_TEST_[redacted]"}`},
+		{"card 4111111111111111 with irak_PROD_QUJD_x", "card ****1111 with irak_PROD_[redacted]"},
+		{"the isak_TEST_ prefix alone", "the isak_TEST_ prefix alone"},
+		{"a bear in the woods", "a bear in the woods"},
+	}
+	for _, tt := range tests {
+		if got := RedactText(tt.in); got != tt.want {
+			t.Errorf("RedactText(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
