@@ -265,6 +265,7 @@ func (s *Simulator) merchantRoutes(mux *http.ServeMux) {
 		reply(w, err, map[string][]string{"keyVersions": versions})
 	})
 	mux.HandleFunc("POST /_sim/merchants/{clientId}/keys", s.addMerchantKeyRoute)
+	s.apiKeyRoutes(mux)
 	mux.HandleFunc("DELETE /_sim/merchants/{clientId}/keys/{keyVersion}", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, s.RevokeMerchantKey(r.PathValue("clientId"), r.PathValue("keyVersion")), nil)
 	})

@@ -67,6 +67,7 @@ type answer struct {
 	result gateway.Result
 	body   any    // marshalled when raw is nil
 	raw    []byte // an earlier answer replayed as is
+	status int    // HTTP status when not 200 (a refused API key: 401)
 }
 
 type errorBody struct {
@@ -148,6 +149,9 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, api *apiDef
 		c.api = api.name
 	}
 	path := r.URL.EscapedPath()
+	if r.Header.Get(gateway.HeaderAuthorization) != "" {
+		w = unsignedWriter{w} // an API-key call: its answer is not signed
+	}
 	out := apiOutcome{status: http.StatusOK}
 	defer func() {
 		s.log.Info("api call", "api", apiName, "clientId", c.clientID, "requestId", c.requestID,
@@ -163,6 +167,7 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, api *apiDef
 	}
 	c.body = body
 	if out.ans = s.admit(r, c, api, path); out.ans.result.ResultCode != "" {
+		out.status = max(out.status, out.ans.status)
 		s.writeSigned(w, r.Method, path, c.clientID, out.ans)
 		return
 	}
@@ -250,6 +255,9 @@ func (s *Simulator) sleepLatency(f FaultProfile) {
 // authenticate checks Client-Id and the request signature. It returns an
 // answer with a result only on failure.
 func (s *Simulator) authenticate(r *http.Request, c *call, path string) answer {
+	if r.Header.Get(gateway.HeaderAuthorization) != "" {
+		return s.authenticateAPIKey(r, c)
+	}
 	if c.clientID == "" {
 		return fail(gateway.CodeClientInvalid, "the Client-Id header is missing")
 	}
@@ -288,7 +296,8 @@ func (s *Simulator) authenticate(r *http.Request, c *call, path string) answer {
 	return answer{}
 }
 
-// writeSigned writes a signed 200 answer.
+// writeSigned writes a signed answer, HTTP 200 unless ans.status says
+// otherwise (unsignedWriter drops the signature of an API-key call).
 func (s *Simulator) writeSigned(w http.ResponseWriter, method, path, clientID string, ans answer) {
 	body := ans.raw
 	if body == nil {
@@ -307,7 +316,12 @@ func (s *Simulator) writeSigned(w http.ResponseWriter, method, path, clientID st
 	if err == nil {
 		h.Set(gateway.HeaderSignature, sig)
 	}
-	w.WriteHeader(http.StatusOK)
+	status := http.StatusOK
+	if ans.status != 0 {
+		status = ans.status
+		h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 

@@ -69,6 +69,8 @@ type Simulator struct {
 	closeOnce sync.Once
 
 	rep *reports
+
+	apiKeys apiKeyStore
 }
 
 // New creates a simulator and starts its timer goroutine. Call Close when done.
