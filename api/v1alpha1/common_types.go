@@ -202,6 +202,11 @@ const (
 	ReasonObserving        = "Observing"
 	ReasonSecretInvalid    = "SecretInvalid"
 	ReasonAvailable        = "Available"
+	// ReasonCredentialsRejected: the gateway refused the GatewayConfig's
+	// credentials (a revoked or wrong API key or key version: OAUTH_FAIL,
+	// KEY_NOT_FOUND, SIGNATURE_INVALID, CLIENT_INVALID). Nothing was
+	// processed; calls resume with the same ids once the Secret is fixed.
+	ReasonCredentialsRejected = "CredentialsRejected"
 	// ReasonAdopted: the gateway already had the object's identity; see ConditionAdopted.
 	ReasonAdopted = "Adopted"
 	// ReasonPaymentIneligible: the operation's payment is in a state in which

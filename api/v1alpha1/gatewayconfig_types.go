@@ -9,13 +9,20 @@ const (
 	// SecretKeyClientID holds the merchant's Client-Id, e.g. SANDBOX_5YBX2V2ZAE0A06188.
 	SecretKeyClientID = "clientId"
 	// SecretKeyMerchantPrivateKey holds the merchant's RSA private key: base64
-	// PKCS#8 DER as the gateway's dashboard issues it, or PEM.
+	// PKCS#8 DER as the gateway's dashboard issues it, or PEM. A Secret holds
+	// exactly one of merchantPrivateKey and apiKey.
 	SecretKeyMerchantPrivateKey = "merchantPrivateKey"
+	// SecretKeyAPIKey holds the merchant's API key instead of a private key:
+	// isak_ (Standard) or irak_ (Restricted), then TEST_ or PROD_ and the
+	// rest as the dashboard shows it. Requests then carry it as a Bearer
+	// credential and are not signed; gatewayPublicKey is still required
+	// (notifications stay RSA-signed).
+	SecretKeyAPIKey = "apiKey"
 	// SecretKeyGatewayPublicKey holds the gateway's RSA public key: base64
 	// X.509 SubjectPublicKeyInfo DER as the dashboard shows it, or PEM.
 	SecretKeyGatewayPublicKey = "gatewayPublicKey"
 	// SecretKeyKeyVersion optionally holds the key version sent in the
-	// Signature header (default "1").
+	// Signature header (default "1"; not used with an apiKey).
 	SecretKeyKeyVersion = "keyVersion"
 )
 
@@ -41,7 +48,8 @@ type GatewayConfigSpec struct {
 	PathPrefix string `json:"pathPrefix,omitempty"`
 
 	// CredentialsSecretRef names the Secret that holds clientId,
-	// merchantPrivateKey, gatewayPublicKey and optionally keyVersion.
+	// gatewayPublicKey, and either merchantPrivateKey (optionally with
+	// keyVersion) or apiKey (docs/security.md, "Gateway credentials").
 	// +required
 	CredentialsSecretRef NamespacedSecretReference `json:"credentialsSecretRef"`
 
@@ -245,9 +253,16 @@ type GatewayConfigStatus struct {
 	// +optional
 	ClientID string `json:"clientId,omitempty"`
 
-	// KeyVersion is the key version in use.
+	// KeyVersion is the key version in use (RSA credentials only).
 	// +optional
 	KeyVersion string `json:"keyVersion,omitempty"`
+
+	// Credentials is how the operator authenticates to the gateway:
+	// PrivateKey (requests signed with the merchant RSA key) or APIKey (a
+	// Bearer API key). The key itself never appears in status.
+	// +kubebuilder:validation:Enum=PrivateKey;APIKey
+	// +optional
+	Credentials CredentialType `json:"credentials,omitempty"`
 
 	// PaymentMethods are the methods each consult profile is offered.
 	// +listType=map
@@ -264,7 +279,8 @@ type GatewayConfigStatus struct {
 	// +optional
 	Archives []ArchiveConnection `json:"archives,omitempty"`
 
-	// Conditions: Ready (the Secret parses and the endpoint is valid),
+	// Conditions: Ready (the Secret parses and the endpoint is valid; False
+	// with reason CredentialsRejected while the gateway refuses them),
 	// Synced, and with retention ArchiveReady (False, reason
 	// ArchiveUnavailable, while retention is paused because the archive
 	// cannot be written).
@@ -273,6 +289,17 @@ type GatewayConfigStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
+
+// CredentialType is how a connection authenticates to the gateway.
+type CredentialType string
+
+// The credential types of a GatewayConfig's Secret.
+const (
+	// CredentialPrivateKey: the Secret holds merchantPrivateKey.
+	CredentialPrivateKey CredentialType = "PrivateKey"
+	// CredentialAPIKey: the Secret holds apiKey.
+	CredentialAPIKey CredentialType = "APIKey"
+)
 
 // ProfilePaymentMethods is the consult result for one profile.
 type ProfilePaymentMethods struct {
@@ -329,6 +356,7 @@ type OfferedPaymentMethod struct {
 // +kubebuilder:resource:scope=Cluster,shortName=gwc,categories=cashier
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
 // +kubebuilder:printcolumn:name="Client-Id",type=string,JSONPath=`.status.clientId`
+// +kubebuilder:printcolumn:name="Credentials",type=string,JSONPath=`.status.credentials`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

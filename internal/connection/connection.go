@@ -20,14 +20,18 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
@@ -47,20 +51,48 @@ type Connection struct {
 	Client gateway.Interface
 	// ClientID is the merchant Client-Id.
 	ClientID string
-	// KeyVersion is the signing key version.
+	// KeyVersion is the signing key version ("" with an API key).
 	KeyVersion string
+	// Credentials says whether requests are signed (PrivateKey) or carry an
+	// API key (APIKey).
+	Credentials v1.CredentialType
 	// GatewayPublicKey verifies responses and notifications.
 	GatewayPublicKey *rsa.PublicKey
 	// SecretVersion is the credentials Secret's resourceVersion.
 	SecretVersion string
+
+	// rejection is the gateway's last refusal of these credentials (see
+	// Rejected); nil while none is known.
+	rejection atomic.Pointer[string]
 }
 
-// Credentials are the parsed contents of a credentials Secret.
+// Rejected returns the gateway's last refusal of the connection's
+// credentials (a revoked API key, a withdrawn key version), or "" when its
+// last answer accepted them. A rejected connection is rebuilt from its
+// Secret at the next Get, so that an edited Secret takes effect at once.
+func (c *Connection) Rejected() string {
+	if p := c.rejection.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Credentials are the parsed contents of a credentials Secret: exactly one
+// of PrivateKey and APIKey is set.
 type Credentials struct {
 	ClientID         string
 	KeyVersion       string
 	PrivateKey       *rsa.PrivateKey
+	APIKey           gateway.APIKey
 	GatewayPublicKey *rsa.PublicKey
+}
+
+// Type is the credential type the Secret holds.
+func (c Credentials) Type() v1.CredentialType {
+	if !c.APIKey.IsZero() {
+		return v1.CredentialAPIKey
+	}
+	return v1.CredentialPrivateKey
 }
 
 // ParseSecret reads and checks a credentials Secret; every problem is named.
@@ -71,17 +103,7 @@ func ParseSecret(s *corev1.Secret) (Credentials, error) {
 	if c.ClientID == "" {
 		errs = append(errs, fmt.Errorf("key %q is missing or empty", v1.SecretKeyClientID))
 	}
-	c.KeyVersion = string(s.Data[v1.SecretKeyKeyVersion])
-	if c.KeyVersion == "" {
-		c.KeyVersion = "1"
-	}
-	if raw := s.Data[v1.SecretKeyMerchantPrivateKey]; len(raw) == 0 {
-		errs = append(errs, fmt.Errorf("key %q is missing or empty", v1.SecretKeyMerchantPrivateKey))
-	} else if k, err := gateway.ParsePrivateKey(string(raw)); err != nil {
-		errs = append(errs, fmt.Errorf("key %q: %v", v1.SecretKeyMerchantPrivateKey, err))
-	} else {
-		c.PrivateKey = k
-	}
+	errs = append(errs, parseRequestKey(s, &c)...)
 	if raw := s.Data[v1.SecretKeyGatewayPublicKey]; len(raw) == 0 {
 		errs = append(errs, fmt.Errorf("key %q is missing or empty", v1.SecretKeyGatewayPublicKey))
 	} else if k, err := gateway.ParsePublicKey(string(raw)); err != nil {
@@ -93,6 +115,38 @@ func ParseSecret(s *corev1.Secret) (Credentials, error) {
 		return c, fmt.Errorf("secret %s/%s: %w", s.Namespace, s.Name, errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// parseRequestKey reads the key that authenticates requests: exactly one of
+// merchantPrivateKey (with keyVersion, default "1") and apiKey. Messages
+// never quote the values.
+func parseRequestKey(s *corev1.Secret, c *Credentials) []error {
+	priv, api := s.Data[v1.SecretKeyMerchantPrivateKey], s.Data[v1.SecretKeyAPIKey]
+	switch {
+	case len(priv) > 0 && len(api) > 0:
+		return []error{fmt.Errorf("keys %q and %q are both set: set exactly one (the merchant RSA private key, or an API key)",
+			v1.SecretKeyMerchantPrivateKey, v1.SecretKeyAPIKey)}
+	case len(priv) == 0 && len(api) == 0:
+		return []error{fmt.Errorf("neither %q nor %q is set: set exactly one (the merchant RSA private key, or an API key)",
+			v1.SecretKeyMerchantPrivateKey, v1.SecretKeyAPIKey)}
+	case len(api) > 0:
+		k, err := gateway.ParseAPIKey(strings.TrimSpace(string(api)))
+		if err != nil {
+			return []error{fmt.Errorf("key %q: %v", v1.SecretKeyAPIKey, err)}
+		}
+		c.APIKey = k
+		return nil
+	}
+	c.KeyVersion = string(s.Data[v1.SecretKeyKeyVersion])
+	if c.KeyVersion == "" {
+		c.KeyVersion = "1"
+	}
+	k, err := gateway.ParsePrivateKey(string(priv))
+	if err != nil {
+		return []error{fmt.Errorf("key %q: %v", v1.SecretKeyMerchantPrivateKey, err)}
+	}
+	c.PrivateKey = k
+	return nil
 }
 
 // Options tune the clients the registry builds.
@@ -114,13 +168,56 @@ type Registry struct {
 
 	mu    sync.Mutex
 	conns map[string]*Connection
+
+	// events names a GatewayConfig whose credentials the gateway began or
+	// stopped refusing (see Rejections).
+	events chan event.GenericEvent
 }
 
 // NewRegistry makes a registry reading GatewayConfigs with configs (a
 // cached client is fine) and Secrets with secrets (use an uncached reader so
 // that no Secret informer watches the whole cluster).
 func NewRegistry(configs, secrets client.Reader, opts Options) *Registry {
-	return &Registry{configs: configs, secrets: secrets, opts: opts, conns: map[string]*Connection{}}
+	return &Registry{configs: configs, secrets: secrets, opts: opts, conns: map[string]*Connection{},
+		events: make(chan event.GenericEvent, 64)}
+}
+
+// Rejections delivers a GatewayConfig (name only) whenever the gateway
+// begins refusing its credentials, or a rejected connection is rebuilt from
+// an edited Secret, so that its controller reports it at once. Delivery is
+// best effort: an event is dropped while 64 wait unread.
+func (r *Registry) Rejections() <-chan event.GenericEvent { return r.events }
+
+func (r *Registry) notify(name string) {
+	select {
+	case r.events <- event.GenericEvent{Object: &v1.GatewayConfig{ObjectMeta: metav1.ObjectMeta{Name: name}}}:
+	default:
+	}
+}
+
+// rejectionObserver records on its connection whether the gateway's last
+// answer refused the credentials, and passes every attempt on.
+type rejectionObserver struct {
+	next   gateway.Observer
+	conn   *Connection
+	notify func()
+}
+
+func (o *rejectionObserver) ObserveAttempt(a gateway.Attempt) {
+	if o.next != nil {
+		o.next.ObserveAttempt(a)
+	}
+	switch {
+	case gateway.CredentialsRejected(a.Err):
+		msg := a.Err.Error() // the gateway's words; ResultError scrubs credentials
+		if o.conn.rejection.Swap(&msg) == nil {
+			o.notify()
+		}
+	case a.Code != "":
+		if o.conn.rejection.Swap(nil) != nil {
+			o.notify()
+		}
+	}
 }
 
 // Get returns the connection for the named GatewayConfig, building it on
@@ -137,9 +234,11 @@ func (r *Registry) Get(ctx context.Context, name string) (*Connection, error) {
 	r.mu.Lock()
 	c := r.conns[name]
 	r.mu.Unlock()
-	if c != nil && c.Config.Generation == gwc.Generation && c.Config.UID == gwc.UID {
+	if c != nil && c.Config.Generation == gwc.Generation && c.Config.UID == gwc.UID && c.Rejected() == "" {
 		return c, nil
 	}
+	// New, changed, or refused by the gateway: re-read the Secret (a
+	// rotated key may be there already).
 	return r.Refresh(ctx, &gwc)
 }
 
@@ -165,15 +264,35 @@ func (r *Registry) Refresh(ctx context.Context, gwc *v1.GatewayConfig) (*Connect
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotReady, err)
 	}
+	c := &Connection{Config: gwc.DeepCopy(), ClientID: creds.ClientID, KeyVersion: creds.KeyVersion,
+		Credentials: creds.Type(), GatewayPublicKey: creds.GatewayPublicKey, SecretVersion: s.ResourceVersion}
+	cfg := r.clientConfig(gwc, creds)
+	cfg.Observer = &rejectionObserver{next: r.opts.Observer, conn: c, notify: func() { r.notify(gwc.Name) }}
+	gc, err := gateway.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotReady, err)
+	}
+	c.Client = gc
+	r.mu.Lock()
+	r.conns[gwc.Name] = c
+	r.mu.Unlock()
+	if cur != nil && cur.Rejected() != "" {
+		r.notify(gwc.Name) // the edited Secret replaced refused credentials
+	}
+	return c, nil
+}
+
+// clientConfig is the gateway client configuration of gwc with creds.
+func (r *Registry) clientConfig(gwc *v1.GatewayConfig, creds Credentials) gateway.Config {
 	cfg := gateway.Config{
 		Endpoint:         gwc.Spec.Endpoint,
 		PathPrefix:       gwc.Spec.PathPrefix,
 		ClientID:         creds.ClientID,
 		KeyVersion:       creds.KeyVersion,
 		PrivateKey:       creds.PrivateKey,
+		APIKey:           creds.APIKey,
 		GatewayPublicKey: creds.GatewayPublicKey,
 		Logger:           r.opts.Logger.WithValues("gatewayConfig", gwc.Name),
-		Observer:         r.opts.Observer,
 		Retry:            r.opts.Retry,
 	}
 	if rl := gwc.Spec.RateLimit; rl != nil {
@@ -197,16 +316,7 @@ func (r *Registry) Refresh(ctx context.Context, gwc *v1.GatewayConfig) (*Connect
 			}
 		}
 	}
-	gc, err := gateway.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotReady, err)
-	}
-	c := &Connection{Config: gwc.DeepCopy(), Client: gc, ClientID: creds.ClientID, KeyVersion: creds.KeyVersion,
-		GatewayPublicKey: creds.GatewayPublicKey, SecretVersion: s.ResourceVersion}
-	r.mu.Lock()
-	r.conns[gwc.Name] = c
-	r.mu.Unlock()
-	return c, nil
+	return cfg
 }
 
 // Forget drops the cached connection of a deleted GatewayConfig.
