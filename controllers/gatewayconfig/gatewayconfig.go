@@ -49,11 +49,17 @@ func (r *gatewayConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	conn, err := r.deps.Registry.Refresh(ctx, &gwc)
 	switch {
 	case err == nil:
-		gwc.Status.ClientID, gwc.Status.KeyVersion = conn.ClientID, conn.KeyVersion
-		transition.SetReady(&gwc.Status.Conditions, gen, true, v1.ReasonAvailable, "credentials parse; payments can use this gateway")
+		gwc.Status.ClientID, gwc.Status.KeyVersion, gwc.Status.Credentials = conn.ClientID, conn.KeyVersion, conn.Credentials
 		if next := r.consult(ctx, &gwc, conn, specChanged); next < requeue {
 			requeue = next
 		}
+		if rejected := credentialsRejected(&gwc, conn); rejected != nil {
+			transition.SetReady(&gwc.Status.Conditions, gen, false, v1.ReasonCredentialsRejected, rejected.Error())
+			transition.SetSynced(&gwc.Status.Conditions, gen, rejected, v1.ReasonCredentialsRejected)
+			requeue = min(requeue, 30*time.Second)
+			break
+		}
+		transition.SetReady(&gwc.Status.Conditions, gen, true, v1.ReasonAvailable, "credentials parse; payments can use this gateway")
 		transition.SetSynced(&gwc.Status.Conditions, gen, nil, "")
 	case errors.Is(err, connection.ErrNotReady):
 		transition.SetReady(&gwc.Status.Conditions, gen, false, v1.ReasonSecretInvalid, err.Error())
@@ -71,6 +77,22 @@ func (r *gatewayConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		}
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// credentialsRejected says, when the gateway's last answer on conn refused
+// its credentials, what happened and what to do; nil otherwise.
+func credentialsRejected(gwc *v1.GatewayConfig, conn *connection.Connection) error {
+	msg := conn.Rejected()
+	if msg == "" {
+		return nil
+	}
+	what := "merchant private key (keyVersion " + conn.KeyVersion + ")"
+	if conn.Credentials == v1.CredentialAPIKey {
+		what = "API key"
+	}
+	ref := gwc.Spec.CredentialsSecretRef
+	return fmt.Errorf("the gateway refuses this GatewayConfig's %s (%s): calls wait and resume with the same ids once Secret %s/%s holds valid credentials",
+		what, msg, ref.Namespace, ref.Name)
 }
 
 // consult refreshes the profiles that are due (all of them when the spec

@@ -326,7 +326,7 @@ func (e *opExternal[T]) conclude(ctx context.Context, from v1.OperationPhase, f 
 			}
 		}
 		if protocolCodes[rerr.Code] {
-			return engine.Result{}, err
+			return engine.Result{}, shared.CredentialsError(e.c.conn, err)
 		}
 		if rerr.Code == gateway.CodeRepeatReqInconsistent {
 			return engine.Result{}, &engine.TerminalError{Reason: v1.ReasonIdentityConflict, Message: fmt.Sprintf(

@@ -57,7 +57,7 @@ func (e *paymentExternal) lookup(ctx context.Context, p *v1.Payment, adopting bo
 		return engine.Observation{}, nil
 	}
 	if err != nil {
-		return engine.Observation{}, err
+		return engine.Observation{}, shared.CredentialsError(e.conn, err)
 	}
 	var adopted string
 	if adopting {
@@ -267,6 +267,9 @@ func (e *paymentExternal) payAnswered(ctx context.Context, p *v1.Payment, req *g
 			f.PaymentRequestID = req.PaymentRequestID
 		}
 		return e.apply(p, f)
+	case gateway.CredentialsRejected(err):
+		// Not the payment's failure: nothing was processed.
+		return engine.Result{}, shared.CredentialsError(e.conn, err)
 	case errors.As(err, &rerr) && rerr.Status == gateway.StatusFail:
 		return e.payRefused(ctx, p, req, resp, rerr)
 	case errors.Is(err, gateway.ErrInvalidRequest):

@@ -16,6 +16,7 @@ import (
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/connection"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
+	"github.com/cashier-operator/cashier-operator/internal/gateway"
 )
 
 // This file reads what an object refers to outside itself: the Secrets it
@@ -83,6 +84,25 @@ func SecretError(err error, missing, invalid string) error {
 		return &engine.TerminalError{Reason: invalid, Message: err.Error(), Cause: err}
 	}
 	return err
+}
+
+// CredentialsWait is how long a call the gateway refused for its
+// credentials waits before it is tried again (the Secret is re-read then).
+const CredentialsWait = 10 * time.Second
+
+// CredentialsError turns the gateway refusing conn's credentials (a revoked
+// API key, a withdrawn key version: gateway.CredentialsRejected) into a
+// CredentialsRejected wait: nothing was processed, and the call is made
+// again with the same id once the Secret holds valid credentials. Other
+// errors are returned as they are.
+func CredentialsError(conn *connection.Connection, err error) error {
+	if !gateway.CredentialsRejected(err) {
+		return err
+	}
+	ref := conn.Config.Spec.CredentialsSecretRef
+	return &engine.WaitError{Reason: v1.ReasonCredentialsRejected, RequeueAfter: CredentialsWait, Cause: err,
+		Message: fmt.Sprintf("the gateway refused the credentials of GatewayConfig %s (%v); nothing was processed; "+
+			"it is sent again with the same id once Secret %s/%s holds valid credentials", conn.Config.Name, err, ref.Namespace, ref.Name)}
 }
 
 // GatewayConnection returns the connection of GatewayConfig name; a
