@@ -71,7 +71,7 @@ func TestAPIKeyCredentials(t *testing.T) {
 		stopped = get(ctx, t, stopped)
 		c := condition(stopped.Status.Conditions, v1.ConditionSynced)
 		return c.Reason == v1.ReasonCredentialsRejected && strings.Contains(c.Message, "was revoked") &&
-			strings.Contains(c.Message, "OAUTH_FAIL") && stopped.Status.Phase != v1.PaymentFailed,
+				strings.Contains(c.Message, "OAUTH_FAIL") && stopped.Status.Phase != v1.PaymentFailed,
 			fmt.Sprintf("phase %s, Synced %s %s: %s", stopped.Status.Phase, c.Status, c.Reason, c.Message)
 	})
 	waitGatewayReady(ctx, t, gwc, metav1.ConditionFalse, v1.ReasonCredentialsRejected, "API key")
