@@ -28,8 +28,10 @@ var (
 		"cardholdername": true, "holdername": true, "cardholder": true,
 		"buyername": true, "shippingname": true,
 		"pin": true, "password": true, "otp": true,
-		// Credentials: an API key, an Authorization header, a private key.
-		"apikey": true, "authorization": true, "merchantprivatekey": true, "privatekey": true,
+		// Credentials: an API key, a private key. (Not "authorization": it is
+		// also a Payment's boolean spec field; an Authorization header's Bearer
+		// value is caught in text by scrubCredentials.)
+		"apikey": true, "merchantprivatekey": true, "privatekey": true,
 	}
 )
 
@@ -38,7 +40,7 @@ var (
 //     and identity numbers (certificateNo, cpf, ...) are masked to their last
 //     4 characters;
 //   - cvv/cvc, card expiry fields and holder/buyer/shipping names are removed;
-//   - credentials (apiKey, authorization, privateKey, merchantPrivateKey) are
+//   - credentials (apiKey, privateKey, merchantPrivateKey) are
 //     removed;
 //   - any remaining string (or integer) holding a 13–19 digit, Luhn-valid
 //     number (a card number in an unexpected place) is masked too, and an

@@ -67,8 +67,14 @@ func TestRedactJSON(t *testing.T) {
 			name: "credentials removed, API keys in strings lose their secret",
 			in: []byte(`{"apiKey":"isak_TEST_U0FOREJPWA_0123456789abcdef","Authorization":"Bearer isak_TEST_U0FOREJPWA_0123456789abcdef",` +
 				`"merchantPrivateKey":"MIIEvQIBADANBg","note":"key irak_PROD_QUJD_feedfacecafe0001 was revoked","clientId":"SANDBOX_X"}`),
-			forbidden: []string{"0123456789abcdef", "feedfacecafe0001", "MIIEvQIBADANBg", `"apiKey"`, `"Authorization"`},
-			want:      []string{"irak_PROD_[redacted]", `"clientId":"SANDBOX_X"`},
+			forbidden: []string{"0123456789abcdef", "feedfacecafe0001", "MIIEvQIBADANBg", `"apiKey"`},
+			want:      []string{"irak_PROD_[redacted]", `"clientId":"SANDBOX_X"`, `"Authorization":"Bearer [redacted]"`},
+		},
+		{
+			// spec.authorization of a Payment is a boolean, not a credential.
+			name: "a payment's authorization flag stays",
+			in:   []byte(`{"spec":{"authorization":true,"captureMode":"Manual"}}`),
+			want: []string{`"authorization":true`},
 		},
 		{
 			name:      "two JSON documents are not JSON",
