@@ -325,7 +325,7 @@ func (e *opExternal[T]) conclude(ctx context.Context, from v1.OperationPhase, f 
 				return engine.Result{}, wait
 			}
 		}
-		if protocolCodes[rerr.Code] {
+		if protocolCodes[rerr.Code] || gateway.CredentialsRejected(err) {
 			return engine.Result{}, shared.CredentialsError(e.c.conn, err)
 		}
 		if rerr.Code == gateway.CodeRepeatReqInconsistent {

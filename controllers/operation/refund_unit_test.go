@@ -184,6 +184,8 @@ func TestRefundCreate(t *testing.T) {
 			outcome: "blocked " + v1.ReasonDisputeOpen, phase: v1.OperationPending},
 		{name: "the credentials are refused: retried, not failed", gw: refused(gateway.CodeAccessDenied),
 			outcome: "retry", phase: v1.OperationPending},
+		{name: "a revoked API key: waits for the Secret, not failed", gw: refused(gateway.CodeOAuthFail),
+			outcome: "wait " + v1.ReasonCredentialsRejected, phase: v1.OperationPending},
 		{name: "U answer: retried with the same id", gw: refused(gateway.CodeUnknownException), outcome: "retry", phase: v1.OperationPending},
 		{name: "timeout: retried with the same id", gw: answer(nil, sharedtest.ErrTimeout), outcome: "retry", phase: v1.OperationPending},
 		{name: "refused by the client before sending", gw: answer(nil, fmt.Errorf("refund: %w: reason too long", gateway.ErrInvalidRequest)),

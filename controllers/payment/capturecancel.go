@@ -7,6 +7,7 @@ import (
 	"time"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
+	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 	"github.com/cashier-operator/cashier-operator/internal/ids"
@@ -67,6 +68,10 @@ func (e *paymentExternal) Cancel(ctx context.Context, p *v1.Payment) (engine.Res
 	case err == nil:
 		return e.apply(p, transition.PaymentFacts{Source: transition.SourceCancel, GatewayStatus: gateway.PaymentStatusCancelled,
 			PaymentID: resp.PaymentID, CancelTime: resp.CancelTime, Result: &resp.Result})
+	case gateway.CredentialsRejected(err):
+		// The credentials, not the cancel, were refused: wait for the
+		// Secret and ask again, never record it as a refused cancel.
+		return engine.Result{}, shared.CredentialsError(e.conn, err)
 	case errors.As(err, &rerr) && rerr.Status == gateway.StatusFail:
 		res := gateway.Result{ResultCode: rerr.Code, ResultStatus: rerr.Status, ResultMessage: rerr.Message}
 		ch, aerr := transition.ApplyPayment(p, transition.PaymentFacts{Source: transition.SourceCancel, Result: &res}, now)

@@ -434,6 +434,9 @@ func TestPaymentCancel(t *testing.T) {
 			gw: &gatewayfake.Client{FakeCancel: cancelSays(&gateway.CancelResponse{Result: gateway.NewResult(gateway.CodeCancelWindowExceed)},
 				gatewayfake.Refuse(gateway.APICancel, gateway.CodeCancelWindowExceed))},
 			calls: []string{"cancel P9"}, phase: v1.PaymentProcessing, code: gateway.CodeCancelWindowExceed, msg: "The cancellation window has passed."},
+		{name: "the credentials are refused: waits for the Secret, not a refused cancel", edit: processing,
+			gw:    &gatewayfake.Client{FakeCancel: cancelSays(nil, gatewayfake.Refuse(gateway.APICancel, gateway.CodeOAuthFail))},
+			calls: []string{"cancel P9"}, outcome: "wait " + v1.ReasonCredentialsRejected, unchanged: true},
 		{name: "timeout: retried, nothing applied", edit: processing, gw: &gatewayfake.Client{FakeCancel: cancelSays(nil, sharedtest.ErrTimeout)},
 			calls: []string{"cancel P9"}, outcome: "retry", unchanged: true},
 	}
