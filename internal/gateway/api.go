@@ -33,6 +33,7 @@ type Disputes interface {
 type Interface interface {
 	Payments
 	Disputes
+	Registrations
 }
 
 var _ Interface = (*Client)(nil)

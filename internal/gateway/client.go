@@ -23,7 +23,7 @@ import (
 type API string
 
 // The Cashier Payment APIs the client drives: nine for payments and
-// customs, three for disputes.
+// customs, three for disputes, three for merchant registration.
 const (
 	APIConsult                    API = "consult"
 	APIPay                        API = "pay"
@@ -37,6 +37,9 @@ const (
 	APIAcceptDispute              API = "acceptDispute"
 	APISupplyDefenseDocument      API = "supplyDefenseDocument"
 	APIDownloadDisputeEvidence    API = "downloadDisputeEvidence"
+	APIRegistration               API = "registration"
+	APIInquiryRegistrationStatus  API = "inquiryRegistrationStatus"
+	APIInquiryRegistrationInfo    API = "inquiryRegistrationInfo"
 )
 
 // AllAPIs lists every API in a stable order.
@@ -44,6 +47,7 @@ var AllAPIs = []API{
 	APIConsult, APIPay, APICapture, APIInquiryPayment, APICancel,
 	APIRefund, APIInquiryRefund, APIDeclare, APIInquiryDeclarationRequests,
 	APIAcceptDispute, APISupplyDefenseDocument, APIDownloadDisputeEvidence,
+	APIRegistration, APIInquiryRegistrationStatus, APIInquiryRegistrationInfo,
 }
 
 var apiPaths = map[API]string{
@@ -59,6 +63,9 @@ var apiPaths = map[API]string{
 	APIAcceptDispute:              PathAcceptDispute,
 	APISupplyDefenseDocument:      PathSupplyDefenseDocument,
 	APIDownloadDisputeEvidence:    PathDownloadDisputeEvidence,
+	APIRegistration:               PathRegistration,
+	APIInquiryRegistrationStatus:  PathInquiryRegistrationStatus,
+	APIInquiryRegistrationInfo:    PathInquiryRegistrationInfo,
 }
 
 // Path returns the API's path relative to the prefix, e.g. "/v1/payments/pay".

@@ -604,6 +604,54 @@ func TestAllAPIs(t *testing.T) {
 				}
 			},
 		},
+		{
+			api:      APIRegistration,
+			respBody: resultJSON(CodeSuccess, `"passThroughInfo":"x"`),
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Registration(ctx, &RegistrationRequest{RegistrationRequestID: "R1", ProductCodes: []string{ProductCashierPayment},
+					MerchantInfo: &MerchantRegistrationInfo{ReferenceMerchantID: "M1", MerchantMCC: "5812"}})
+			},
+			checkReq: func(t *testing.T, m map[string]any) {
+				wantField(t, m, "registrationRequestId", "R1")
+				if mi, _ := m["merchantInfo"].(map[string]any); mi["referenceMerchantId"] != "M1" || mi["merchantMCC"] != "5812" {
+					t.Errorf("merchantInfo = %v", m["merchantInfo"])
+				}
+			},
+			check: func(t *testing.T, resp any) {
+				if r := resp.(*RegistrationResponse); r.PassThroughInfo != "x" {
+					t.Errorf("resp = %+v", r)
+				}
+			},
+		},
+		{
+			api: APIInquiryRegistrationStatus,
+			respBody: resultJSON(CodeSuccess, `"registrationResult":{"registrationStatus":"PENDING"},`+
+				`"pspRegistrationResultList":[{"pspName":"ALIPAY_HK","registrationResult":{"registrationStatus":"REJECTED","rejectReasons":"bad MCC"}}]`),
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.InquiryRegistrationStatus(ctx, &InquiryRegistrationStatusRequest{RegistrationRequestID: "R1"})
+			},
+			checkReq: func(t *testing.T, m map[string]any) { wantField(t, m, "registrationRequestId", "R1") },
+			check: func(t *testing.T, resp any) {
+				r := resp.(*InquiryRegistrationStatusResponse)
+				if r.RegistrationResult == nil || r.RegistrationResult.RegistrationStatus != RegistrationPending || len(r.PSPRegistrationResultList) != 1 ||
+					r.PSPRegistrationResultList[0].RegistrationResult.RejectReasons != "bad MCC" {
+					t.Errorf("resp = %+v", r)
+				}
+			},
+		},
+		{
+			api:      APIInquiryRegistrationInfo,
+			respBody: resultJSON(CodeSuccess, `"merchantInfo":{"referenceMerchantId":"M1","merchantDisplayName":"Shop"},"productCodes":["CASHIER_PAYMENT"]`),
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.InquiryRegistrationInfo(ctx, &InquiryRegistrationInfoRequest{ReferenceMerchantID: "M1"})
+			},
+			checkReq: func(t *testing.T, m map[string]any) { wantField(t, m, "referenceMerchantId", "M1") },
+			check: func(t *testing.T, resp any) {
+				if r := resp.(*InquiryRegistrationInfoResponse); r.MerchantInfo == nil || r.MerchantInfo.MerchantDisplayName != "Shop" || len(r.ProductCodes) != 1 {
+					t.Errorf("resp = %+v", r)
+				}
+			},
+		},
 	}
 	if len(cases) != len(AllAPIs) {
 		t.Fatalf("%d cases for %d APIs", len(cases), len(AllAPIs))

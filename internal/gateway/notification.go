@@ -152,12 +152,13 @@ var (
 	ErrNotificationMalformed = errors.New("malformed notification body")
 )
 
-// ParseNotification tells the four notifications apart and decodes the body:
+// ParseNotification tells the five notifications apart and decodes the body:
 //
 //	notifyType PAYMENT_RESULT, PAYMENT_PENDING, OFFLINE_PAYMENT_CODE → "notifyPayment", *NotifyPayment
 //	notifyType CAPTURE_RESULT                                        → "notifyCapture", *NotifyCapture
 //	notifyType REFUND_RESULT                                         → "notifyRefund",  *NotifyRefund
 //	no notifyType, disputeNotificationType present                    → "notifyDispute", *NotifyDispute
+//	no notifyType, registrationRequestId present                      → "notifyRegistrationStatus", *NotifyRegistrationStatus
 //
 // It checks the ids a receiver needs to route the notification
 // (paymentRequestId or paymentId; captureRequestId; refundRequestId;
@@ -167,6 +168,7 @@ func ParseNotification(body []byte) (kind string, v any, err error) {
 	var probe struct {
 		NotifyType              *string `json:"notifyType"`
 		DisputeNotificationType string  `json:"disputeNotificationType"`
+		RegistrationRequestID   string  `json:"registrationRequestId"`
 	}
 	if err := json.Unmarshal(body, &probe); err != nil {
 		return "", nil, fmt.Errorf("%w: %v", ErrNotificationMalformed, err)
@@ -233,9 +235,15 @@ func ParseNotification(body []byte) (kind string, v any, err error) {
 			return "", nil, fmt.Errorf("%w: notifyDispute without disputeId", ErrNotificationMalformed)
 		}
 		return KindNotifyDispute, n, nil
+	case nt == "" && probe.RegistrationRequestID != "":
+		n := new(NotifyRegistrationStatus)
+		if err := decode(n); err != nil {
+			return "", nil, err
+		}
+		return KindNotifyRegistrationStatus, n, nil
 	case nt != "":
 		return "", nil, fmt.Errorf("%w: notifyType %q", ErrNotificationUnknown, nt)
 	default:
-		return "", nil, fmt.Errorf("%w: neither notifyType nor disputeNotificationType", ErrNotificationUnknown)
+		return "", nil, fmt.Errorf("%w: neither notifyType, disputeNotificationType nor registrationRequestId", ErrNotificationUnknown)
 	}
 }

@@ -45,6 +45,9 @@ type Client struct {
 	FakeAcceptDispute              func(context.Context, *gateway.AcceptDisputeRequest) (*gateway.AcceptDisputeResponse, error)
 	FakeSupplyDefenseDocument      func(context.Context, *gateway.SupplyDefenseDocumentRequest) (*gateway.SupplyDefenseDocumentResponse, error)
 	FakeDownloadDisputeEvidence    func(context.Context, *gateway.DownloadDisputeEvidenceRequest) (*gateway.DownloadDisputeEvidenceResponse, error)
+	FakeRegistration               func(context.Context, *gateway.RegistrationRequest) (*gateway.RegistrationResponse, error)
+	FakeInquiryRegistrationStatus  func(context.Context, *gateway.InquiryRegistrationStatusRequest) (*gateway.InquiryRegistrationStatusResponse, error)
+	FakeInquiryRegistrationInfo    func(context.Context, *gateway.InquiryRegistrationInfoRequest) (*gateway.InquiryRegistrationInfoResponse, error)
 
 	mu    sync.Mutex
 	calls []Call
@@ -147,4 +150,19 @@ func (c *Client) SupplyDefenseDocument(ctx context.Context, req *gateway.SupplyD
 // DownloadDisputeEvidence answers with FakeDownloadDisputeEvidence.
 func (c *Client) DownloadDisputeEvidence(ctx context.Context, req *gateway.DownloadDisputeEvidenceRequest) (*gateway.DownloadDisputeEvidenceResponse, error) {
 	return answer(ctx, c, gateway.APIDownloadDisputeEvidence, c.FakeDownloadDisputeEvidence, req)
+}
+
+// Registration answers with FakeRegistration.
+func (c *Client) Registration(ctx context.Context, req *gateway.RegistrationRequest) (*gateway.RegistrationResponse, error) {
+	return answer(ctx, c, gateway.APIRegistration, c.FakeRegistration, req)
+}
+
+// InquiryRegistrationStatus answers with FakeInquiryRegistrationStatus.
+func (c *Client) InquiryRegistrationStatus(ctx context.Context, req *gateway.InquiryRegistrationStatusRequest) (*gateway.InquiryRegistrationStatusResponse, error) {
+	return answer(ctx, c, gateway.APIInquiryRegistrationStatus, c.FakeInquiryRegistrationStatus, req)
+}
+
+// InquiryRegistrationInfo answers with FakeInquiryRegistrationInfo.
+func (c *Client) InquiryRegistrationInfo(ctx context.Context, req *gateway.InquiryRegistrationInfoRequest) (*gateway.InquiryRegistrationInfoResponse, error) {
+	return answer(ctx, c, gateway.APIInquiryRegistrationInfo, c.FakeInquiryRegistrationInfo, req)
 }
