@@ -289,4 +289,25 @@ const (
 	// carries no requester recorded at admission (the admission policies
 	// are not installed, or it was created before they were).
 	ReasonRequesterUnknown = "RequesterUnknown"
+
+	// Reasons of merchant registration. ReasonMerchantNotRegistered is a
+	// Payment's (Blocked=True, no gateway call): its spec.merchantRef names
+	// a MerchantRegistration that is missing, of another GatewayConfig, or
+	// not approved for the payment's method. The others are a
+	// MerchantRegistration's Ready reasons.
+	ReasonMerchantNotRegistered = "MerchantNotRegistered"
+	// ReasonUnderReview: the gateway accepted the registration and reviews it.
+	ReasonUnderReview = "UnderReview"
+	// ReasonRegistrationApproved: approved for every payment method.
+	ReasonRegistrationApproved = "Approved"
+	// ReasonPartiallyApproved: approved for some payment methods, rejected
+	// for the others (the message names them).
+	ReasonPartiallyApproved = "PartiallyApproved"
+	// ReasonRegistrationRejected: rejected for every payment method, or
+	// refused when submitted (the message gives the gateway's code).
+	ReasonRegistrationRejected = "Rejected"
+	// ReasonRegistrationInProgress: the gateway still reviews another
+	// registration request of the same merchant (REPEAT_REGISTRATION); this
+	// one is submitted once that review ends.
+	ReasonRegistrationInProgress = "AnotherRegistrationUnderReview"
 )

@@ -73,6 +73,8 @@ func (p PaymentPhase) IsFinal() bool {
 // +kubebuilder:validation:XValidation:rule="has(self.authorization) == has(oldSelf.authorization) && has(self.captureMode) == has(oldSelf.captureMode) && has(self.creditPayPlan) == has(oldSelf.creditPayPlan) && has(self.settlementCurrency) == has(oldSelf.settlementCurrency)",message="spec.authorization, spec.captureMode, spec.creditPayPlan and spec.settlementCurrency cannot be added or removed after create"
 // +kubebuilder:validation:XValidation:rule="has(self.order) == has(oldSelf.order) && has(self.redirectURL) == has(oldSelf.redirectURL) && has(self.expiresAfter) == has(oldSelf.expiresAfter) && has(self.userRegion) == has(oldSelf.userRegion) && has(self.merchantRegion) == has(oldSelf.merchantRegion)",message="spec.order, spec.redirectURL, spec.expiresAfter, spec.userRegion and spec.merchantRegion are sent with the pay call and cannot be added or removed after create"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.cancel) || !oldSelf.cancel || (has(self.cancel) && self.cancel)",message="spec.cancel is one-way: once true it cannot be set back to false"
+// +kubebuilder:validation:XValidation:rule="!has(self.merchantRef) || !has(self.order) || !has(self.order.merchant)",message="spec.merchantRef and spec.order.merchant name the secondary merchant twice: use one (merchantRef sends the registered details)"
+// +kubebuilder:validation:XValidation:rule="has(self.merchantRef) == has(oldSelf.merchantRef)",message="spec.merchantRef cannot be added or removed after create: it is sent with the pay call"
 type PaymentSpec struct {
 	// GatewayRef names the GatewayConfig (merchant connection) to pay through.
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.gatewayRef is immutable"
@@ -114,6 +116,16 @@ type PaymentSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.env is immutable after create"
 	// +required
 	Env TerminalEnv `json:"env"`
+
+	// MerchantRef names the MerchantRegistration, in this namespace, of the
+	// secondary merchant that sells. The pay call carries that merchant's
+	// registered details (id, name, MCC, address), and the Payment waits,
+	// Blocked with reason MerchantNotRegistered and without a gateway call,
+	// until the registration is approved for spec.paymentMethod.type. Not
+	// together with spec.order.merchant.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.merchantRef is immutable: it is sent with the pay call"
+	MerchantRef *LocalObjectReference `json:"merchantRef,omitempty"`
 
 	// Order describes what is bought; the gateway uses it for risk control and
 	// to show the user, never to move money.

@@ -53,19 +53,21 @@ import (
 // Prefixes of the derived ids; they tell the operation apart at a glance in
 // gateway dashboards and keep ids of different kinds from colliding.
 const (
-	prefixPayment     = "pay"
-	prefixCapture     = "cap"
-	prefixAutoCapture = "acap"
-	prefixRefund      = "ref"
-	prefixDeclaration = "dcl"
+	prefixPayment      = "pay"
+	prefixCapture      = "cap"
+	prefixAutoCapture  = "acap"
+	prefixRefund       = "ref"
+	prefixDeclaration  = "dcl"
+	prefixRegistration = "reg"
 )
 
 // Kinds named in the derivation. They are part of the frozen input.
 const (
-	KindNamePayment     = "Payment"
-	KindNameCapture     = "Capture"
-	KindNameRefund      = "Refund"
-	KindNameDeclaration = "CustomsDeclaration"
+	KindNamePayment      = "Payment"
+	KindNameCapture      = "Capture"
+	KindNameRefund       = "Refund"
+	KindNameDeclaration  = "CustomsDeclaration"
+	KindNameRegistration = "MerchantRegistration"
 )
 
 // versionTag is the first input of every derived id: the derivation's version.
@@ -129,6 +131,14 @@ func DeclarationRequestID(recorded, explicit string, id Identity) string {
 	return pick(recorded, explicit, func() string { return derive(prefixDeclaration, KindNameDeclaration, id) })
 }
 
+// RegistrationRequestID is a MerchantRegistration's registrationRequestId
+// for the registered details whose digest is digest (RegistrationDigest):
+// the same manifest gives the same id, and a change to the details a new
+// one (a new registration request, as the gateway requires).
+func RegistrationRequestID(id Identity, digest string) string {
+	return hashed(prefixRegistration, id.Scope, KindNameRegistration, id.Namespace, id.Name, digest)
+}
+
 // AutoCaptureRequestID is the captureRequestId the Payment controller uses
 // to capture an authorization in captureMode Automatic. It follows the
 // payment's own paymentRequestId, so it is as stable as the payment: the
@@ -168,6 +178,9 @@ const (
 	KindPayment = "payment"
 	// KindRefund routes notifyRefund (the refund request's refundNotifyUrl).
 	KindRefund = "refund"
+	// KindRegistration routes notifyRegistrationStatus (the registration
+	// request's registrationNotifyURL) to a MerchantRegistration.
+	KindRegistration = "registration"
 )
 
 // NotifyURL builds <base>/notify/<kind>/<namespace>/<name>. An empty base
@@ -203,7 +216,7 @@ func ParseRoute(path string) (kind string, key types.NamespacedName, err error) 
 		return "", key, ErrNoRoute
 	}
 	switch parts[0] {
-	case KindPayment, KindRefund:
+	case KindPayment, KindRefund, KindRegistration:
 	default:
 		return "", key, fmt.Errorf("%w: unknown kind %q", ErrNoRoute, parts[0])
 	}

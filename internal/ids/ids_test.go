@@ -2,6 +2,7 @@ package ids
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -25,6 +26,7 @@ func TestDerivationIsFrozen(t *testing.T) {
 		{"capture", CaptureRequestID("", "", shop), "cap" + frozen["capture"]},
 		{"refund", RefundRequestID("", "", shop), "ref" + frozen["refund"]},
 		{"declaration", DeclarationRequestID("", "", shop), "dcl" + frozen["declaration"]},
+		{"registration", RegistrationRequestID(Identity{Namespace: "shop", Name: "acme"}, strings.Repeat("0", 64)), "reg" + frozen["registration"]},
 		{"auto-capture of a derived payment id", AutoCaptureRequestID(PaymentRequestID("", "", shop), "3f1c2a9e-8b7d-4c6e-9f01-23456789abcd"), "acap" + frozen["autocapture"]},
 		{"auto-capture of an explicit payment id", AutoCaptureRequestID("order-1001", ""), "acap" + frozen["autocapture/explicit"]},
 		{"legacy payment (UID) keeps its auto-capture id", AutoCaptureRequestID("payh4ocvhulpvgg5hybencwpcnlzu", "3f1c2a9e-8b7d-4c6e-9f01-23456789abcd"), "acaph4ocvhulpvgg5hybencwpcnlzu"},
@@ -49,6 +51,7 @@ var frozen = map[string]string{
 	"declaration":          "7hom7ol4mggolhtfhxet7beqtq",
 	"autocapture":          "xno5aomdna6w4zddl5fszanfwe",
 	"autocapture/explicit": "dwwlo2mmkrrxqn3c2pau3hto7h",
+	"registration":         "3jviqhiv7hhbowakdb4ytheioh",
 }
 
 func TestDerivedIDs(t *testing.T) {
@@ -148,6 +151,9 @@ func TestRoutes(t *testing.T) {
 		if _, _, err := ParseRoute(bad); err == nil {
 			t.Errorf("%s: parsed", bad)
 		}
+	}
+	if kind, key, err := ParseRoute("/notify/registration/shops/acme"); err != nil || kind != KindRegistration || key.Name != "acme" {
+		t.Errorf("registration route: parse = %s %v %v", kind, key, err)
 	}
 	if NotifyURL("", KindPayment, "a", "b") != "" {
 		t.Error("empty base must give no URL")
