@@ -173,18 +173,6 @@ func ParseNotification(body []byte) (kind string, v any, err error) {
 	if err := json.Unmarshal(body, &probe); err != nil {
 		return "", nil, fmt.Errorf("%w: %v", ErrNotificationMalformed, err)
 	}
-	decode := func(dst any) error {
-		if err := json.Unmarshal(body, dst); err != nil {
-			return fmt.Errorf("%w: %v", ErrNotificationMalformed, err)
-		}
-		return nil
-	}
-	checkResult := func(r Result) error {
-		if r.ResultStatus != StatusSuccess && r.ResultStatus != StatusFail {
-			return fmt.Errorf("%w: result.resultStatus %q, want S or F", ErrNotificationMalformed, r.ResultStatus)
-		}
-		return nil
-	}
 	nt := ""
 	if probe.NotifyType != nil {
 		nt = *probe.NotifyType
@@ -192,58 +180,42 @@ func ParseNotification(body []byte) (kind string, v any, err error) {
 	switch {
 	case nt == NotifyTypePaymentResult || nt == NotifyTypePaymentPending || nt == NotifyTypeOfflinePaymentCode:
 		n := new(NotifyPayment)
-		if err := decode(n); err != nil {
-			return "", nil, err
-		}
-		if n.PaymentRequestID == "" && n.PaymentID == "" {
-			return "", nil, fmt.Errorf("%w: notifyPayment without paymentRequestId and paymentId", ErrNotificationMalformed)
-		}
-		if err := checkResult(n.Result); err != nil {
-			return "", nil, err
-		}
-		return KindNotifyPayment, n, nil
+		return decodeNotification(body, KindNotifyPayment, n, &n.Result, func() bool { return n.PaymentRequestID != "" || n.PaymentID != "" },
+			"notifyPayment without paymentRequestId and paymentId")
 	case nt == NotifyTypeCaptureResult:
 		n := new(NotifyCapture)
-		if err := decode(n); err != nil {
-			return "", nil, err
-		}
-		if n.CaptureRequestID == "" {
-			return "", nil, fmt.Errorf("%w: notifyCapture without captureRequestId", ErrNotificationMalformed)
-		}
-		if err := checkResult(n.Result); err != nil {
-			return "", nil, err
-		}
-		return KindNotifyCapture, n, nil
+		return decodeNotification(body, KindNotifyCapture, n, &n.Result, func() bool { return n.CaptureRequestID != "" },
+			"notifyCapture without captureRequestId")
 	case nt == NotifyTypeRefundResult:
 		n := new(NotifyRefund)
-		if err := decode(n); err != nil {
-			return "", nil, err
-		}
-		if n.RefundRequestID == "" {
-			return "", nil, fmt.Errorf("%w: notifyRefund without refundRequestId", ErrNotificationMalformed)
-		}
-		if err := checkResult(n.Result); err != nil {
-			return "", nil, err
-		}
-		return KindNotifyRefund, n, nil
+		return decodeNotification(body, KindNotifyRefund, n, &n.Result, func() bool { return n.RefundRequestID != "" },
+			"notifyRefund without refundRequestId")
 	case nt == "" && probe.DisputeNotificationType != "":
 		n := new(NotifyDispute)
-		if err := decode(n); err != nil {
-			return "", nil, err
-		}
-		if n.DisputeID == "" {
-			return "", nil, fmt.Errorf("%w: notifyDispute without disputeId", ErrNotificationMalformed)
-		}
-		return KindNotifyDispute, n, nil
+		return decodeNotification(body, KindNotifyDispute, n, nil, func() bool { return n.DisputeID != "" },
+			"notifyDispute without disputeId")
 	case nt == "" && probe.RegistrationRequestID != "":
 		n := new(NotifyRegistrationStatus)
-		if err := decode(n); err != nil {
-			return "", nil, err
-		}
-		return KindNotifyRegistrationStatus, n, nil
+		return decodeNotification(body, KindNotifyRegistrationStatus, n, nil, func() bool { return true }, "")
 	case nt != "":
 		return "", nil, fmt.Errorf("%w: notifyType %q", ErrNotificationUnknown, nt)
 	default:
 		return "", nil, fmt.Errorf("%w: neither notifyType, disputeNotificationType nor registrationRequestId", ErrNotificationUnknown)
 	}
+}
+
+// decodeNotification decodes body into dst, then checks that the routing id
+// is present (routed) and, when result is given, that result.resultStatus is
+// S or F.
+func decodeNotification(body []byte, kind string, dst any, result *Result, routed func() bool, missing string) (string, any, error) {
+	if err := json.Unmarshal(body, dst); err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrNotificationMalformed, err)
+	}
+	if !routed() {
+		return "", nil, fmt.Errorf("%w: %s", ErrNotificationMalformed, missing)
+	}
+	if result != nil && result.ResultStatus != StatusSuccess && result.ResultStatus != StatusFail {
+		return "", nil, fmt.Errorf("%w: result.resultStatus %q, want S or F", ErrNotificationMalformed, result.ResultStatus)
+	}
+	return kind, dst, nil
 }
