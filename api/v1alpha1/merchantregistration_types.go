@@ -280,6 +280,17 @@ type RegistrationRecord struct {
 	// ReviewedAt is when the review finished (the phase left Pending).
 	// +optional
 	ReviewedAt *metav1.Time `json:"reviewedAt,omitempty"`
+
+	// RejectReasons is the gateway's reason for rejecting the request as a
+	// whole (each payment method's reasons are in paymentMethods).
+	// +optional
+	RejectReasons string `json:"rejectReasons,omitempty"`
+
+	// LastResult is the last result the gateway answered for the request
+	// (registration or inquiryRegistrationStatus), or the operator's reason
+	// for refusing it before any call (API "controller").
+	// +optional
+	LastResult *GatewayResult `json:"lastResult,omitempty"`
 }
 
 // MerchantRegistrationStatus is what the gateway says of the registration.

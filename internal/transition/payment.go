@@ -27,6 +27,7 @@ const (
 	SourceCapture      Source = "capture"
 	SourceRefund       Source = "refund"
 	SourceDeclare      Source = "declare"
+	SourceRegistration Source = "registration"
 	SourceController   Source = "controller"
 )
 
