@@ -9,6 +9,7 @@
 //	dispute        chargebacks (Dispute) and their answers (DisputeResponse)
 //	settlement     settlement reports reconciled against the cluster
 //	retention      archiving finished payments, restoring them, PaymentRestores
+//	merchant       secondary merchants registered with the gateway (MerchantRegistration)
 //	shared         what they all use: Deps, Cadence, the Secret reader, the
 //	               GatewayNotReady wait, field indexes, ordering and watches
 //
@@ -28,6 +29,7 @@ import (
 
 	"github.com/cashier-operator/cashier-operator/controllers/dispute"
 	"github.com/cashier-operator/cashier-operator/controllers/gatewayconfig"
+	"github.com/cashier-operator/cashier-operator/controllers/merchant"
 	"github.com/cashier-operator/cashier-operator/controllers/operation"
 	"github.com/cashier-operator/cashier-operator/controllers/payment"
 	"github.com/cashier-operator/cashier-operator/controllers/retention"
@@ -82,6 +84,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, deps *shared.Deps, opts Option
 		{"dispute", func() error { return dispute.Setup(ctx, w, opts.DisputeAlertWindow) }},
 		{"settlement", func() error { return settlement.Setup(ctx, w) }},
 		{"retention", func() error { return retention.Setup(ctx, w, opts.Retention) }},
+		{"merchant", func() error { return merchant.Setup(ctx, w) }},
 	}
 	for _, d := range domains {
 		if err := d.setup(); err != nil {

@@ -305,15 +305,6 @@ func (e *opExternal[T]) Create(ctx context.Context, o T) (engine.Result, error) 
 	return e.conclude(ctx, from, f, err)
 }
 
-// protocolCodes are F answers about the request's credentials or shape, not
-// about the operation: nothing was processed, the GatewayConfig needs
-// fixing, and the operation is retried with the same id rather than failed.
-var protocolCodes = map[string]bool{
-	gateway.CodeAccessDenied: true, gateway.CodeAPIInvalid: true, gateway.CodeClientInvalid: true,
-	gateway.CodeSignatureInvalid: true, gateway.CodeKeyNotFound: true, gateway.CodeMethodNotSupported: true,
-	gateway.CodeMediaTypeNotAcceptable: true,
-}
-
 // conclude classifies the create call's answer.
 func (e *opExternal[T]) conclude(ctx context.Context, from v1.OperationPhase, f transition.OperationFacts, err error) (engine.Result, error) {
 	var rerr *gateway.ResultError
@@ -325,7 +316,7 @@ func (e *opExternal[T]) conclude(ctx context.Context, from v1.OperationPhase, f 
 				return engine.Result{}, wait
 			}
 		}
-		if protocolCodes[rerr.Code] || gateway.CredentialsRejected(err) {
+		if shared.ProtocolRefusal(err) {
 			return engine.Result{}, shared.CredentialsError(e.c.conn, err)
 		}
 		if rerr.Code == gateway.CodeRepeatReqInconsistent {

@@ -22,6 +22,9 @@ type paymentExternal struct {
 	deps   *shared.Deps
 	conn   *connection.Connection
 	amount money.Amount
+	// merchant is the secondary merchant's registration (spec.merchantRef),
+	// nil for none.
+	merchant *v1.MerchantRegistration
 }
 
 // requestID is the payment's paymentRequestId (package ids: status, spec,

@@ -184,7 +184,9 @@ func wireSum(ms []v1.Money) (*gateway.Amount, error) {
 	return &gateway.Amount{Currency: total.Currency(), Value: total.MinorString()}, nil
 }
 
-// Connect resolves the merchant connection and parses the amount.
+// Connect resolves the merchant connection, parses the amount and, for a
+// payment that names a secondary merchant, reads its registration (and
+// holds back a payment the merchant is not approved for).
 func (k paymentKind) Connect(ctx context.Context, p *v1.Payment) (engine.External[*v1.Payment], error) {
 	conn, err := shared.GatewayConnection(ctx, k.deps, p.Spec.GatewayRef.Name)
 	if err != nil {
@@ -194,7 +196,11 @@ func (k paymentKind) Connect(ctx context.Context, p *v1.Payment) (engine.Externa
 	if err != nil {
 		return nil, &engine.TerminalError{Reason: v1.ReasonInvalidAmount, Message: "spec.amount: " + err.Error(), Cause: err}
 	}
-	return &paymentExternal{deps: k.deps, conn: conn, amount: amount}, nil
+	m, err := k.secondaryMerchant(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &paymentExternal{deps: k.deps, conn: conn, amount: amount, merchant: m}, nil
 }
 
 // checkNew checks a payment about to be created against what only the

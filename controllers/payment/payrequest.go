@@ -62,6 +62,12 @@ func (e *paymentExternal) payRequest(ctx context.Context, p *v1.Payment) (*gatew
 		}
 		req.Order = order
 	}
+	if e.merchant != nil {
+		if req.Order == nil {
+			req.Order = &gateway.Order{}
+		}
+		req.Order.Merchant = orderMerchant(e.merchant)
+	}
 	if ref := s.PaymentMethod.CardSecretRef; ref != nil {
 		meta, token, err := e.cardData(ctx, p.Namespace, ref.Name)
 		if err != nil {

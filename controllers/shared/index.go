@@ -18,6 +18,8 @@ const (
 	IndexPaymentRef = fieldindex.PaymentRef
 	// IndexDisputeRef indexes DisputeResponses by spec.disputeRef.name.
 	IndexDisputeRef = fieldindex.DisputeRef
+	// IndexMerchantRef indexes Payments by spec.merchantRef.name.
+	IndexMerchantRef = fieldindex.MerchantRef
 )
 
 // RegisterIndexes adds the field indexes the controllers list by. (Payments
@@ -32,6 +34,9 @@ func RegisterIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}
 	if err := idx.IndexField(ctx, &v1.DisputeResponse{}, IndexDisputeRef, fieldindex.DisputeRefValues); err != nil {
 		return fmt.Errorf("index DisputeResponses by dispute: %w", err)
+	}
+	if err := idx.IndexField(ctx, &v1.Payment{}, IndexMerchantRef, fieldindex.MerchantRefValues); err != nil {
+		return fmt.Errorf("index Payments by merchant registration: %w", err)
 	}
 	return nil
 }

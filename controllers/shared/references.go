@@ -118,3 +118,29 @@ func GatewayConnection(ctx context.Context, deps *Deps, name string) (*connectio
 	}
 	return conn, nil
 }
+
+// WireAddress is a registered address (a MerchantRegistration's) as the
+// gateway takes it; nil for none. The registration call and the pay call
+// that names the merchant send it the same way.
+func WireAddress(a *v1.RegistrationAddress) *gateway.Address {
+	if a == nil {
+		return nil
+	}
+	return &gateway.Address{Region: a.Region, State: a.State, City: a.City, Address1: a.Address1, Address2: a.Address2, ZipCode: a.ZipCode}
+}
+
+// protocolCodes are F answers about the request's credentials or shape, not
+// about what it asks: nothing was processed, the GatewayConfig needs fixing.
+var protocolCodes = map[string]bool{
+	gateway.CodeAccessDenied: true, gateway.CodeAPIInvalid: true, gateway.CodeClientInvalid: true,
+	gateway.CodeSignatureInvalid: true, gateway.CodeKeyNotFound: true, gateway.CodeMethodNotSupported: true,
+	gateway.CodeMediaTypeNotAcceptable: true,
+}
+
+// ProtocolRefusal reports whether err is the gateway refusing a call for
+// its credentials or its shape (protocol codes, gateway.CredentialsRejected)
+// rather than for what it asks: the call is made again with the same id,
+// never failed (see CredentialsError).
+func ProtocolRefusal(err error) bool {
+	return protocolCodes[gateway.Code(err)] || gateway.CredentialsRejected(err)
+}

@@ -19,6 +19,8 @@ const (
 	PaymentID = "status.paymentId"
 	// DisputeRef indexes DisputeResponses by spec.disputeRef.name.
 	DisputeRef = "spec.disputeRef.name"
+	// MerchantRef indexes Payments by spec.merchantRef.name.
+	MerchantRef = "spec.merchantRef.name"
 )
 
 // PaymentRefValues extracts PaymentRef from an operation.
@@ -46,6 +48,15 @@ func DisputeRefValues(o client.Object) []string {
 		return nil
 	}
 	return []string{r.Spec.DisputeRef.Name}
+}
+
+// MerchantRefValues extracts MerchantRef from a Payment.
+func MerchantRefValues(o client.Object) []string {
+	p, ok := o.(*v1.Payment)
+	if !ok || p.Spec.MerchantRef == nil || p.Spec.MerchantRef.Name == "" {
+		return nil
+	}
+	return []string{p.Spec.MerchantRef.Name}
 }
 
 // Uniq returns the non-empty values, each once, in order.

@@ -28,6 +28,8 @@ func TestExtractors(t *testing.T) {
 		{"not a payment", PaymentIDValues, &v1.Refund{}, nil},
 		{"refund's payment", PaymentRefValues, &v1.Refund{Spec: v1.RefundSpec{PaymentRef: v1.LocalObjectReference{Name: "p"}}}, []string{"p"}},
 		{"capture without payment", PaymentRefValues, &v1.Capture{}, nil},
+		{"payment's merchant", MerchantRefValues, &v1.Payment{Spec: v1.PaymentSpec{MerchantRef: &v1.LocalObjectReference{Name: "acme"}}}, []string{"acme"}},
+		{"payment without a merchant", MerchantRefValues, &v1.Payment{}, nil},
 		{"response's dispute", DisputeRefValues, &v1.DisputeResponse{Spec: v1.DisputeResponseSpec{DisputeRef: v1.LocalObjectReference{Name: "d"}}}, []string{"d"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
