@@ -73,6 +73,17 @@ type Behavior struct {
 	DeclarationStep Duration `json:"declarationStep,omitempty"`
 	// AutoComplete settles in-process payments without a person.
 	AutoComplete AutoComplete `json:"autoComplete"`
+	// RegistrationAutoApprove > 0 reviews a merchant registration that long
+	// (simulated) after it was submitted: every PSP still PENDING is
+	// APPROVED, or REJECTED when listed in RegistrationRejectPSPs (both as
+	// set at submission). 0: reviews come from the control API only.
+	RegistrationAutoApprove Duration `json:"registrationAutoApprove,omitempty"`
+	RegistrationRejectPSPs  []string `json:"registrationRejectPsps,omitempty"`
+	// RequireMerchantRegistration refuses a pay for a secondary merchant
+	// (order.merchant.referenceMerchantId) with F PAYMENT_NOT_QUALIFIED
+	// unless the merchant's latest registration has the payment method
+	// approved. Pays without a secondary merchant are unaffected.
+	RequireMerchantRegistration bool `json:"requireMerchantRegistration"`
 }
 
 // AutoComplete is the policy for unattended runs: After (simulated) time
