@@ -121,7 +121,7 @@ func (b Behavior) declarationStep() time.Duration {
 
 // FaultProfile injects failures. Probabilities are in [0,1] and drawn from the
 // simulator's seeded generator, so a run is reproducible for a given seed and
-// request order. Faults apply to the nine APIs only (never to /_sim/ or the
+// request order. Faults apply to the gateway APIs only (never to /_sim/ or the
 // checkout page).
 type FaultProfile struct {
 	// Name is informational (set by NamedFaultProfile).
