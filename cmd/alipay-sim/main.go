@@ -53,8 +53,8 @@ type options struct {
 	sftpAddr, sftpUser                                   string
 	timeScale, declineRate                               float64
 	seed                                                 uint64
-	autoComplete                                         time.Duration
-	captureAsync, refundAsync, remote                    bool
+	autoComplete, regAutoApprove                         time.Duration
+	captureAsync, refundAsync, remote, requireReg        bool
 	settleDays                                           int
 }
 
@@ -75,6 +75,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.Float64Var(&o.declineRate, "auto-decline-rate", 0, "with --auto-complete: probability that a payment is declined instead")
 	fs.BoolVar(&o.captureAsync, "capture-async", false, "capture answers U CAPTURE_IN_PROCESS and finishes later (notifyCapture)")
 	fs.BoolVar(&o.refundAsync, "refund-async", false, "refund answers U REFUND_IN_PROCESS and finishes later (notifyRefund)")
+	fs.DurationVar(&o.regAutoApprove, "registration-auto-approve", 0, "approve every PSP of a merchant registration still pending after this simulated time (0 = off: review via /_sim/registrations/{id}/review)")
+	fs.BoolVar(&o.requireReg, "require-merchant-registration", false, "refuse pays for a secondary merchant (order.merchant.referenceMerchantId) whose registration has not approved the payment method")
 	fs.StringVar(&o.captureMode, "default-capture-mode", "AUTOMATIC", "card captureMode when the request has none: AUTOMATIC or MANUAL")
 	fs.BoolVar(&o.remote, "allow-remote-control", false, "serve the /_sim/ control API to non-loopback clients too")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -136,7 +138,8 @@ func newSimulator(o *options, fp gatewaysim.FaultProfile, log *slog.Logger) (*ga
 		Reports: gatewaysim.ReportOptions{SFTPAddr: o.sftpAddr, SettlementDelayDays: o.settleDays},
 		Behavior: gatewaysim.Behavior{
 			CaptureAsync: o.captureAsync, RefundAsync: o.refundAsync,
-			AutoComplete: gatewaysim.AutoComplete{After: gatewaysim.Duration(o.autoComplete), DeclineRate: o.declineRate},
+			AutoComplete:            gatewaysim.AutoComplete{After: gatewaysim.Duration(o.autoComplete), DeclineRate: o.declineRate},
+			RegistrationAutoApprove: gatewaysim.Duration(o.regAutoApprove), RequireMerchantRegistration: o.requireReg,
 		},
 	})
 	if err != nil {

@@ -237,6 +237,9 @@ func (s *Simulator) apiPay(c *call) answer {
 	if p := m.payments[req.PaymentRequestID]; p != nil {
 		return s.payReplay(p, t.amount, req.PaymentMethod)
 	}
+	if no := s.checkMerchantQualified(m, &req, t.method); no != nil {
+		return no.answer() // nothing recorded: the same id may pay once qualified
+	}
 	p := s.recordPayment(c, &req, t)
 	if t.method == "CARD" && s.payCardAtOnce(c, p, t) {
 		return s.payFinalAnswer(p)

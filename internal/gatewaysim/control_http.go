@@ -91,6 +91,7 @@ func (s *Simulator) controlHandler() http.Handler {
 	s.recordRoutes(mux)
 	s.merchantRoutes(mux)
 	s.reportRoutes(mux)
+	s.registrationRoutes(mux)
 	return mux
 }
 

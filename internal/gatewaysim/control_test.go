@@ -14,6 +14,18 @@ import (
 
 func (e *env) control(method, path, body string, out any) int {
 	e.t.Helper()
+	status, b := e.controlRaw(method, path, body)
+	if out != nil && status == 200 {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return status
+}
+
+// controlRaw calls the control API and returns the status and the body.
+func (e *env) controlRaw(method, path, body string) (int, []byte) {
+	e.t.Helper()
 	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -22,12 +34,7 @@ func (e *env) control(method, path, body string, out any) int {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode == 200 {
-		if err := json.Unmarshal(b, out); err != nil {
-			e.t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
-	}
-	return resp.StatusCode
+	return resp.StatusCode, b
 }
 
 func TestControlLoopbackOnly(t *testing.T) {

@@ -2,18 +2,21 @@
 // Antom / Alipay AMS Cashier Payment gateway. Every test of the operator and
 // the demo use it instead of the real gateway.
 //
-// It serves the twelve APIs (consult, pay, capture, inquiryPayment, cancel,
-// refund, inquiryRefund, declare, inquiryDeclarationRequests, and for
-// disputes acceptDispute, supplyDefenseDocument, downloadDisputeEvidence) under
+// It serves the fifteen APIs (consult, pay, capture, inquiryPayment, cancel,
+// refund, inquiryRefund, declare, inquiryDeclarationRequests, for disputes
+// acceptDispute, supplyDefenseDocument, downloadDisputeEvidence, and for
+// secondary merchants registration, inquiryRegistrationStatus,
+// inquiryRegistrationInfo) under
 // /ams/api, /ams/sandbox/api and /aps/api, verifying each request's
 // RSA-SHA256 signature against the merchant's registered key and signing
 // every response (errors included) with the gateway key, using the shared
 // wire types and signing code of package gateway. It keeps payments,
 // captures, refunds, declarations and disputes with the gateway's
 // idempotency rules, sends signed notifications (notifyPayment,
-// notifyCapture, notifyRefund, notifyDispute) with the documented retry
-// schedule, and serves a checkout page at normalUrl where a person or a test
-// pays, declines or passes a 3-D Secure challenge.
+// notifyCapture, notifyRefund, notifyDispute, notifyRegistrationStatus)
+// with the documented retry schedule, and serves a checkout page at
+// normalUrl where a person or a test pays, declines or passes a 3-D Secure
+// challenge.
 //
 // Everything time-dependent runs on a simulated Clock: a ManualClock (the
 // default) that tests move with Simulator.Advance, or a ScaledClock for

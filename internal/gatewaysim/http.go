@@ -14,7 +14,8 @@ import (
 	"github.com/cashier-operator/cashier-operator/internal/gateway"
 )
 
-// apiDef is one of the twelve APIs (nine for payments and customs, three for disputes).
+// apiDef is one of the fifteen APIs (nine for payments and customs, three
+// for disputes, three for merchant registration).
 type apiDef struct {
 	name   string
 	path   string
@@ -34,6 +35,9 @@ var apiDefs = []*apiDef{
 	{"acceptDispute", gateway.PathAcceptDispute, (*Simulator).apiAcceptDispute},
 	{"supplyDefenseDocument", gateway.PathSupplyDefenseDocument, (*Simulator).apiSupplyDefenseDocument},
 	{"downloadDisputeEvidence", gateway.PathDownloadDisputeEvidence, (*Simulator).apiDownloadDisputeEvidence},
+	{"registration", gateway.PathRegistration, (*Simulator).apiRegistration},
+	{"inquiryRegistrationStatus", gateway.PathInquiryRegistrationStatus, (*Simulator).apiInquiryRegistrationStatus},
+	{"inquiryRegistrationInfo", gateway.PathInquiryRegistrationInfo, (*Simulator).apiInquiryRegistrationInfo},
 }
 
 var (

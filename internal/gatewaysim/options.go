@@ -73,6 +73,17 @@ type Behavior struct {
 	DeclarationStep Duration `json:"declarationStep,omitempty"`
 	// AutoComplete settles in-process payments without a person.
 	AutoComplete AutoComplete `json:"autoComplete"`
+	// RegistrationAutoApprove > 0 reviews a merchant registration that long
+	// (simulated) after it was submitted: every PSP still PENDING is
+	// APPROVED, or REJECTED when listed in RegistrationRejectPSPs (both as
+	// set at submission). 0: reviews come from the control API only.
+	RegistrationAutoApprove Duration `json:"registrationAutoApprove,omitempty"`
+	RegistrationRejectPSPs  []string `json:"registrationRejectPsps,omitempty"`
+	// RequireMerchantRegistration refuses a pay for a secondary merchant
+	// (order.merchant.referenceMerchantId) with F PAYMENT_NOT_QUALIFIED
+	// unless the merchant's latest registration has the payment method
+	// approved. Pays without a secondary merchant are unaffected.
+	RequireMerchantRegistration bool `json:"requireMerchantRegistration"`
 }
 
 // AutoComplete is the policy for unattended runs: After (simulated) time
@@ -110,7 +121,7 @@ func (b Behavior) declarationStep() time.Duration {
 
 // FaultProfile injects failures. Probabilities are in [0,1] and drawn from the
 // simulator's seeded generator, so a run is reproducible for a given seed and
-// request order. Faults apply to the nine APIs only (never to /_sim/ or the
+// request order. Faults apply to the gateway APIs only (never to /_sim/ or the
 // checkout page).
 type FaultProfile struct {
 	// Name is informational (set by NamedFaultProfile).

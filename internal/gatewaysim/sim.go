@@ -71,6 +71,8 @@ type Simulator struct {
 	rep *reports
 
 	apiKeys apiKeyStore
+
+	regs regStore // merchant registrations (registration.go)
 }
 
 // New creates a simulator and starts its timer goroutine. Call Close when done.
