@@ -39,6 +39,11 @@ func (r *Receiver) dispatch(ctx context.Context, v *verified) answer {
 		return routed(ctx, r, v, newPayment, func(p *v1.Payment) answer { return r.toPayment(ctx, v, p) })
 	case ids.KindRefund:
 		return routed(ctx, r, v, newRefund, func(rf *v1.Refund) answer { return r.toRefund(ctx, v, rf) })
+	case ids.KindRegistration:
+		return r.routedRegistration(ctx, v)
+	}
+	if _, ok := v.body.(*gateway.NotifyRegistrationStatus); ok {
+		return r.registrationsByID(ctx, v)
 	}
 	return r.dispatchByIDs(ctx, v)
 }
@@ -252,7 +257,12 @@ func paymentStatus(p *v1.Payment) any { return &p.Status }
 // signedFor reports whether the payment's GatewayConfig is one whose
 // Client-Id and gateway key signed the notification.
 func (r *Receiver) signedFor(ctx context.Context, v *verified, p *v1.Payment) (bool, error) {
-	name := p.Spec.GatewayRef.Name
+	return r.signedForGateway(ctx, v, p.Spec.GatewayRef.Name)
+}
+
+// signedForGateway reports whether GatewayConfig name is one whose
+// Client-Id and gateway key signed the notification.
+func (r *Receiver) signedForGateway(ctx context.Context, v *verified, name string) (bool, error) {
 	for _, c := range v.signers {
 		if c.Config != nil && c.Config.Name == name {
 			return true, nil
@@ -277,7 +287,13 @@ func (r *Receiver) signedFor(ctx context.Context, v *verified, p *v1.Payment) (b
 // authorize refuses a notification whose route names an object of
 // another merchant connection than the one that signed it.
 func (r *Receiver) authorize(ctx context.Context, v *verified, p *v1.Payment, obj client.Object) *answer {
-	ok, err := r.signedFor(ctx, v, p)
+	return r.authorizeGateway(ctx, v, p.Spec.GatewayRef.Name, obj)
+}
+
+// authorizeGateway refuses a notification about obj, of GatewayConfig
+// name, signed by another merchant connection.
+func (r *Receiver) authorizeGateway(ctx context.Context, v *verified, name string, obj client.Object) *answer {
+	ok, err := r.signedForGateway(ctx, v, name)
 	if err != nil {
 		a := unavailable(v.kind, err)
 		a.object = describe(obj)
@@ -286,7 +302,6 @@ func (r *Receiver) authorize(ctx context.Context, v *verified, p *v1.Payment, ob
 	if ok {
 		return nil
 	}
-	name := p.Spec.GatewayRef.Name
 	a := refuse(v.kind, ReasonGatewayMismatch, fmt.Errorf("the object uses GatewayConfig %s, which is not the merchant %s", name, v.clientID))
 	a.object = describe(obj)
 	r.event(obj, corev1.EventTypeWarning, "NotificationRefused",
@@ -356,6 +371,8 @@ func kindOf(obj client.Object) string {
 		return "Refund"
 	case *v1.Dispute:
 		return "Dispute"
+	case *v1.MerchantRegistration:
+		return "MerchantRegistration"
 	}
 	return "object"
 }

@@ -466,6 +466,8 @@ func routeAccepts(routeKind, kind string) bool {
 		return kind == gateway.KindNotifyPayment || kind == gateway.KindNotifyCapture || kind == gateway.KindNotifyDispute
 	case ids.KindRefund:
 		return kind == gateway.KindNotifyRefund
+	case ids.KindRegistration:
+		return kind == gateway.KindNotifyRegistrationStatus
 	}
 	return false
 }
