@@ -309,6 +309,21 @@ type MerchantRegistrationStatus struct {
 	// +optional
 	Digest string `json:"digest,omitempty"`
 
+	// Approved counts the payment methods the current request is approved
+	// for, of those the gateway reviews, e.g. "10/11".
+	// +optional
+	Approved string `json:"approved,omitempty"`
+
+	// ApprovedMethods lists, comma-separated, the payment methods the
+	// current request is approved for.
+	// +optional
+	ApprovedMethods string `json:"approvedMethods,omitempty"`
+
+	// RejectedMethods lists, comma-separated, the payment methods the
+	// current request was rejected for (paymentMethods says why).
+	// +optional
+	RejectedMethods string `json:"rejectedMethods,omitempty"`
+
 	// Conditions: Ready (the current request is approved for at least one
 	// payment method), Synced (the last reconcile reached the gateway).
 	// +listType=map
@@ -323,8 +338,9 @@ type MerchantRegistrationStatus struct {
 // +kubebuilder:printcolumn:name="Merchant",type=string,JSONPath=`.spec.referenceMerchantId`
 // +kubebuilder:printcolumn:name="Gateway",type=string,JSONPath=`.spec.gatewayRef.name`,priority=1
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
-// +kubebuilder:printcolumn:name="Approved",type=string,JSONPath=`.status.paymentMethods[?(@.status=="Approved")].paymentMethod`
-// +kubebuilder:printcolumn:name="Rejected",type=string,JSONPath=`.status.paymentMethods[?(@.status=="Rejected")].paymentMethod`
+// +kubebuilder:printcolumn:name="Approved",type=string,JSONPath=`.status.approved`
+// +kubebuilder:printcolumn:name="Rejected",type=string,JSONPath=`.status.rejectedMethods`
+// +kubebuilder:printcolumn:name="Approved Methods",type=string,JSONPath=`.status.approvedMethods`,priority=1
 // +kubebuilder:printcolumn:name="Request",type=string,JSONPath=`.status.registrationRequestId`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

@@ -79,7 +79,19 @@ func BeginRegistration(m *v1.MerchantRegistration, id, digest string) Change {
 	st.RegistrationRecord = v1.RegistrationRecord{RegistrationRequestID: id, Phase: v1.RegistrationSubmitting,
 		ObservedGeneration: m.Generation}
 	st.Digest = digest
+	summarize(st)
 	return Change{Changed: true, From: from, To: v1.RegistrationSubmitting}
+}
+
+// summarize lists the current request's approved and rejected payment
+// methods for kubectl get.
+func summarize(st *v1.MerchantRegistrationStatus) {
+	st.ApprovedMethods = methodsWith(st, v1.MethodApproved, "")
+	st.RejectedMethods = methodsWith(st, v1.MethodRejected, "")
+	st.Approved = ""
+	if n := len(st.PaymentMethods); n > 0 {
+		st.Approved = fmt.Sprintf("%d/%d", len(strings.FieldsFunc(st.ApprovedMethods, func(r rune) bool { return r == ',' })), n)
+	}
 }
 
 // AcceptRegistration records the gateway accepting the current request for
@@ -136,6 +148,7 @@ func ApplyRegistration(m *v1.MerchantRegistration, f RegistrationFacts, now time
 	if f.Result != nil {
 		setResult(&rec.LastResult, *f.Result, f.Source, now)
 	}
+	summarize(st)
 	return Change{Changed: !equalStatus(before, rec), From: from, To: rec.Phase}, nil
 }
 
@@ -229,6 +242,9 @@ func RegistrationApproves(m *v1.MerchantRegistration, method string) (bool, stri
 	case v1.RegistrationRejected:
 		return false, fmt.Sprintf("merchant %s (MerchantRegistration %s) was rejected: %s",
 			m.Spec.ReferenceMerchantID, name, orNone(st.RejectReasons))
+	case v1.RegistrationPending:
+		return false, fmt.Sprintf("merchant %s (MerchantRegistration %s) is under review for %s",
+			m.Spec.ReferenceMerchantID, name, method)
 	}
 	return false, fmt.Sprintf("merchant %s (MerchantRegistration %s) is not registered yet (phase %s)",
 		m.Spec.ReferenceMerchantID, name, orNone(st.Phase))
@@ -283,5 +299,5 @@ func methodsWith(st *v1.MerchantRegistrationStatus, status, none string) string 
 	if len(out) == 0 {
 		return none
 	}
-	return strings.Join(out, ", ")
+	return strings.Join(out, ",")
 }

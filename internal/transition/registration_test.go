@@ -141,7 +141,7 @@ func TestRegistrationApproves(t *testing.T) {
 		{"not yet sent", nil, "GCASH", false, "not registered yet (phase Submitting)"},
 		{"under review", &RegistrationFacts{Status: gateway.RegistrationPending, PSPs: []gateway.PSPRegistrationResult{
 			psp("GCASH", gateway.RegistrationPending, ""), psp("ALIPAY_CN", gateway.RegistrationPending, "")}}, "GCASH", false, "under review for GCASH"},
-		{"card waits for the whole", nil, "CARD", false, "not registered yet (phase Pending)"},
+		{"card waits for the whole", nil, "CARD", false, "under review for CARD"},
 		{"reviewed", &RegistrationFacts{Status: gateway.RegistrationApproved, PSPs: []gateway.PSPRegistrationResult{
 			psp("GCASH", gateway.RegistrationRejected, "no licence"), psp("ALIPAY_CN", gateway.RegistrationApproved, "")}}, "ALIPAY_CN", true, ""},
 		{"rejected method", nil, "GCASH", false, "rejected for GCASH: no licence"},

@@ -171,7 +171,7 @@ func TestDeadlinePassed(t *testing.T) {
 func TestReceiverDownWhenDisputeOpens(t *testing.T) {
 	f := setup(t)
 	p := f.paid(t, "resent", "12.00")
-	recv.down.Store(true)
+	recv.Down.Store(true)
 	id, err := sys.Sim.OpenDispute(p.Status.PaymentID, gatewaysim.DisputeSpec{})
 	must(t, err)
 	f.quiesce(t)
@@ -179,7 +179,7 @@ func TestReceiverDownWhenDisputeOpens(t *testing.T) {
 	if err := k8s.Get(f.ctx, client.ObjectKeyFromObject(d), d); err == nil {
 		t.Fatal("a Dispute exists although the receiver was down")
 	}
-	recv.down.Store(false)
+	recv.Down.Store(false)
 	sys.Sim.Advance(2 * time.Minute)
 	f.quiesce(t)
 	f.waitDispute(t, d, v1.DisputePhaseOpen)
@@ -191,7 +191,7 @@ func TestReplayAndForgeryChangeNothing(t *testing.T) {
 	f := setup(t)
 	p := f.paid(t, "replayed", "18.00")
 	id, d := f.openDispute(t, p, gatewaysim.DisputeSpec{})
-	created := recv.sent(t, id, gateway.DisputeCreated)
+	created := sent(t, id, gateway.DisputeCreated)
 	must(t, sys.Sim.JudgeDispute(id, gateway.JudgedAcceptByCustomer))
 	d = waitFor(t, f, d, "Dispute Won and settled", func() bool {
 		c := meta.FindStatusCondition(d.Status.Conditions, v1.ConditionDefenseDue)
@@ -200,12 +200,12 @@ func TestReplayAndForgeryChangeNothing(t *testing.T) {
 	f.quiesce(t)
 	rv := d.ResourceVersion
 
-	if status := post(t, created.path, created.header, created.body); status != http.StatusOK {
+	if status := testenv.Post(t, recvURL, created.Path, created.Header, created.Body); status != http.StatusOK {
 		t.Fatalf("replayed DISPUTE_CREATED: HTTP %d", status)
 	}
-	forged := bytes.Replace(recv.sent(t, id, gateway.DisputeJudged).body, []byte(gateway.JudgedAcceptByCustomer), []byte(gateway.JudgedAcceptByMerchant), 1)
-	judged := recv.sent(t, id, gateway.DisputeJudged)
-	if status := post(t, judged.path, judged.header, forged); status == http.StatusOK {
+	forged := bytes.Replace(sent(t, id, gateway.DisputeJudged).Body, []byte(gateway.JudgedAcceptByCustomer), []byte(gateway.JudgedAcceptByMerchant), 1)
+	judged := sent(t, id, gateway.DisputeJudged)
+	if status := testenv.Post(t, recvURL, judged.Path, judged.Header, forged); status == http.StatusOK {
 		t.Fatal("a forged judgement (body changed under the gateway's signature) was accepted")
 	}
 	must(t, k8s.Get(f.ctx, client.ObjectKeyFromObject(d), d))

@@ -1,13 +1,10 @@
 package disputes
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,54 +36,8 @@ const (
 var (
 	sys  *testenv.System
 	k8s  client.Client
-	recv *switchedReceiver
+	recv *testenv.Switch
 )
-
-// switchedReceiver is the notification-receiver behind a switch (down:
-// 503, as a crashed pod behind its Service) that keeps what it was sent.
-type switchedReceiver struct {
-	h    http.Handler
-	down atomic.Bool
-	mu   sync.Mutex
-	seen []seenRequest
-}
-
-type seenRequest struct {
-	path   string
-	header http.Header
-	body   []byte
-}
-
-func (s *switchedReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.down.Load() {
-		http.Error(w, "receiver down", http.StatusServiceUnavailable)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	s.mu.Lock()
-	s.seen = append(s.seen, seenRequest{path: r.URL.EscapedPath(), header: r.Header.Clone(), body: body})
-	s.mu.Unlock()
-	s.h.ServeHTTP(w, r)
-}
-
-// sent returns the last request whose body contains all of subs.
-func (s *switchedReceiver) sent(t *testing.T, subs ...string) seenRequest {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := len(s.seen) - 1; i >= 0; i-- {
-		ok := true
-		for _, sub := range subs {
-			ok = ok && bytes.Contains(s.seen[i].body, []byte(sub))
-		}
-		if ok {
-			return s.seen[i]
-		}
-	}
-	t.Fatalf("the receiver was sent nothing containing %q", subs)
-	return seenRequest{}
-}
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -123,7 +74,7 @@ func run(m *testing.M) int {
 // as cmd/notification-receiver does, behind recv.
 func startReceiver(env *testenv.Env) (func(), error) {
 	r, err := testenv.StartReceiver(env, receiver.Options{Now: sys.Sim.Now, RefreshInterval: time.Nanosecond},
-		func(h http.Handler) http.Handler { recv = &switchedReceiver{h: h}; return recv })
+		func(h http.Handler) http.Handler { recv = testenv.NewSwitch(h); return recv })
 	if err != nil {
 		return nil, err
 	}
@@ -257,16 +208,6 @@ func ledger(t *testing.T, id string) gatewaysim.DisputeEntry {
 
 // post sends a request to the receiver as recorded (a replay), or with
 // another body under the same headers (a forgery).
-func post(t *testing.T, path string, header http.Header, body []byte) int {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, recvURL+path, bytes.NewReader(body))
-	must(t, err)
-	req.Header = header.Clone()
-	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
-	resp.Body.Close()
-	return resp.StatusCode
-}
 
 // waitEvent waits for an event with reason on the named object.
 func waitEvent(t *testing.T, f *merchant, name, reason string) {
@@ -307,4 +248,15 @@ func defenseDueMetric(t *testing.T, ns string) float64 {
 		}
 	}
 	return total
+}
+
+// sent is the last notification the receiver was sent whose body contains
+// all of subs.
+func sent(t *testing.T, subs ...string) testenv.Seen {
+	t.Helper()
+	s, ok := recv.Sent(subs...)
+	if !ok {
+		t.Fatalf("the receiver was sent nothing containing %q", subs)
+	}
+	return s
 }
