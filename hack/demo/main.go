@@ -38,14 +38,16 @@ import (
 
 // expected is the phase each sample must reach.
 var expected = map[string]string{
-	"Payment/wallet-hk":                    "Succeeded",
-	"Payment/wallet-declined":              "Failed",
-	"Payment/card-auth":                    "Succeeded",
-	"Payment/alipay-cn":                    "Succeeded",
-	"Capture/card-auth-first-shipment":     "Succeeded",
-	"Capture/card-auth-second-shipment":    "Succeeded",
-	"Refund/wallet-hk-one-pair":            "Succeeded",
-	"CustomsDeclaration/alipay-cn-customs": "Succeeded",
+	"Payment/wallet-hk":                     "Succeeded",
+	"Payment/wallet-declined":               "Failed",
+	"Payment/card-auth":                     "Succeeded",
+	"Payment/alipay-cn":                     "Succeeded",
+	"Capture/card-auth-first-shipment":      "Succeeded",
+	"Capture/card-auth-second-shipment":     "Succeeded",
+	"Refund/wallet-hk-one-pair":             "Succeeded",
+	"CustomsDeclaration/alipay-cn-customs":  "Succeeded",
+	"Payment/marketplace-hk":                "Succeeded",
+	"MerchantRegistration/acme-electronics": "Approved",
 }
 
 // declines lists the payments the demo's "user" declines at checkout.
@@ -122,8 +124,9 @@ func run(keep bool, timeout, retainFor time.Duration) (err error) {
 		}
 	}
 	// The simulator runs on real time (its notifications carry its time,
-	// which the receiver checks); only the customs office is made quicker.
-	if err := putJSON(ls.SimURL+"/_sim/behavior", `{"declarationStep":"2s"}`); err != nil {
+	// which the receiver checks); only the customs office and the review
+	// of merchant registrations are made quicker.
+	if err := putJSON(ls.SimURL+"/_sim/behavior", `{"declarationStep":"2s","registrationAutoApprove":"3s","requireMerchantRegistration":true}`); err != nil {
 		return fmt.Errorf("alipay-sim behaviour: %w", err)
 	}
 	fmt.Print(indent(mustOut(ls.KubectlRun("get", "gatewayconfigs"))))
@@ -176,7 +179,7 @@ func (s *system) drive(ctx context.Context, timeout time.Duration) error {
 			handled[p.Name] = true
 		}
 		if now := fmt.Sprint(phases); now != lastPhases {
-			fmt.Print("\n$ kubectl get payments,captures,refunds,customsdeclarations\n" + s.table())
+			fmt.Print("\n$ kubectl get payments,captures,refunds,customsdeclarations,merchantregistrations\n" + s.table())
 			lastPhases = now
 		}
 		missing := missingPhases(phases)
@@ -209,7 +212,8 @@ func missingPhases(phases map[string]string) []string {
 func (s *system) phases(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
 	lists := map[string]client.ObjectList{"Payment": &v1.PaymentList{}, "Capture": &v1.CaptureList{},
-		"Refund": &v1.RefundList{}, "CustomsDeclaration": &v1.CustomsDeclarationList{}}
+		"Refund": &v1.RefundList{}, "CustomsDeclaration": &v1.CustomsDeclarationList{},
+		"MerchantRegistration": &v1.MerchantRegistrationList{}}
 	for kind, l := range lists {
 		if err := s.c.List(ctx, l, client.InNamespace(ns)); err != nil {
 			return nil, err
@@ -239,6 +243,8 @@ func (s *system) explain(ctx context.Context, missing []string) error {
 			obj = &v1.Refund{}
 		case "CustomsDeclaration":
 			obj = &v1.CustomsDeclaration{}
+		case "MerchantRegistration":
+			obj = &v1.MerchantRegistration{}
 		}
 		err := s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)
 		if err != nil {
@@ -263,6 +269,8 @@ func conditionsOf(o client.Object) []metav1.Condition {
 	case *v1.Payment:
 		return t.Status.Conditions
 	case *v1.Capture:
+		return t.Status.Conditions
+	case *v1.MerchantRegistration:
 		return t.Status.Conditions
 	case *v1.Refund:
 		return t.Status.Conditions
@@ -303,7 +311,7 @@ func (s *system) summary(ctx context.Context) error {
 // dev leaves everything running until Ctrl-C.
 func (s *system) dev(ctx context.Context) error {
 	step("the system is running; in another terminal:")
-	fmt.Printf("    export KUBECONFIG=%s\n    export PATH=%s:$PATH\n    kubectl get payments,captures,refunds,customsdeclarations\n", s.ls.Kubeconfig, filepath.Dir(s.ls.Kubectl))
+	fmt.Printf("    export KUBECONFIG=%s\n    export PATH=%s:$PATH\n    kubectl get payments,captures,refunds,customsdeclarations,merchantregistrations\n", s.ls.Kubeconfig, filepath.Dir(s.ls.Kubectl))
 	fmt.Printf("    alipay-sim: %s (control API under /_sim/, see docs/simulator.md)\n", s.ls.SimURL)
 	if s.arch != nil {
 		s.arch.explain()
@@ -332,7 +340,7 @@ func (s *system) dev(ctx context.Context) error {
 }
 
 func (s *system) table() string {
-	out, err := s.ls.KubectlRun("get", "payments,captures,refunds,customsdeclarations", "-n", ns)
+	out, err := s.ls.KubectlRun("get", "payments,captures,refunds,customsdeclarations,merchantregistrations", "-n", ns)
 	if err != nil {
 		return "    (kubectl get failed: " + err.Error() + ")\n"
 	}
