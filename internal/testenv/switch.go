@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,9 +12,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Switch puts a notification-receiver behind a switch: while Down it
@@ -103,4 +107,17 @@ func (e *Env) Kubectl(t testing.TB, args ...string) string {
 		t.Fatalf("kubectl %v: %v\n%s", args, err, out)
 	}
 	return string(out)
+}
+
+// WaitFor re-reads obj through c until cond holds, failing t after
+// timeout with what and the object as describe renders it.
+func WaitFor[T client.Object](t testing.TB, c client.Client, timeout time.Duration, obj T, what string, cond func() bool, describe func(client.Object) any) T {
+	t.Helper()
+	Eventually(t, timeout, what, func() (bool, string) {
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, err.Error()
+		}
+		return cond(), fmt.Sprintf("%+v", describe(obj))
+	})
+	return obj
 }

@@ -122,13 +122,7 @@ func (f *platform) payment(name, reg, method, value string) *v1.Payment {
 // waitFor re-reads obj until cond holds.
 func waitFor[T client.Object](t *testing.T, f *platform, obj T, what string, cond func() bool) T {
 	t.Helper()
-	testenv.Eventually(t, timeout, what, func() (bool, string) {
-		if err := k8s.Get(f.ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-			return false, err.Error()
-		}
-		return cond(), fmt.Sprintf("%+v", statusOf(obj))
-	})
-	return obj
+	return testenv.WaitFor(t, k8s, timeout, obj, what, cond, statusOf)
 }
 
 func statusOf(obj client.Object) any {
