@@ -125,7 +125,7 @@ func (e *registrationExternal) Observe(ctx context.Context, m *v1.MerchantRegist
 // when the gateway has no such request.
 func (e *registrationExternal) inquire(ctx context.Context, m *v1.MerchantRegistration, id string) (bool, transition.Change, error) {
 	resp, err := e.conn.Client.InquiryRegistrationStatus(ctx, &gateway.InquiryRegistrationStatusRequest{RegistrationRequestID: id})
-	if gateway.Code(err) == gateway.CodeRegistrationNotExist {
+	if unknownRegistration(resp, err) {
 		return false, transition.Change{}, nil
 	}
 	if err != nil {
@@ -133,6 +133,26 @@ func (e *registrationExternal) inquire(ctx context.Context, m *v1.MerchantRegist
 	}
 	ch, err := transition.ApplyRegistration(m, transition.FromInquiryRegistrationStatus(id, resp), e.deps.Time())
 	return true, ch, err
+}
+
+// unknownRegistration reports whether an inquiry's answer says the gateway
+// holds no such request. The docs give no code for it: REGISTRATION_NOT_EXIST
+// (what alipay-sim answers), any other final refusal that is not about the
+// credentials, and an S answer that carries no result at all count as
+// unknown. Taking a known request for unknown costs nothing: registration is
+// idempotent on registrationRequestId, so sending it again answers with
+// what the gateway holds, and moves no money.
+func unknownRegistration(resp *gateway.InquiryRegistrationStatusResponse, err error) bool {
+	var rerr *gateway.ResultError
+	switch {
+	case err == nil:
+		return (resp.RegistrationResult == nil || resp.RegistrationResult.RegistrationStatus == "") && len(resp.PSPRegistrationResultList) == 0
+	case gateway.Code(err) == gateway.CodeRegistrationNotExist:
+		return true
+	case errors.As(err, &rerr):
+		return rerr.Status == gateway.StatusFail && rerr.Terminal && !shared.ProtocolRefusal(err)
+	}
+	return false
 }
 
 // poll is when to ask again: while the review lasts, at the operations'

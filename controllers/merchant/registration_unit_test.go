@@ -108,6 +108,10 @@ func TestObserve(t *testing.T) {
 		poll    bool
 	}{
 		{"unknown to the gateway", notExist, false, v1.RegistrationSubmitting, false},
+		{"an answer without a result", status(""), false, v1.RegistrationSubmitting, false},
+		{"another final refusal", func(context.Context, *gateway.InquiryRegistrationStatusRequest) (*gateway.InquiryRegistrationStatusResponse, error) {
+			return nil, gatewayfake.Refuse(gateway.APIInquiryRegistrationStatus, gateway.CodeProcessFail)
+		}, false, v1.RegistrationSubmitting, false},
 		{"under review", status(gateway.RegistrationPending, pending), true, v1.RegistrationPending, true},
 		{"approved", status(gateway.RegistrationApproved, approved), true, v1.RegistrationApproved, false},
 	} {
