@@ -169,3 +169,45 @@ func TestReceiverDownThenReplayAndForgery(t *testing.T) {
 		t.Fatalf("up %s, pending %s", up.Status.Phase, pending.Status.Phase)
 	}
 }
+
+// TestReRegisterWhileUnderReview: a change while the gateway still reviews
+// the first request is refused by the gateway (REPEAT_REGISTRATION); the
+// new request waits, and is sent as soon as the first review ends (its
+// notification wakes the manager: no poll is due within the test), and
+// payments wait for the new request's approval.
+func TestReRegisterWhileUnderReview(t *testing.T) {
+	f := setup(t)
+	reg := f.registration("busy", "shop-busy")
+	must(t, k8s.Create(f.ctx, reg))
+	reg = f.waitRegistration(t, reg, v1.RegistrationPending)
+	first := reg.Status.RegistrationRequestID
+
+	reg.Spec.DisplayName = "Busy Shop Electronics"
+	must(t, k8s.Update(f.ctx, reg))
+	reg = waitFor(t, f, reg, "the new request waiting for the first review", func() bool {
+		c := meta.FindStatusCondition(reg.Status.Conditions, v1.ConditionReady)
+		return c != nil && c.Reason == v1.ReasonRegistrationInProgress && reg.Status.Phase == v1.RegistrationSubmitting &&
+			reg.Status.Previous != nil && reg.Status.Previous.RegistrationRequestID == first && reg.Status.Previous.Phase == v1.RegistrationPending
+	})
+	second := reg.Status.RegistrationRequestID
+	if _, err := sys.Sim.Registration(second); err == nil {
+		t.Fatalf("the gateway holds request %s although it refused it", second)
+	}
+	p := f.payment("waits", "busy", "ALIPAY_HK", "15.00")
+	must(t, k8s.Create(f.ctx, p))
+	f.waitBlocked(t, p, "is not registered yet (phase Submitting)")
+
+	_, err := sys.Sim.ReviewRegistration(first, gatewaysim.RegistrationReview{PSPName: "*", Status: gateway.RegistrationApproved})
+	must(t, err)
+	reg = f.waitRegistration(t, reg, v1.RegistrationPending)
+	if reg.Status.RegistrationRequestID != second || reg.Status.Previous.Phase != v1.RegistrationApproved {
+		t.Fatalf("after the first review: current %s (want %s), previous %+v", reg.Status.RegistrationRequestID, second, reg.Status.Previous)
+	}
+	f.waitBlocked(t, p, "under review for ALIPAY_HK")
+	review(t, reg, "*", gateway.RegistrationApproved, "")
+	f.waitRegistration(t, reg, v1.RegistrationApproved)
+	waitFor(t, f, p, "waits Processing", func() bool { return p.Status.Phase == v1.PaymentProcessing })
+	if n := operations(ids.Payment(p, "")); n != 1 {
+		t.Fatalf("payment: %d gateway operations, want 1", n)
+	}
+}
