@@ -211,3 +211,36 @@ func TestReRegisterWhileUnderReview(t *testing.T) {
 		t.Fatalf("payment: %d gateway operations, want 1", n)
 	}
 }
+
+// TestRecreatedFromGitAdopts: a MerchantRegistration deleted and applied
+// again from git (new UID, empty status) derives the same request id and
+// adopts the gateway's result; nothing is registered again, and deleting
+// it unregistered nothing.
+func TestRecreatedFromGitAdopts(t *testing.T) {
+	f := setup(t)
+	reg := f.registration("restored", "shop-restored")
+	must(t, k8s.Create(f.ctx, reg))
+	reg = f.waitRegistration(t, reg, v1.RegistrationPending)
+	id := reg.Status.RegistrationRequestID
+	review(t, reg, "*", gateway.RegistrationApproved, "")
+	f.waitRegistration(t, reg, v1.RegistrationApproved)
+
+	must(t, k8s.Delete(f.ctx, reg))
+	testenv.Eventually(t, timeout, "the MerchantRegistration gone", func() (bool, string) {
+		err := k8s.Get(f.ctx, client.ObjectKeyFromObject(reg), &v1.MerchantRegistration{})
+		return err != nil, "still there"
+	})
+	if v, err := sys.Sim.Registration(id); err != nil || v.Status != gateway.RegistrationApproved || !v.Latest {
+		t.Fatalf("after the delete the gateway holds %+v (%v)", v, err)
+	}
+	again := f.registration("restored", "shop-restored")
+	must(t, k8s.Create(f.ctx, again))
+	again = f.waitRegistration(t, again, v1.RegistrationApproved)
+	adopted := meta.FindStatusCondition(again.Status.Conditions, v1.ConditionAdopted)
+	if again.Status.RegistrationRequestID != id || adopted == nil || adopted.Status != metav1.ConditionTrue {
+		t.Fatalf("re-created: request %s (want %s), Adopted %+v", again.Status.RegistrationRequestID, id, adopted)
+	}
+	if v, err := sys.Sim.Registration(id); err != nil || !v.Latest {
+		t.Fatalf("a second registration was sent: %+v (%v)", v, err)
+	}
+}
