@@ -439,14 +439,16 @@ func (b *bundle) readme(now time.Time, ns string) string {
 	return w.String()
 }
 
-// addGovernance adds the MoneyPolicies and Approvals of the namespace and
-// audit.txt: who asked for each Capture and Refund and who approved it. A
-// reader not allowed to list the policy kinds gets the audit without them.
+// addGovernance adds the MoneyPolicies, Approvals and MerchantRegistrations
+// of the namespace and audit.txt: who asked for each Capture and Refund and
+// who approved it. A reader not allowed to list these kinds gets the audit
+// without them.
 func (b *bundle) addGovernance(ctx context.Context, c client.Client, ns string, caps *v1.CaptureList, refs *v1.RefundList) error {
 	for _, l := range []struct {
 		file string
 		list client.ObjectList
-	}{{"moneypolicies.yaml", &v1.MoneyPolicyList{}}, {"approvals.yaml", &v1.ApprovalList{}}} {
+	}{{"moneypolicies.yaml", &v1.MoneyPolicyList{}}, {"approvals.yaml", &v1.ApprovalList{}},
+		{"merchantregistrations.yaml", &v1.MerchantRegistrationList{}}} {
 		if err := c.List(ctx, l.list, client.InNamespace(ns)); err != nil {
 			b.missing = append(b.missing, fmt.Sprintf("%s: %v", strings.TrimSuffix(l.file, ".yaml"), firstLine(err.Error())))
 			continue
