@@ -120,7 +120,7 @@ var (
 	pastExpiryDesc = prometheus.NewDesc("cashier_payments_past_expiry",
 		"Payments still Pending or Processing after their expiry (status.expiryTime, else 14 minutes after creation): the gateway has closed them; the operator has not seen it yet.", []string{"phase"}, nil)
 	blockedDesc = prometheus.NewDesc("cashier_operations_blocked",
-		"Operations waiting with condition Blocked=True, by kind and reason (DisputeOpen: a refund waits for a chargeback to be judged).", []string{"kind", "reason"}, nil)
+		"Objects waiting with condition Blocked=True, by kind and reason (DisputeOpen: a refund waits for a chargeback to be judged; MerchantNotRegistered: a payment waits for its secondary merchant's registration).", []string{"kind", "reason"}, nil)
 )
 
 // phaseCollector counts objects by phase, payments past their expiry and
@@ -139,7 +139,8 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	for kind, list := range map[string]client.ObjectList{"Payment": &v1.PaymentList{}, "Capture": &v1.CaptureList{},
 		"Refund": &v1.RefundList{}, "CustomsDeclaration": &v1.CustomsDeclarationList{},
-		"Dispute": &v1.DisputeList{}, "DisputeResponse": &v1.DisputeResponseList{}} {
+		"Dispute": &v1.DisputeList{}, "DisputeResponse": &v1.DisputeResponseList{},
+		"MerchantRegistration": &v1.MerchantRegistrationList{}} {
 		// Counting needs no copies of thousands of cached objects.
 		if err := c.reader.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
 			continue
@@ -170,8 +171,11 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(pastExpiryDesc, prometheus.GaugeValue, float64(pastExpiry[string(phase)]), string(phase))
 			}
 		}
-		if kind == "Refund" {
+		switch kind {
+		case "Refund":
 			blocked[v1.ReasonDisputeOpen] += 0 // the series alerts watch always exists
+		case "Payment":
+			blocked[v1.ReasonMerchantNotRegistered] += 0
 		}
 		for reason, v := range blocked {
 			ch <- prometheus.MustNewConstMetric(blockedDesc, prometheus.GaugeValue, float64(v), kind, reason)
@@ -201,10 +205,14 @@ func isPastExpiry(p *v1.Payment, now time.Time) bool {
 	return false
 }
 
-// blockedReason returns the reason of an operation's Blocked=True condition.
+// blockedReason returns the reason of an object's Blocked=True condition
+// (an operation's, or a Payment's: its held cancel, its merchant's
+// registration).
 func blockedReason(o runtime.Object) (string, bool) {
 	var conds []metav1.Condition
 	switch t := o.(type) {
+	case *v1.Payment:
+		conds = t.Status.Conditions
 	case *v1.Capture:
 		conds = t.Status.Conditions
 	case *v1.Refund:

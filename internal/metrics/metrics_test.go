@@ -50,6 +50,9 @@ func TestBlockedReason(t *testing.T) {
 		{"refund without conditions", &v1.Refund{}, "", false},
 		{"blocked capture", &v1.Capture{Status: v1.OperationStatus{Conditions: blocked}}, v1.ReasonDisputeOpen, true},
 		{"payment", &v1.Payment{}, "", false},
+		{"payment waiting for its merchant", &v1.Payment{Status: v1.PaymentStatus{Conditions: []metav1.Condition{
+			{Type: v1.ConditionBlocked, Status: metav1.ConditionTrue, Reason: v1.ReasonMerchantNotRegistered}}}}, v1.ReasonMerchantNotRegistered, true},
+		{"registration", &v1.MerchantRegistration{}, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
