@@ -56,10 +56,7 @@ func setup(t *testing.T) (ctx context.Context, ns string, m *testenv.Merchant) {
 	t.Helper()
 	ctx = context.Background()
 	ns = fmt.Sprintf("t%d", nsSeq.Add(1))
-	if err := sys.Env.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	m, err := sys.AddMerchant(ctx, "m-"+ns, ns, "", nil)
+	m, err := sys.AddTenant(ctx, ns, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,6 +133,15 @@ func (s *System) Stop() {
 	_ = s.Sim.Close()
 }
 
+// AddTenant creates namespace ns and, in it, merchant "m-<ns>" (AddMerchant):
+// one test's own room in a shared suite.
+func (s *System) AddTenant(ctx context.Context, ns, notifyBase string, mutate func(*v1.GatewayConfigSpec)) (*Merchant, error) {
+	if err := s.Env.CreateNamespace(ctx, ns); err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", ns, err)
+	}
+	return s.AddMerchant(ctx, "m-"+ns, ns, notifyBase, mutate)
+}
+
 // AddMerchant registers a merchant at the simulator and creates its
 // credentials Secret (in namespace ns) and a GatewayConfig named name.
 // notifyBase is the GatewayConfig's notificationBaseURL ("" for none).

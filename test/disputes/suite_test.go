@@ -98,8 +98,7 @@ func setup(t *testing.T) *merchant {
 	t.Helper()
 	ctx := context.Background()
 	ns := fmt.Sprintf("d%d", nsSeq.Add(1))
-	must(t, sys.Env.CreateNamespace(ctx, ns))
-	m, err := sys.AddMerchant(ctx, "m-"+ns, ns, recvURL, nil)
+	m, err := sys.AddTenant(ctx, ns, recvURL, nil)
 	must(t, err)
 	// The dashboard's notification URL: disputes go there.
 	must(t, sys.Sim.SetNotifyURL(m.ClientID, recvURL+ids.RouteBase))

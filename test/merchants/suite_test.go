@@ -85,8 +85,7 @@ func setup(t *testing.T) *platform {
 	t.Helper()
 	ctx := context.Background()
 	ns := fmt.Sprintf("r%d", nsSeq.Add(1))
-	must(t, sys.Env.CreateNamespace(ctx, ns))
-	m, err := sys.AddMerchant(ctx, "m-"+ns, ns, recvURL, nil)
+	m, err := sys.AddTenant(ctx, ns, recvURL, nil)
 	must(t, err)
 	return &platform{ctx: ctx, ns: ns, m: m}
 }
