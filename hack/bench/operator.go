@@ -44,6 +44,7 @@ type opResult struct {
 	GatewayResults map[string]float64 // by api/result
 	PaymentWrites  map[string]float64 // payments: verb/subresource/code
 	AllWrites      map[string]float64 // every resource: resource/verb
+	AllReads       map[string]float64 // every resource: resource/verb (GET, LIST, WATCH)
 	Receiver       map[string]float64 // kind/outcome
 	ManagerHeap    float64            // go_memstats_heap_inuse_bytes at the end
 	// Mean latencies from the histograms' _sum/_count deltas.
@@ -479,6 +480,7 @@ func (r *opResult) fillMetrics(before, after snapshot) {
 		return isWrite(l) && l["resource"] == "payments"
 	}, "verb", "subresource", "code")
 	r.AllWrites = api.by("apiserver_request_total", isWrite, "resource", "verb")
+	r.AllReads = api.by("apiserver_request_total", func(l map[string]string) bool { return !isWrite(l) }, "resource", "verb")
 	recv := delta(before.recv, after.recv)
 	r.MeanGatewayCall = meanOf(mgr, "cashier_gateway_request_duration_seconds", nil)
 	r.MeanReceiverApply = meanOf(recv, "cashier_receiver_apply_duration_seconds", nil)

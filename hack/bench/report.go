@@ -310,6 +310,7 @@ func (r *results) mdOperatorRun(w mdLine) {
 	w("| gateway calls (manager) by API/result | %s |", kv(o.GatewayResults, 0))
 	w("| apiserver writes on payments by verb/subresource/code | %s |", kv(o.PaymentWrites, 0))
 	w("| apiserver writes, every resource, by resource/verb | %s |", kv(o.AllWrites, 0))
+	w("| apiserver reads, every resource, by resource/verb | %s |", kv(o.AllReads, 0))
 	w("| receiver notifications by kind/outcome | %s |", kv(o.Receiver, 0))
 	w("| payment reconciles by result | %s |", kv(o.ReconcileTotal, 0))
 	l := o.Ledger
