@@ -221,6 +221,11 @@ const (
 	// payment's other captures are final (the gateway closes the
 	// authorization with the last capture).
 	ReasonWaitingForCaptures = "WaitingForOtherCaptures"
+	// ReasonSiblingsSettling: a capture or refund that would exceed the
+	// payment's budget only if the payment's recorded total and its in-flight
+	// siblings were both counted waits, sending nothing, until those siblings
+	// settle and the sum is exact.
+	ReasonSiblingsSettling = "WaitingForSiblingsToSettle"
 	// ReasonCertificateSecretMissing / Invalid: a declaration's buyer certificate Secret.
 	ReasonCertificateSecretMissing = "CertificateSecretMissing"
 	ReasonCertificateSecretInvalid = "CertificateSecretInvalid"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
@@ -66,15 +67,7 @@ func (e *opExternal[T]) checkLimit(ctx context.Context) (*engine.TerminalError, 
 			earlier = append(earlier, s)
 		}
 	}
-	// What the gateway reports as taken counts even when its objects were
-	// deleted; the objects count when the payment's total lags them.
-	if r := spec.recorded(&p); r != nil {
-		if rec, ok := e.moneyIn(*r, budget.Currency()); ok {
-			if more, _ := rec.Cmp(succeeded); more > 0 {
-				succeeded = rec
-			}
-		}
-	}
+	succeeded, ahead := e.recordedOr(&p, succeeded)
 	used := addOrKeep(succeeded, inflight)
 	sort.Slice(earlier, func(i, j int) bool { return shared.Before(earlier[i], earlier[j]) })
 	for _, s := range earlier {
@@ -95,9 +88,33 @@ func (e *opExternal[T]) checkLimit(ctx context.Context) (*engine.TerminalError, 
 	if fits, _ := total.LessOrEqual(budget); fits {
 		return nil, nil
 	}
+	if ahead && !inflight.IsZero() {
+		// The payment's total is ahead of the objects' phases while siblings
+		// are in flight: it may already hold them (a notification recorded
+		// the payment's total before the sibling's own status), so counting
+		// both could refuse an operation that fits. Wait, sending nothing,
+		// until the siblings settle; then the sum is exact.
+		return nil, &engine.WaitError{Reason: v1.ReasonSiblingsSettling, RequeueAfter: 2 * time.Second, Message: fmt.Sprintf(
+			"%s of payment %s: the payment's total is ahead of its %s in flight (%s); waiting for them to settle before deciding whether %s fits",
+			spec.plural, key, spec.plural, inflight, c.amount)}
+	}
 	return &engine.TerminalError{Reason: v1.ReasonLimitExceeded, Message: fmt.Sprintf(
 		"%s of payment %s would total %s but only %s %s (%s already %s or in flight)",
 		spec.plural, key, total, budget, phrase, used, spec.done)}, nil
+}
+
+// recordedOr is what the gateway reports as taken (the payment's total),
+// which counts even when its objects were deleted, or succeeded when the
+// payment's total lags the objects; ahead reports the first case.
+func (e *opExternal[T]) recordedOr(p *v1.Payment, succeeded money.Amount) (_ money.Amount, ahead bool) {
+	if r := e.k.spec.recorded(p); r != nil {
+		if rec, ok := e.moneyIn(*r, succeeded.Currency()); ok {
+			if more, _ := rec.Cmp(succeeded); more > 0 {
+				return rec, true
+			}
+		}
+	}
+	return succeeded, false
 }
 
 // amountIn parses a sibling's amount; false when it is not a valid amount

@@ -273,3 +273,39 @@ func TestDeclarationBatcherSharesInquiries(t *testing.T) {
 		t.Fatalf("calls = %v", calls)
 	}
 }
+
+// A notification can record a refund in the payment's total before the
+// refund's own status says Succeeded: counting both must not refuse a
+// refund that fits. It waits, sending nothing, until the sibling settles.
+func TestLimitWaitsWhileThePaymentTotalIsAheadOfInFlightSiblings(t *testing.T) {
+	paid, refunded := v1.Money{Currency: "HKD", Value: "10.00"}, v1.Money{Currency: "HKD", Value: "6.00"}
+	p := &v1.Payment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "p1"},
+		Spec: v1.PaymentSpec{Amount: paid, PaymentMethod: v1.PaymentMethod{Type: "ALIPAY_HK"}},
+		Status: v1.PaymentStatus{Phase: v1.PaymentSucceeded, PaymentID: "P1",
+			Amounts: v1.PaymentAmounts{Captured: &paid, Refunded: &refunded}}}
+	r0 := testRefund("r0", uidR0, "3.00", metav1.NewTime(sharedtest.Created.Add(-time.Hour)),
+		v1.OperationStatus{Phase: v1.OperationSucceeded, RequestID: "ref0", PaymentID: "P1"})
+	a := testRefund("race-a", uidA, "3.00", metav1.NewTime(sharedtest.Created.Add(-time.Minute)),
+		v1.OperationStatus{Phase: v1.OperationPending, RequestID: "refa", PaymentID: "P1"})
+	b := testRefund("race-b", uidB, "4.00", sharedtest.Created, v1.OperationStatus{})
+	var sent []string
+	spec := stubbed(nil, &sent)
+
+	term, err := opAt(t, spec, b.DeepCopy(), p.DeepCopy(), nil, r0, a.DeepCopy()).checkLimit(context.Background())
+	var w *engine.WaitError
+	if term != nil || !errors.As(err, &w) || w.Reason != v1.ReasonSiblingsSettling {
+		t.Fatalf("while race-a is in flight: term %v, err %v; want a %s wait", term, err, v1.ReasonSiblingsSettling)
+	}
+	settled := a.DeepCopy()
+	settled.Status.Phase = v1.OperationSucceeded
+	if term, err := opAt(t, spec, b.DeepCopy(), p.DeepCopy(), nil, r0, settled).checkLimit(context.Background()); term != nil || err != nil {
+		t.Fatalf("once race-a settled: term %v, err %v; want admitted (6.00 + 4.00 of 10.00)", term, err)
+	}
+	over := testRefund("over", uidBig, "5.00", sharedtest.Created, v1.OperationStatus{})
+	if term, _ := opAt(t, spec, over, p.DeepCopy(), nil, r0, settled).checkLimit(context.Background()); term == nil || term.Reason != v1.ReasonLimitExceeded {
+		t.Fatalf("a refund over what is left once settled: %v, want LimitExceeded", term)
+	}
+	if len(sent) != 0 {
+		t.Fatalf("checkLimit made create calls: %v", sent)
+	}
+}
