@@ -134,7 +134,7 @@ func scrubPANs(s string) string {
 	var b strings.Builder
 	i := 0
 	for i < len(s) {
-		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) {
+		if !isDigit(s[i]) || (i > 0 && isAlnum(s[i-1])) {
 			b.WriteByte(s[i])
 			i++
 			continue
@@ -155,7 +155,10 @@ func scrubPANs(s string) string {
 			}
 			break
 		}
-		if len(digits) >= 13 && len(digits) <= 19 && Luhn(digits) {
+		// A number glued to letters is part of a token (a UID's
+		// "45871236-1234-4abc-…", a hex id), not a card number.
+		glued := end < len(s) && isAlnum(s[end])
+		if !glued && len(digits) >= 13 && len(digits) <= 19 && Luhn(digits) {
 			b.WriteString("****")
 			b.Write(digits[len(digits)-4:])
 		} else {
@@ -179,6 +182,8 @@ func looksLikePAN(s string) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool { return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'z') }
 
 // Luhn reports whether digits (ASCII '0'-'9' only) pass the Luhn checksum
 // that card numbers carry. The redactor uses it to find card numbers in

@@ -114,6 +114,10 @@ func TestScrubPANs(t *testing.T) {
 		{"order 12345", "order 12345"},
 		{"4111111111111112", "4111111111111112"}, // fails Luhn
 		{"id 123456789012345678901234", "id 123456789012345678901234"},
+		// Digits glued to letters are a token (a UID, a hex id), not a card.
+		{"uid 41111111-1111-1111-1abc-0123456789ab", "uid 41111111-1111-1111-1abc-0123456789ab"},
+		{"ref x4111111111111111", "ref x4111111111111111"},
+		{"cardNo=4111111111111111;", "cardNo=****1111;"},
 		{"", ""},
 	}
 	for _, tt := range tests {
