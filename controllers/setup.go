@@ -36,6 +36,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/controllers/settlement"
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
+	"github.com/cashier-operator/cashier-operator/internal/events"
 )
 
 // RBAC of the manager (config/rbac/role.yaml, ClusterRole manager-role): only
@@ -66,6 +67,8 @@ type Options struct {
 	DisputeAlertWindow time.Duration
 	// Retention tunes retention and restore (enabled per GatewayConfig).
 	Retention retention.Options
+	// Events is which Events the controllers record (default events.All).
+	Events events.Mode
 }
 
 // Setup registers every controller with mgr: the field indexes, then each
@@ -114,7 +117,7 @@ func wiring(mgr ctrl.Manager, deps *shared.Deps, opts Options) shared.Wiring {
 	return shared.Wiring{
 		Mgr:      mgr,
 		Deps:     deps,
-		Recorder: mgr.GetEventRecorder("cashier-operator"),
+		Recorder: events.Filter(mgr.GetEventRecorder("cashier-operator"), opts.Events),
 		Engine:   opts.Engine,
 		Workers: func(kind string) int {
 			if n := opts.MaxConcurrentReconciles[kind]; n > 0 {

@@ -27,6 +27,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/controllers/shared"
 	"github.com/cashier-operator/cashier-operator/internal/connection"
 	"github.com/cashier-operator/cashier-operator/internal/engine"
+	"github.com/cashier-operator/cashier-operator/internal/events"
 	"github.com/cashier-operator/cashier-operator/internal/metrics"
 	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
@@ -40,7 +41,7 @@ func main() {
 
 // flags are the manager's command line (zap's logging flags aside).
 type flags struct {
-	metricsAddr, probeAddr, watchNamespaces, concurrency, leaderNS, restoreNS string
+	metricsAddr, probeAddr, watchNamespaces, concurrency, leaderNS, restoreNS, events string
 	leaderElect, metricsSecure                                                bool
 	resync, disputeWindow                                                     time.Duration
 	lease                                                                     leaseTimes
@@ -68,6 +69,8 @@ func parseFlags() *flags {
 	flag.DurationVar(&f.resync, "gateway-config-resync", 5*time.Minute, "How often GatewayConfig Secrets are re-read (key rotation).")
 	flag.DurationVar(&f.disputeWindow, "dispute-alert-window", dispute.DefaultAlertWindow,
 		"How long before its defense deadline an unanswered Dispute raises the DefenseDue condition, event and metric.")
+	flag.StringVar(&f.events, "events", string(events.All),
+		"Which Events to record: all, or warnings (no Normal Events such as Succeeded: one apiserver write per payment less; transitions stay in the conditions and metrics).")
 	f.zap.BindFlags(flag.CommandLine)
 	flag.Parse()
 	return &f
@@ -88,6 +91,10 @@ func run() error {
 	if err := f.lease.check(); err != nil {
 		return err
 	}
+	eventMode, err := events.ParseMode(f.events)
+	if err != nil {
+		return err
+	}
 	mgr, err := newManager(f)
 	if err != nil {
 		return err
@@ -105,6 +112,7 @@ func run() error {
 		Engine:                  engine.Options{OnTransition: m.OnTransition, OnStepError: m.OnStepError, OnHold: m.OnHold},
 		DisputeAlertWindow:      f.disputeWindow,
 		Retention:               retention.Options{Workers: workers["Retention"]},
+		Events:                  eventMode,
 	}); err != nil {
 		return err
 	}

@@ -49,6 +49,7 @@ import (
 
 	v1 "github.com/cashier-operator/cashier-operator/api/v1alpha1"
 	"github.com/cashier-operator/cashier-operator/internal/connection"
+	"github.com/cashier-operator/cashier-operator/internal/events"
 	"github.com/cashier-operator/cashier-operator/internal/ids"
 	opmetrics "github.com/cashier-operator/cashier-operator/internal/metrics"
 	"github.com/cashier-operator/cashier-operator/internal/receiver"
@@ -74,6 +75,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	verbosity       int
 	kubeconfig      string
+	events          events.Mode
 }
 
 func parseFlags(args []string) (config, error) {
@@ -94,8 +96,13 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.pathPrefix, "external-path-prefix", "", "path prefix a reverse proxy strips before /notify (the gateway signs the external path)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight notifications may take to finish on shutdown")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, or $KUBECONFIG)")
+	eventMode := fs.String("events", string(events.All), "which Events to record: all, or warnings (no Normal Events such as Succeeded: one apiserver write per payment less)")
 	fs.IntVar(&c.verbosity, "v", 0, "log verbosity (1 logs every acknowledged notification)")
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var err error
+	if c.events, err = events.ParseMode(*eventMode); err != nil {
 		return c, err
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
@@ -201,7 +208,7 @@ func setup(ctx context.Context, cfg config, restCfg *rest.Config, log logr.Logge
 		Client:           mgr.GetClient(),
 		APIReader:        mgr.GetAPIReader(),
 		Registry:         reg,
-		Recorder:         mgr.GetEventRecorder("notification-receiver"),
+		Recorder:         events.Filter(mgr.GetEventRecorder("notification-receiver"), cfg.events),
 		Logger:           log.WithName("receiver"),
 		Registerer:       metrics.Registry,
 		TimeWindow:       cfg.timeWindow,

@@ -18,15 +18,15 @@ func TestParseFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.listen != ":8443" || c.probeAddr != ":8081" || c.metricsAddr != ":8080" || c.timeWindow != 5*time.Minute ||
-		c.maxBody != 64<<10 || c.watchNamespace != "" || c.tlsCert != "" {
+		c.maxBody != 64<<10 || c.watchNamespace != "" || c.tlsCert != "" || c.events != "all" {
 		t.Fatalf("defaults = %+v", c)
 	}
 	if c, err := parseFlags([]string{"-v=5"}); err != nil || c.verbosity != 5 {
 		t.Fatalf("-v=5: %+v, %v", c, err)
 	}
 	c, err = parseFlags([]string{"--listen=:9000", "--time-window=2m", "--max-body-bytes=1024", "--watch-namespace=a,b",
-		"--tls-cert-file=c.pem", "--tls-key-file=k.pem", "--external-path-prefix=/hooks", "--restore-namespace=ops"})
-	if err != nil || c.listen != ":9000" || c.timeWindow != 2*time.Minute || c.maxBody != 1024 || c.watchNamespace != "a,b" ||
+		"--tls-cert-file=c.pem", "--tls-key-file=k.pem", "--external-path-prefix=/hooks", "--restore-namespace=ops", "--events=warnings"})
+	if err != nil || c.events != "warnings" || c.listen != ":9000" || c.timeWindow != 2*time.Minute || c.maxBody != 1024 || c.watchNamespace != "a,b" ||
 		c.tlsCert != "c.pem" || c.pathPrefix != "/hooks" || c.restoreNS != "ops" {
 		t.Fatalf("parsed = %+v, %v", c, err)
 	}
@@ -36,6 +36,7 @@ func TestParseFlags(t *testing.T) {
 		{"--time-window=0s"},
 		{"--max-body-bytes=-1"},
 		{"--no-such-flag"},
+		{"--events=none"},
 		{"-v=6"}, // client-go dumps headers from 7, bodies (Secrets) from 8
 		{"-v=8"},
 		{"-v=-1"},

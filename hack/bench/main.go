@@ -45,6 +45,7 @@ type config struct {
 	skipBaselines  bool
 	autoComplete   time.Duration
 	managerArgs    string
+	receiverArgs   string
 	perfDir        string
 	cpuProfile     string
 	settle         time.Duration
@@ -70,6 +71,7 @@ func main() {
 	flag.BoolVar(&c.skipBaselines, "skip-baselines", false, "skip the direct-gateway and raw-apiserver baselines")
 	flag.DurationVar(&c.autoComplete, "auto-complete", time.Second, "alipay-sim --auto-complete: simulated (= wall, time scale 1) time after which it completes a payment")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra manager flags, space-separated (e.g. --max-concurrent-reconciles=Payment=32)")
+	flag.StringVar(&c.receiverArgs, "receiver-args", "", "extra notification-receiver flags, space-separated (e.g. --events=warnings)")
 	flag.StringVar(&c.perfDir, "perf", "", "record a system-wide CPU profile with perf(1), and the apiserver's own pprof CPU profile, during the operator run into this directory")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the driver's own Go CPU profile here")
 	flag.DurationVar(&c.settle, "settle", 3*time.Second, "wait after the last Ready before the closing metrics snapshot")
@@ -126,9 +128,8 @@ func run(c config) error {
 		SimArgs:  []string{"--auto-complete", c.autoComplete.String(), "--time-scale", "1"},
 		Log:      func(format string, a ...any) { logf(strings.TrimLeft(format, " "), a...) },
 	}
-	if c.managerArgs != "" {
-		opts.ManagerArgs = strings.Fields(c.managerArgs)
-	}
+	opts.ManagerArgs = strings.Fields(c.managerArgs)
+	opts.ReceiverArgs = strings.Fields(c.receiverArgs)
 	if c.retainFor > 0 {
 		if c.soak, err = startSoak(ctx, c.retainFor, c.soakEvery); err != nil {
 			return err

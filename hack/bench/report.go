@@ -133,6 +133,9 @@ func (r *results) command() string {
 	if r.cfg.managerArgs != "" {
 		args = append(args, fmt.Sprintf("-manager-args '%s'", r.cfg.managerArgs))
 	}
+	if r.cfg.receiverArgs != "" {
+		args = append(args, fmt.Sprintf("-receiver-args '%s'", r.cfg.receiverArgs))
+	}
 	if r.cfg.binDir != "" {
 		args = append(args, "-bin-dir "+r.cfg.binDir)
 	}
@@ -197,8 +200,12 @@ func (r *results) mdSetup(w mdLine) {
 	if r.cfg.managerArgs != "" {
 		mgrArgs = "`" + r.cfg.managerArgs + "`"
 	}
-	w("- N = %d wallet Payments (ALIPAY_HK, HKD %s), created by %d client workers; alipay-sim `--auto-complete %s --time-scale 1`, notifications to the receiver; manager flags: %s",
-		o.N, amountValue, r.cfg.concurrency, r.cfg.autoComplete, mgrArgs)
+	rcvArgs := "the defaults"
+	if r.cfg.receiverArgs != "" {
+		rcvArgs = "`" + r.cfg.receiverArgs + "`"
+	}
+	w("- N = %d wallet Payments (ALIPAY_HK, HKD %s), created by %d client workers; alipay-sim `--auto-complete %s --time-scale 1`, notifications to the receiver; manager flags: %s; receiver flags: %s",
+		o.N, amountValue, r.cfg.concurrency, r.cfg.autoComplete, mgrArgs, rcvArgs)
 	w("")
 }
 
