@@ -107,14 +107,11 @@ type CaptureSpec struct {
 	CaptureRequestID string `json:"captureRequestId,omitempty"`
 }
 
-// Capture takes (part of) the money a card authorization holds. Select the
-// captures of a payment with kubectl get captures --field-selector
-// spec.paymentRef.name=<payment>.
+// Capture takes (part of) the money a card authorization holds.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=cap,categories=cashier
-// +kubebuilder:selectablefield:JSONPath=`.spec.paymentRef.name`
 // +kubebuilder:printcolumn:name="Payment",type=string,JSONPath=`.spec.paymentRef.name`
 // +kubebuilder:printcolumn:name="Amount",type=string,JSONPath=`.spec.amount.value`
 // +kubebuilder:printcolumn:name="Currency",type=string,priority=1,JSONPath=`.spec.amount.currency`
@@ -176,15 +173,11 @@ type RefundSpec struct {
 }
 
 // Refund returns money of a succeeded payment to the user. It waits (Blocked,
-// reason DisputeOpen) while a chargeback on the payment is unjudged. Select
-// one by its id with kubectl get refunds --field-selector
-// status.requestId=<refundRequestId> (or spec.refundRequestId).
+// reason DisputeOpen) while a chargeback on the payment is unjudged.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=rf,categories=cashier
-// +kubebuilder:selectablefield:JSONPath=`.status.requestId`
-// +kubebuilder:selectablefield:JSONPath=`.spec.refundRequestId`
 // +kubebuilder:printcolumn:name="Payment",type=string,JSONPath=`.spec.paymentRef.name`
 // +kubebuilder:printcolumn:name="Amount",type=string,JSONPath=`.spec.amount.value`
 // +kubebuilder:printcolumn:name="Currency",type=string,priority=1,JSONPath=`.spec.amount.currency`

@@ -626,17 +626,11 @@ type PaymentStatus struct {
 
 // Payment is one Cashier Payment at the gateway: apply it and the operator
 // makes the pay call, shows the checkout link in status.userAction, and
-// follows the payment until it is final. Select one by gateway id with
-// kubectl get payments --field-selector status.paymentId=<id> (also
-// spec.paymentId, status.paymentRequestId and spec.paymentRequestId).
+// follows the payment until it is final.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=pay;pays,categories=cashier
-// +kubebuilder:selectablefield:JSONPath=`.status.paymentId`
-// +kubebuilder:selectablefield:JSONPath=`.spec.paymentId`
-// +kubebuilder:selectablefield:JSONPath=`.status.paymentRequestId`
-// +kubebuilder:selectablefield:JSONPath=`.spec.paymentRequestId`
 // +kubebuilder:printcolumn:name="Amount",type=string,JSONPath=`.spec.amount.value`
 // +kubebuilder:printcolumn:name="Currency",type=string,JSONPath=`.spec.amount.currency`
 // +kubebuilder:printcolumn:name="Method",type=string,JSONPath=`.spec.paymentMethod.type`

@@ -35,12 +35,14 @@ import (
 
 	"github.com/go-logr/logr"
 	"golang.org/x/net/netutil"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -51,6 +53,7 @@ import (
 	"github.com/cashier-operator/cashier-operator/internal/ids"
 	opmetrics "github.com/cashier-operator/cashier-operator/internal/metrics"
 	"github.com/cashier-operator/cashier-operator/internal/receiver"
+	"github.com/cashier-operator/cashier-operator/internal/transition"
 )
 
 // maxVerbosity caps -v (see parseFlags).
@@ -187,12 +190,15 @@ func setup(ctx context.Context, cfg config, restCfg *rest.Config, log logr.Logge
 		HealthProbeBindAddress: cfg.probeAddr,
 		Metrics:                opmetrics.ServerOptions(cfg.metricsAddr, cfg.metricsSecure),
 		Cache:                  cacheOpts,
-		// Secrets are read only when a connection is built, Payments,
-		// Captures and Refunds one at a time: none is watched.
-		Client: receiver.ClientOptions(),
+		// Secrets are read only when a connection is built, never watched.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}},
+			FieldOwner: transition.FieldManager},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("manager: %w", err)
+	}
+	if err := receiver.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, nil, err
 	}
 	if _, err := mgr.GetCache().GetInformer(ctx, &v1.GatewayConfig{}, cache.BlockUntilSynced(false)); err != nil {
 		return nil, nil, fmt.Errorf("GatewayConfig informer: %w", err)

@@ -183,6 +183,28 @@ func describeIDs(kv ...string) string {
 	return s
 }
 
+// get reads key from the cache and confirms a miss with an uncached read;
+// found is false only when the object truly does not exist.
+func get[T client.Object](ctx context.Context, r *Receiver, key client.ObjectKey, newObj func() T) (obj T, found bool, err error) {
+	obj = newObj()
+	err = r.opts.Client.Get(ctx, key, obj)
+	if err == nil {
+		return obj, true, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return obj, false, err
+	}
+	obj = newObj()
+	err = r.opts.APIReader.Get(ctx, key, obj)
+	switch {
+	case apierrors.IsNotFound(err):
+		return obj, false, nil
+	case err != nil:
+		return obj, false, err
+	}
+	return obj, true, nil
+}
+
 // update applies fn to a copy of obj and writes the status when fn says it
 // changed. On a conflict it re-reads the object uncached and applies fn
 // again. It returns the object as last applied and whether it was written.
@@ -471,9 +493,8 @@ func (r *Receiver) applyAutoCapture(ctx context.Context, v *verified, p *v1.Paym
 	return a
 }
 
-// findCapture finds the Capture of p whose captureRequestId is id, among
-// those selected by their paymentRef; nil when there is none (confirmed by
-// a consistent list).
+// findCapture finds the Capture of p whose captureRequestId is id; nil
+// when there is none (confirmed uncached).
 func (r *Receiver) findCapture(ctx context.Context, p *v1.Payment, scope, id string) (*v1.Capture, error) {
 	pick := func(items []v1.Capture) *v1.Capture {
 		for i := range items {
@@ -488,7 +509,7 @@ func (r *Receiver) findCapture(ctx context.Context, p *v1.Payment, scope, id str
 		return nil
 	}
 	var list v1.CaptureList
-	if err := r.opts.APIReader.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingFields{FieldPaymentRef: p.Name}, listFromWatchCache()); err != nil {
+	if err := r.opts.Client.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingFields{IndexCapturePayment: p.Name}); err != nil {
 		return nil, fmt.Errorf("list Captures of Payment %s/%s: %w", p.Namespace, p.Name, err)
 	}
 	if c := pick(list.Items); c != nil {
@@ -565,9 +586,8 @@ func (r *Receiver) disputeEvent(p *v1.Payment, before *v1.PaymentDispute, n *gat
 }
 
 // findPayments finds the Payments a gateway payment id or payment request
-// id names and keep accepts (those of the signing merchant), selected by
-// those ids and, when that finds none (a payment that has recorded no id
-// yet), from a consistent list of all.
+// id names and keep accepts (those of the signing merchant), through the
+// cache indexes and, when that finds none, an uncached list.
 func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID string, keep func(*v1.Payment) (bool, error)) ([]v1.Payment, error) {
 	filter := func(items []v1.Payment) ([]v1.Payment, error) {
 		seen := map[types.UID]bool{}
@@ -579,16 +599,21 @@ func (r *Receiver) findPayments(ctx context.Context, paymentID, paymentRequestID
 			return true
 		}, keep)
 	}
-	selected, err := selectAll(ctx, r, "Payments", paymentItems,
-		client.MatchingFields{FieldPaymentID: paymentID}, client.MatchingFields{FieldSpecPaymentID: paymentID},
-		client.MatchingFields{FieldPaymentRequestID: paymentRequestID}, client.MatchingFields{FieldSpecPaymentRequestID: paymentRequestID})
-	if err != nil {
-		return nil, err
+	var cached []v1.Payment
+	for _, ix := range []struct{ field, value string }{{IndexPaymentID, paymentID}, {IndexPaymentRequestID, paymentRequestID}} {
+		if ix.value == "" {
+			continue
+		}
+		var list v1.PaymentList
+		if err := r.opts.Client.List(ctx, &list, client.MatchingFields{ix.field: ix.value}); err != nil {
+			return nil, fmt.Errorf("list Payments by %s: %w", ix.field, err)
+		}
+		cached = append(cached, list.Items...)
 	}
-	if out, err := filter(selected); err != nil || len(out) > 0 {
+	if out, err := filter(cached); err != nil || len(out) > 0 {
 		return out, err
 	}
-	all, err := listAll(ctx, r, "Payments", paymentItems, nil)
+	all, err := listUncached(ctx, r, "Payments", func(l *v1.PaymentList) []v1.Payment { return l.Items })
 	if err != nil {
 		return nil, err
 	}
@@ -615,14 +640,12 @@ func pick[T any](items []T, match func(*T) bool, keep func(*T) (bool, error)) ([
 	return out, nil
 }
 
-// listAll lists the objects of a kind (what: "Payments") in every served
-// namespace, or in all when none is configured: with a nil selector every
-// one of them, read consistently; with one, those it selects, from the
-// apiserver's watch cache.
-func listAll[L any, PL interface {
+// listUncached lists the objects of a kind (what: "Payments") in every
+// served namespace, or in all when none is configured, uncached.
+func listUncached[L any, PL interface {
 	*L
 	client.ObjectList
-}, T any](ctx context.Context, r *Receiver, what string, items func(PL) []T, selector client.MatchingFields) ([]T, error) {
+}, T any](ctx context.Context, r *Receiver, what string, items func(PL) []T) ([]T, error) {
 	namespaces := r.opts.Namespaces
 	if len(namespaces) == 0 {
 		namespaces = []string{""}
@@ -637,9 +660,6 @@ func listAll[L any, PL interface {
 		if ns != "" {
 			opts = append(opts, client.InNamespace(ns))
 		}
-		if selector != nil {
-			opts = append(opts, selector, listFromWatchCache())
-		}
 		if err := r.opts.APIReader.List(ctx, list, opts...); err != nil {
 			return nil, fmt.Errorf("list %s: %w", what, err)
 		}
@@ -647,32 +667,6 @@ func listAll[L any, PL interface {
 	}
 	return all, nil
 }
-
-// selectAll lists, through listAll, the objects each selector selects
-// whose value is set; the same object may come more than once.
-func selectAll[L any, PL interface {
-	*L
-	client.ObjectList
-}, T any](ctx context.Context, r *Receiver, what string, items func(PL) []T, selectors ...client.MatchingFields) ([]T, error) {
-	var out []T
-	for _, sel := range selectors {
-		for field, value := range sel {
-			if value == "" {
-				continue
-			}
-			found, err := listAll(ctx, r, what+" by "+field, items, client.MatchingFields{field: value})
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, found...)
-		}
-	}
-	return out, nil
-}
-
-func paymentItems(l *v1.PaymentList) []v1.Payment { return l.Items }
-
-func refundItems(l *v1.RefundList) []v1.Refund { return l.Items }
 
 // ---- operations ------------------------------------------------------------------
 
@@ -754,23 +748,22 @@ func refundFacts(n *gateway.NotifyRefund, p *v1.Payment) transition.OperationFac
 }
 
 // findRefunds finds the Refunds whose refundRequestId is id and keep
-// accepts, selected by that id and, when that finds none (a refund that has
-// recorded no id yet), from a consistent list of all.
+// accepts, through the cache index and, when that finds none, an uncached
+// list.
 func (r *Receiver) findRefunds(ctx context.Context, id string, keep func(*v1.Refund) (bool, error)) ([]v1.Refund, error) {
 	filter := func(items []v1.Refund) ([]v1.Refund, error) {
 		return pick(items, func(rf *v1.Refund) bool {
 			return rf.Status.RequestID == id || ids.Refund(rf, r.refundScope(ctx, rf)) == id
 		}, keep)
 	}
-	selected, err := selectAll(ctx, r, "Refunds", refundItems,
-		client.MatchingFields{FieldRequestID: id}, client.MatchingFields{FieldSpecRefundRequestID: id})
-	if err != nil {
-		return nil, err
+	var list v1.RefundList
+	if err := r.opts.Client.List(ctx, &list, client.MatchingFields{IndexRefundRequestID: id}); err != nil {
+		return nil, fmt.Errorf("list Refunds by refundRequestId: %w", err)
 	}
-	if out, err := filter(selected); err != nil || len(out) > 0 {
+	if out, err := filter(list.Items); err != nil || len(out) > 0 {
 		return out, err
 	}
-	all, err := listAll(ctx, r, "Refunds", refundItems, nil)
+	all, err := listUncached(ctx, r, "Refunds", func(l *v1.RefundList) []v1.Refund { return l.Items })
 	if err != nil {
 		return nil, err
 	}

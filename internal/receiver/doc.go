@@ -25,11 +25,10 @@
 //	                                  request's URL).
 //	POST /notify/refund/<ns>/<name>   notifyRefund → the Refund.
 //	POST /notify                      the dashboard-configured URL: every kind, the object
-//	                                  selected by the CRDs' selectable fields (read.go):
-//	                                  Payments by status.paymentId (and spec.paymentId) or
-//	                                  by their paymentRequestId, Refunds by their
-//	                                  refundRequestId; one that recorded no id yet is found
-//	                                  in a consistent list of all. Only objects whose
+//	                                  found through field indexes of the manager cache
+//	                                  (SetupIndexes): Payments by status.paymentId (and
+//	                                  spec.paymentId) or by their paymentRequestId,
+//	                                  Refunds by their refundRequestId. Only objects whose
 //	                                  GatewayConfig is the signing merchant's are
 //	                                  candidates (gateway ids are unique per gateway, not
 //	                                  across merchants or sandbox and production).
@@ -169,8 +168,7 @@ package receiver
 // Secret here: the credentials Secrets it verifies signatures with are granted by name (a Role with resourceNames per Secret
 // namespace, from the chart's gatewayConfigs and rbac.credentialSecrets).
 //
-// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments;captures;refunds,verbs=get;list
-// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=gatewayconfigs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments;captures;refunds;gatewayconfigs,verbs=get;list;watch
 // +kubebuilder:rbac:groups=payments.cashier-operator.io,resources=payments/status;captures/status;refunds/status,verbs=update
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 //

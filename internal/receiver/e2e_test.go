@@ -915,10 +915,9 @@ func TestDefaultRouteOnlyTouchesTheSigningMerchant(t *testing.T) {
 		transition.SetPaymentConditions(q)
 		return nil
 	})
-	f.eventually("the watch cache to select the other payment by paymentId", func() bool {
+	f.eventually("the cache to index the other payment", func() bool {
 		var list v1.PaymentList
-		err := mgr.GetAPIReader().List(f.ctx, &list, client.MatchingFields{receiver.FieldPaymentID: p.Status.PaymentID},
-			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}})
+		err := mgr.GetClient().List(f.ctx, &list, client.MatchingFields{receiver.IndexPaymentID: p.Status.PaymentID})
 		return err == nil && len(list.Items) >= 2
 	})
 

@@ -32,13 +32,12 @@ const (
 
 // Options configure a Receiver.
 type Options struct {
-	// Client reads GatewayConfigs, Disputes and MerchantRegistrations (a
-	// manager's cached client, made with ClientOptions, which caches no
-	// Payments, Captures or Refunds) and writes status. Required.
+	// Client reads Payments, Captures, Refunds and GatewayConfigs (the
+	// manager's cached client, with SetupIndexes registered) and writes
+	// their status. Required.
 	Client client.Client
-	// APIReader reads uncached: Payments, Captures and Refunds from the
-	// apiserver's watch cache, a consistent read to confirm a miss, and
-	// re-reads after a write conflict. Required.
+	// APIReader reads uncached: it confirms objects the cache does not
+	// have and re-reads after a write conflict. Required.
 	APIReader client.Reader
 	// Registry holds the merchant connections (client id, gateway public
 	// key) built from GatewayConfigs. Required.

@@ -81,7 +81,7 @@ func runSuite(m *testing.M) int {
 	mgr, err = ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Client:  receiver.ClientOptions(),
+		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -89,6 +89,10 @@ func runSuite(m *testing.M) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if err := receiver.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	sctx, scancel := context.WithTimeout(ctx, time.Minute)

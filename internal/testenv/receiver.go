@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cashier-operator/cashier-operator/internal/connection"
@@ -28,11 +30,15 @@ type Receiver struct {
 // not nil, puts a handler in front of it (a switch, a recorder).
 func StartReceiver(env *Env, opts receiver.Options, wrap func(http.Handler) http.Handler) (*Receiver, error) {
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Client: receiver.ClientOptions()})
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}})
 	if err != nil {
 		return nil, fmt.Errorf("receiver manager: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if err := receiver.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		cancel()
+		return nil, err
+	}
 	opts.Client, opts.APIReader = mgr.GetClient(), mgr.GetAPIReader()
 	opts.Registry = connection.NewRegistry(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{})
 	opts.Recorder = mgr.GetEventRecorder("notification-receiver")

@@ -271,13 +271,8 @@ func managerAccess(t *testing.T, r rendering) []access {
 func receiverAccess(t *testing.T, r rendering) []access {
 	in := describe(t, r)
 	list := []access{
-		{verb: "get", group: group, resource: "payments", namespace: "shop", allowed: true, why: "reading the one payment a notification names"},
-		{verb: "list", group: group, resource: "payments", namespace: "shop", allowed: true, why: "selecting by gateway id on the default route"},
-		{verb: "list", group: group, resource: "refunds", namespace: "shop", allowed: true, why: "selecting by refundRequestId on the default route"},
-		{verb: "watch", group: group, resource: "payments", namespace: "shop", why: "it caches no payments"},
-		{verb: "watch", group: group, resource: "refunds", namespace: "shop", why: "it caches no refunds"},
-		{verb: "watch", group: group, resource: "captures", namespace: "shop", why: "it caches no captures"},
-		{verb: "watch", group: group, resource: "gatewayconfigs", allowed: true, why: "the GatewayConfig cache (Client-Id, identity scope)"},
+		{verb: "watch", group: group, resource: "payments", namespace: "shop", allowed: true, why: "the cache"},
+		{verb: "list", group: group, resource: "refunds", namespace: "shop", allowed: true, why: "uncached re-reads"},
 		{verb: "get", group: group, resource: "gatewayconfigs", name: "gw", allowed: true, why: "the Client-Id lookup"},
 		{verb: "update", group: group, resource: "payments", subresource: "status", namespace: "shop", allowed: true, why: "applying notifications"},
 		{verb: "update", group: group, resource: "captures", subresource: "status", namespace: "shop", allowed: true, why: "applying notifications"},
