@@ -45,6 +45,7 @@ func TestHelmRejectsBadValues(t *testing.T) {
 		{"image.pullPolicy=Sometimes", "/image/pullPolicy"},
 		{"image.digest=latest", "/image/digest"},
 		{"watchNamespaces[0]=Not_A_Namespace", "/watchNamespaces/0"},
+		{"events=none", "/events"},
 		{"receiver.port=70000", "/receiver/port"},
 		{"receiver.replicas=-2", "/receiver/replicas"},
 		{"receiver.tls.enabled=true", "/receiver/tls/secretName"},
