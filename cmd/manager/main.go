@@ -42,10 +42,10 @@ func main() {
 // flags are the manager's command line (zap's logging flags aside).
 type flags struct {
 	metricsAddr, probeAddr, watchNamespaces, concurrency, leaderNS, restoreNS, events string
-	leaderElect, metricsSecure                                                bool
-	resync, disputeWindow                                                     time.Duration
-	lease                                                                     leaseTimes
-	zap                                                                       zap.Options
+	leaderElect, metricsSecure                                                        bool
+	resync, disputeWindow                                                             time.Duration
+	lease                                                                             leaseTimes
+	zap                                                                               zap.Options
 }
 
 func parseFlags() *flags {
