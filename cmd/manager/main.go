@@ -69,8 +69,7 @@ func parseFlags() *flags {
 	flag.DurationVar(&f.resync, "gateway-config-resync", 5*time.Minute, "How often GatewayConfig Secrets are re-read (key rotation).")
 	flag.DurationVar(&f.disputeWindow, "dispute-alert-window", dispute.DefaultAlertWindow,
 		"How long before its defense deadline an unanswered Dispute raises the DefenseDue condition, event and metric.")
-	flag.StringVar(&f.events, "events", string(events.All),
-		"Which Events to record: all, or warnings (no Normal Events such as Succeeded: one apiserver write per payment less; transitions stay in the conditions and metrics).")
+	flag.StringVar(&f.events, "events", string(events.All), events.FlagUsage)
 	f.zap.BindFlags(flag.CommandLine)
 	flag.Parse()
 	return &f

@@ -96,7 +96,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.pathPrefix, "external-path-prefix", "", "path prefix a reverse proxy strips before /notify (the gateway signs the external path)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight notifications may take to finish on shutdown")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, or $KUBECONFIG)")
-	eventMode := fs.String("events", string(events.All), "which Events to record: all, or warnings (no Normal Events such as Succeeded: one apiserver write per payment less)")
+	eventMode := fs.String("events", string(events.All), events.FlagUsage)
 	fs.IntVar(&c.verbosity, "v", 0, "log verbosity (1 logs every acknowledged notification)")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -22,6 +22,9 @@ const (
 	Warnings Mode = "warnings"
 )
 
+// FlagUsage is the help of the --events flag of both binaries.
+const FlagUsage = "which Events to record: all, or warnings (no Normal Events such as Succeeded: one apiserver write per payment less; transitions stay in the conditions and metrics)"
+
 // ParseMode reads an --events value; "" is All.
 func ParseMode(s string) (Mode, error) {
 	switch m := Mode(s); m {
